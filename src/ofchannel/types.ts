@@ -50,3 +50,80 @@ export interface PhyPort {
   supported: number;
   peer: number;
 }
+
+/** The body of an OFPT_FLOW_MOD (the codec's FLOW_MOD message is this plus type and xid). */
+export interface FlowMod {
+  match: Match;
+  cookie: bigint;
+  command: number;
+  idleTimeout: number;
+  hardTimeout: number;
+  priority: number;
+  bufferId: number;
+  outPort: number;
+  flags: number;
+  actions: Action[];
+}
+
+/** One ofp_flow_stats entry. */
+export interface FlowStats {
+  tableId: number;
+  match: Match;
+  durationSec: number;
+  durationNsec: number;
+  priority: number;
+  idleTimeout: number;
+  hardTimeout: number;
+  cookie: bigint;
+  packetCount: bigint;
+  byteCount: bigint;
+  actions: Action[];
+}
+
+/** The body of an OFPT_FLOW_REMOVED. */
+export interface FlowRemoved {
+  match: Match;
+  cookie: bigint;
+  priority: number;
+  reason: number;
+  durationSec: number;
+  durationNsec: number;
+  idleTimeout: number;
+  packetCount: bigint;
+  byteCount: bigint;
+}
+
+/** ofp_aggregate_stats_reply. */
+export interface AggregateStats {
+  packetCount: bigint;
+  byteCount: bigint;
+  flowCount: number;
+}
+
+/** One ofp_table_stats entry. */
+export interface TableStats {
+  tableId: number;
+  name: string;
+  wildcards: number;
+  maxEntries: number;
+  activeCount: number;
+  lookupCount: bigint;
+  matchedCount: bigint;
+}
+
+/** One ofp_port_stats entry (all counters bigint; unknown ones are all-ones, as OF1.0 says). */
+export interface PortStats {
+  portNo: number;
+  rxPackets: bigint;
+  txPackets: bigint;
+  rxBytes: bigint;
+  txBytes: bigint;
+  rxDropped: bigint;
+  txDropped: bigint;
+  rxErrors: bigint;
+  txErrors: bigint;
+  rxFrameErr: bigint;
+  rxOverErr: bigint;
+  rxCrcErr: bigint;
+  collisions: bigint;
+}
