@@ -46,6 +46,8 @@ export class CompiledActions {
     readonly modifies: boolean,
     /** Actions the datapath cannot perform (vendor actions), skipped at run time. */
     readonly unsupported: number,
+    /** The list this was compiled from, so a cached program can tell it is stale. */
+    readonly source: readonly Action[],
   ) {}
 }
 
@@ -114,7 +116,7 @@ export function compileActions(actions: readonly Action[]): CompiledActions {
         unsupported++;
     }
   }
-  return new CompiledActions(code.subarray(0, n), modifies, unsupported);
+  return new CompiledActions(code.subarray(0, n), modifies, unsupported, actions);
 }
 
 /** Largest frame the executor accepts for rewriting (a 64 KiB GSO frame plus a pushed tag). */
