@@ -48,6 +48,20 @@ class SinkPort implements Port {
   close(): void {}
 }
 
+/** A Datapath with one rule (`actions`) and two sink ports; frames are fed to port 1. */
+function sinkDatapath(actions: Action[]): { dp: Datapath; p1: SinkPort } {
+  const lookup = new RuleLookup();
+  lookup.add({}, actions);
+  const dp = new Datapath({
+    lookup,
+    callbacks: { onMiss() {}, onController() {}, onPortStatus() {} },
+  });
+  const p1 = new SinkPort(1, "in");
+  dp.addPort(p1);
+  dp.addPort(new SinkPort(2, "out"));
+  return { dp, p1 };
+}
+
 /** Runs `fn(i)` in batches until `seconds` pass; returns operations per second. */
 function rate(label: string, fn: (i: number) => void): number {
   for (let i = 0; i < 200_000; i++) fn(i); // warm-up
@@ -88,15 +102,7 @@ function main() {
   ];
   const frame = tcpFrame({}, new Array(1400).fill(0));
   for (const [label, rewrites] of cases) {
-    const lookup = new RuleLookup();
-    lookup.add({}, [...rewrites, { type: OFPAT.OUTPUT, port: 2, maxLen: 0 }]);
-    const dp = new Datapath({
-      lookup,
-      callbacks: { onMiss() {}, onController() {}, onPortStatus() {} },
-    });
-    const p1 = new SinkPort(1, "in");
-    dp.addPort(p1);
-    dp.addPort(new SinkPort(2, "out"));
+    const { dp, p1 } = sinkDatapath([...rewrites, { type: OFPAT.OUTPUT, port: 2, maxLen: 0 }]);
     rate(`receive -> ${label} (1454-byte TCP)`, () => dp.receive(p1, frame, frame.length));
   }
 
@@ -105,15 +111,7 @@ function main() {
     { type: 0x0800 },
     ipv4({ proto: 6 }, tcp({ sport: 1, dport: 2 }, new Array(65000).fill(7))),
   );
-  const lookup = new RuleLookup();
-  lookup.add({}, [{ type: OFPAT.OUTPUT, port: 2, maxLen: 0 }]);
-  const dp = new Datapath({
-    lookup,
-    callbacks: { onMiss() {}, onController() {}, onPortStatus() {} },
-  });
-  const p1 = new SinkPort(1, "in");
-  dp.addPort(p1);
-  dp.addPort(new SinkPort(2, "out"));
+  const { dp, p1 } = sinkDatapath([{ type: OFPAT.OUTPUT, port: 2, maxLen: 0 }]);
   const r = rate("receive -> output, 65 KB GSO frame segmented", () =>
     dp.receive(p1, gso, gso.length),
   );
