@@ -242,7 +242,8 @@ function decodeUnchecked(buf: Buffer): OfpMessage {
     case OFPT.GET_CONFIG_REQUEST:
     case OFPT.BARRIER_REQUEST:
     case OFPT.BARRIER_REPLY:
-      return fixed(HEADER, buf, { type, xid });
+      if (buf.length !== HEADER.size) throw badLen(`header-only message of ${buf.length} bytes`);
+      return { type, xid };
     case OFPT.FEATURES_REPLY: {
       atLeast(buf, SWITCH_FEATURES.size, "ofp_switch_features");
       const m = head(SWITCH_FEATURES, buf, type, xid);
