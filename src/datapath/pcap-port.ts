@@ -37,7 +37,7 @@ export class PcapPort implements Port {
   private cap: CapHandle | undefined;
   private readonly rxBuffer = Buffer.alloc(MAX_FRAME);
   private info: LinkInfo;
-  private handler: FrameHandler | undefined;
+  protected handler: FrameHandler | undefined;
   private restoreOffloads: string[] = [];
 
   constructor(
@@ -63,7 +63,7 @@ export class PcapPort implements Port {
     this.startCapture();
   }
 
-  private startCapture(): void {
+  protected startCapture(): void {
     const cap = new Cap();
     const linkType = cap.open(
       this.name,
@@ -90,7 +90,7 @@ export class PcapPort implements Port {
     this.cap = cap;
   }
 
-  private stopCapture(): void {
+  protected stopCapture(): void {
     const cap = this.cap;
     this.cap = undefined;
     if (!cap) return;
@@ -100,6 +100,11 @@ export class PcapPort implements Port {
     } catch {
       // the interface may already be gone; the handle is released either way
     }
+  }
+
+  /** True while frames are being captured (subclasses with another capture override it). */
+  protected get capturing(): boolean {
+    return this.cap !== undefined;
   }
 
   send(frame: Buffer, length: number): boolean {
@@ -130,7 +135,7 @@ export class PcapPort implements Port {
       return "gone";
     }
     this.info = now;
-    if (!this.cap && this.handler && now.adminUp) {
+    if (!this.capturing && this.handler && now.adminUp) {
       try {
         this.startCapture();
       } catch {
