@@ -10,13 +10,15 @@ if (process.platform !== "linux") {
   console.log("afpacket: not Linux, the AF_PACKET addon is not built (libpcap is used)");
   process.exit(0);
 }
-const args = ["rebuild"];
+const args = ["rebuild", "--loglevel=warn"];
 // Without a configured nodedir, node-gyp downloads headers; Node's own (Debian's nodejs
 // package puts them in /usr/include/node) work offline.
 const prefix = dirname(dirname(process.execPath));
 if (!process.env.npm_config_nodedir && existsSync(join(prefix, "include/node/node_api.h")))
   args.push(`--nodedir=${prefix}`);
-const gyp = process.env.npm_config_node_gyp; // npm's bundled node-gyp, when run by npm
+// npm's bundled node-gyp: named by npm when it runs this script, else next to Node.
+const bundled = join(prefix, "lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js");
+const gyp = process.env.npm_config_node_gyp ?? (existsSync(bundled) ? bundled : undefined);
 const [cmd, cmdArgs] = gyp ? [process.execPath, [gyp, ...args]] : ["node-gyp", args];
 const r = spawnSync(cmd, cmdArgs, {
   cwd: dirname(fileURLToPath(import.meta.url)),

@@ -22,6 +22,13 @@ interface CapHandle {
 const require = createRequire(import.meta.url);
 const { Cap } = require("cap") as { Cap: new () => CapHandle };
 
+/**
+ * Closed cap handles, kept reachable for the life of the process: cap's native destructor
+ * crashes Node when the garbage collector runs it (Pcap::~Pcap -> AsyncWrap::EmitDestroy,
+ * SIGSEGV, seen under vitest after a few ports were closed).
+ */
+const retiredCaps: CapHandle[] = [];
+
 export interface PcapPortOptions {
   /** libpcap's kernel buffer (bytes); bursts beyond it are dropped by the kernel. */
   bufferSize?: number;
@@ -95,6 +102,7 @@ export class PcapPort implements Port {
     this.cap = undefined;
     if (!cap) return;
     try {
+      retiredCaps.push(cap);
       cap.removeAllListeners("packet");
       cap.close();
     } catch {
