@@ -39,5 +39,8 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   cp package-lock.json "$stamp"
 fi
 
+test -f native/afpacket/build/Release/afpacket.node ||
+  echo "setup: the AF_PACKET addon is not built (npm run build:native); ports fall back to libpcap" >&2
+
 echo "setup: building"
 npx tsc -p tsconfig.json

@@ -24,6 +24,13 @@ interface CapHandle {
 const require = createRequire(import.meta.url);
 const { Cap } = require("cap") as { Cap: new () => CapHandle };
 
+/**
+ * Closed cap handles, kept reachable for the life of the process: cap's native destructor
+ * crashes Node when the garbage collector runs it (Pcap::~Pcap -> AsyncWrap::EmitDestroy,
+ * SIGSEGV, seen under vitest after a few ports were closed).
+ */
+const retiredCaps: CapHandle[] = [];
+
 export interface PcapPortOptions {
   /** libpcap's kernel buffer (bytes); bursts beyond it are dropped by the kernel. */
   bufferSize?: number;
@@ -39,7 +46,7 @@ export class PcapPort implements Port {
   private cap: CapHandle | undefined;
   private readonly rxBuffer = Buffer.alloc(MAX_FRAME);
   private info: LinkInfo;
-  private handler: FrameHandler | undefined;
+  protected handler: FrameHandler | undefined;
   private restoreOffloads: string[] = [];
 
   constructor(
@@ -65,7 +72,7 @@ export class PcapPort implements Port {
     this.startCapture();
   }
 
-  private startCapture(): void {
+  protected startCapture(): void {
     const cap = new Cap();
     const filter = `not ether src ${this.info.hwAddr}`;
     const linkType = cap.open(this.name, filter, this.opts.bufferSize ?? 16 << 20, this.rxBuffer);
@@ -88,16 +95,22 @@ export class PcapPort implements Port {
     this.cap = cap;
   }
 
-  private stopCapture(): void {
+  protected stopCapture(): void {
     const cap = this.cap;
     this.cap = undefined;
     if (!cap) return;
     try {
+      retiredCaps.push(cap);
       cap.removeAllListeners("packet");
       cap.close();
     } catch {
       // the interface may already be gone; the handle is released either way
     }
+  }
+
+  /** True while frames are being captured (subclasses with another capture override it). */
+  protected get capturing(): boolean {
+    return this.cap !== undefined;
   }
 
   send(frame: Buffer, length: number): boolean {
@@ -128,7 +141,7 @@ export class PcapPort implements Port {
       return "gone";
     }
     this.info = now;
-    if (!this.cap && this.handler && now.adminUp) {
+    if (!this.capturing && this.handler && now.adminUp) {
       try {
         this.startCapture();
       } catch {

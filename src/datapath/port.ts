@@ -56,6 +56,13 @@ export interface Port {
   open(onFrame: FrameHandler): void;
   /** Transmits the first `length` bytes of `frame`; counts it; false when it was not sent. */
   send(frame: Buffer, length: number): boolean;
+  /**
+   * Batching backends (AfPacketPort) queue what send() accepted and transmit it here, in one
+   * system call. They also flush on their own at the end of every receive batch and after the
+   * current task, so calling this is only needed to bound latency sooner. Optional: ports
+   * that send immediately (PcapPort, MemoryPort) do not implement it.
+   */
+  flush?(): void;
   /** Re-reads link state (and MTU, speed) from the system. */
   refresh(): PortRefresh;
   /** The port as OFPT_FEATURES_REPLY / PORT_STATUS describe it. */

@@ -1,0 +1,47 @@
+// Load generator for bench/port-io: sends 60-byte UDP/IPv4 frames (64 on the wire) out of one
+// interface as fast as AF_PACKET sendmmsg allows, for `seconds`, then prints
+// {"sent": N, "seconds": S}. Run it inside a host's namespace:
+//   ip netns exec NS node dist/bench/frame-blast.js --if IF --src-mac M --dst-mac M \
+//     --src-ip A --dst-ip A --seconds 5
+import { parseArgs } from "node:util";
+import { AfPacketPort } from "../src/datapath/afpacket-port.js";
+import { eth, ipv4, udp } from "../test/support/frames.js";
+
+const { values: o } = parseArgs({
+  options: {
+    if: { type: "string" },
+    "src-mac": { type: "string" },
+    "dst-mac": { type: "string" },
+    "src-ip": { type: "string" },
+    "dst-ip": { type: "string" },
+    seconds: { type: "string", default: "5" },
+  },
+});
+if (!o.if || !o["src-mac"] || !o["dst-mac"] || !o["src-ip"] || !o["dst-ip"])
+  throw new Error("frame-blast: --if --src-mac --dst-mac --src-ip --dst-ip are required");
+
+const src = o["src-ip"];
+const dst = o["dst-ip"];
+// UDP to the discard port, payload 18 bytes: 14 + 20 + 8 + 18 = 60 bytes.
+const frame = eth(
+  { src: o["src-mac"], dst: o["dst-mac"], type: 0x0800 },
+  ipv4({ proto: 17, src, dst }, udp({ src, dst, sport: 9999, dport: 9 }, new Array(18).fill(0))),
+);
+const port = new AfPacketPort(1, o.if, { batchSize: 16, ringBytes: 1 << 20 });
+port.open(() => {});
+const seconds = Number(o.seconds);
+const start = performance.now();
+const deadline = start + seconds * 1000;
+
+function burst(): void {
+  for (let i = 0; i < 2048; i++) port.send(frame, frame.length);
+  port.flush();
+  if (performance.now() < deadline) setImmediate(burst);
+  else {
+    const elapsed = (performance.now() - start) / 1000;
+    const c = port.counters;
+    console.log(JSON.stringify({ sent: c.txPackets, dropped: c.txDropped, seconds: elapsed }));
+    port.close();
+  }
+}
+burst();

@@ -1,0 +1,310 @@
+/* AF_PACKET ring walking. Why each option:
+ *  - PACKET_IGNORE_OUTGOING (and a pkttype check where the kernel lacks it): a switch port
+ *    must never see its own transmissions;
+ *  - PACKET_RESERVE: 4 bytes of headroom before every frame so a VLAN tag the kernel moved
+ *    into the ring header can be put back in the copy;
+ *  - PACKET_COPY_THRESH (V2): a frame larger than a slot is queued whole on the socket too
+ *    (TP_STATUS_COPY) and read with recv, instead of being truncated;
+ *  - PACKET_QDISC_BYPASS: sends go straight to the driver, as a switch's would;
+ *  - the socket is bound only after the ring exists, so no frame is queued outside it. */
+#include "ring.h"
+
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+#define VLAN_TAG_LEN 4
+#define MAC_PAIR_LEN 12
+
+static int fail(const char** what, const char* step) {
+  int e = errno;
+  *what = step;
+  return -e;
+}
+
+static int set_int(int fd, int level, int opt, int v) {
+  return setsockopt(fd, level, opt, &v, sizeof v);
+}
+
+static int setup_ring(struct afp_ring* r, const struct afp_config* cfg, const char** what) {
+  long page = sysconf(_SC_PAGESIZE);
+  if (set_int(r->fd, SOL_PACKET, PACKET_VERSION, cfg->version == 3 ? TPACKET_V3 : TPACKET_V2))
+    return fail(what, "PACKET_VERSION");
+  if (set_int(r->fd, SOL_PACKET, PACKET_RESERVE, VLAN_TAG_LEN))
+    return fail(what, "PACKET_RESERVE");
+  if (cfg->version == 3) {
+    struct tpacket_req3 req;
+    memset(&req, 0, sizeof req);
+    r->block_bytes = cfg->block_bytes;
+    r->block_nr = cfg->ring_bytes / cfg->block_bytes;
+    if (r->block_nr < 2) r->block_nr = 2;
+    r->frame_bytes = 2048; /* V3 frames are packed; this only has to divide the block */
+    req.tp_block_size = r->block_bytes;
+    req.tp_block_nr = r->block_nr;
+    req.tp_frame_size = r->frame_bytes;
+    req.tp_frame_nr = (r->block_bytes / r->frame_bytes) * r->block_nr;
+    req.tp_retire_blk_tov = cfg->block_tov_ms;
+    if (setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req))
+      return fail(what, "PACKET_RX_RING (V3)");
+  } else {
+    struct tpacket_req req;
+    r->frame_bytes = cfg->frame_bytes;
+    r->block_bytes = (uint32_t)page * 16;
+    while (r->block_bytes < r->frame_bytes) r->block_bytes <<= 1;
+    r->block_nr = cfg->ring_bytes / r->block_bytes;
+    if (r->block_nr < 2) r->block_nr = 2;
+    r->frame_nr = (r->block_bytes / r->frame_bytes) * r->block_nr;
+    req.tp_block_size = r->block_bytes;
+    req.tp_block_nr = r->block_nr;
+    req.tp_frame_size = r->frame_bytes;
+    req.tp_frame_nr = r->frame_nr;
+    if (setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req))
+      return fail(what, "PACKET_RX_RING (V2)");
+    if (set_int(r->fd, SOL_PACKET, PACKET_COPY_THRESH, 1)) return fail(what, "PACKET_COPY_THRESH");
+  }
+  r->map_len = (size_t)r->block_bytes * r->block_nr;
+  r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, 0);
+  if (r->map == MAP_FAILED) {
+    r->map = NULL;
+    return fail(what, "mmap");
+  }
+  return 0;
+}
+
+int afp_open(struct afp_ring* r, const char* ifname, const struct afp_config* cfg,
+             const char** what) {
+  r->fd = -1;
+  r->map = NULL;
+  r->version = cfg->version == 3 ? 3 : 2;
+  r->cursor = 0;
+  r->in_block = 0;
+  r->pkts_left = 0;
+  r->drops = 0;
+  r->errors = 0;
+  unsigned ifindex = if_nametoindex(ifname);
+  if (ifindex == 0) return fail(what, "if_nametoindex");
+  /* Protocol 0: nothing is delivered before bind. */
+  r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (r->fd < 0) return fail(what, "socket(AF_PACKET)");
+  int err = setup_ring(r, cfg, what);
+  if (err) return err;
+  /* Older kernels lack it; afp_receive_batch also drops PACKET_OUTGOING frames. */
+  (void)set_int(r->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+  (void)set_int(r->fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
+  int buf = 4 << 20;
+  if (setsockopt(r->fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf))
+    (void)setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  if (setsockopt(r->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf))
+    (void)setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = (int)ifindex;
+  if (bind(r->fd, (struct sockaddr*)&sll, sizeof sll)) return fail(what, "bind");
+  struct packet_mreq mr;
+  memset(&mr, 0, sizeof mr);
+  mr.mr_ifindex = (int)ifindex;
+  mr.mr_type = PACKET_MR_PROMISC;
+  if (setsockopt(r->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr))
+    return fail(what, "PACKET_MR_PROMISC");
+  return 0;
+}
+
+void afp_close(struct afp_ring* r) {
+  if (r->map) munmap(r->map, r->map_len);
+  r->map = NULL;
+  if (r->fd >= 0) close(r->fd);
+  r->fd = -1;
+}
+
+/* One received frame as the ring header describes it. */
+struct rx_frame {
+  uint32_t status, len, snaplen;
+  uint16_t tci, tpid;
+  uint8_t pkttype;
+  uint8_t* mac;
+};
+
+static inline uint32_t load_status(volatile uint32_t* p) {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/* Finds the next ready frame without consuming it; 0 when the ring is empty. */
+static int peek(struct afp_ring* r, struct rx_frame* f) {
+  if (r->version == 2) {
+    uint8_t* base = r->map + (size_t)r->cursor * r->frame_bytes;
+    struct tpacket2_hdr* h = (struct tpacket2_hdr*)base;
+    f->status = load_status(&h->tp_status);
+    if (!(f->status & TP_STATUS_USER)) return 0;
+    const struct sockaddr_ll* sll =
+        (const struct sockaddr_ll*)(base + TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
+    f->len = h->tp_len;
+    f->snaplen = h->tp_snaplen;
+    f->tci = h->tp_vlan_tci;
+    f->tpid = h->tp_vlan_tpid;
+    f->pkttype = sll->sll_pkttype;
+    f->mac = base + h->tp_mac;
+    return 1;
+  }
+  if (!r->in_block) {
+    struct tpacket_block_desc* bd =
+        (struct tpacket_block_desc*)(r->map + (size_t)r->cursor * r->block_bytes);
+    if (!(load_status(&bd->hdr.bh1.block_status) & TP_STATUS_USER)) return 0;
+    r->in_block = 1;
+    r->pkts_left = bd->hdr.bh1.num_pkts;
+    r->pkt = (uint8_t*)bd + bd->hdr.bh1.offset_to_first_pkt;
+  }
+  if (r->pkts_left == 0) {
+    /* An empty block (retired by timeout): hand it back and look at the next. */
+    struct tpacket_block_desc* bd =
+        (struct tpacket_block_desc*)(r->map + (size_t)r->cursor * r->block_bytes);
+    __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    r->cursor = (r->cursor + 1) % r->block_nr;
+    r->in_block = 0;
+    return peek(r, f);
+  }
+  struct tpacket3_hdr* h = (struct tpacket3_hdr*)r->pkt;
+  const struct sockaddr_ll* sll =
+      (const struct sockaddr_ll*)(r->pkt + TPACKET_ALIGN(sizeof(struct tpacket3_hdr)));
+  f->status = h->tp_status;
+  f->len = h->tp_len;
+  f->snaplen = h->tp_snaplen;
+  f->tci = h->hv1.tp_vlan_tci;
+  f->tpid = h->hv1.tp_vlan_tpid;
+  f->pkttype = sll->sll_pkttype;
+  f->mac = r->pkt + h->tp_mac;
+  return 1;
+}
+
+/* Returns the frame to the kernel (V2) or moves past it, releasing its block at the end (V3). */
+static void consume(struct afp_ring* r) {
+  if (r->version == 2) {
+    struct tpacket2_hdr* h = (struct tpacket2_hdr*)(r->map + (size_t)r->cursor * r->frame_bytes);
+    __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    r->cursor = (r->cursor + 1) % r->frame_nr;
+    return;
+  }
+  struct tpacket3_hdr* h = (struct tpacket3_hdr*)r->pkt;
+  r->pkt += h->tp_next_offset;
+  if (--r->pkts_left == 0) {
+    struct tpacket_block_desc* bd =
+        (struct tpacket_block_desc*)(r->map + (size_t)r->cursor * r->block_bytes);
+    __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    r->cursor = (r->cursor + 1) % r->block_nr;
+    r->in_block = 0;
+  }
+}
+
+/* Copies `n` frame bytes from src to dst, re-inserting the VLAN tag when there is one. */
+static uint32_t place(uint8_t* dst, const uint8_t* src, uint32_t n, const struct rx_frame* f,
+                      int tagged) {
+  if (!tagged || n < MAC_PAIR_LEN) {
+    memmove(dst, src, n);
+    return n;
+  }
+  uint16_t tpid = (f->status & TP_STATUS_VLAN_TPID_VALID) && f->tpid ? f->tpid : ETH_P_8021Q;
+  memmove(dst + MAC_PAIR_LEN + VLAN_TAG_LEN, src + MAC_PAIR_LEN, n - MAC_PAIR_LEN);
+  memmove(dst, src, MAC_PAIR_LEN);
+  dst[12] = tpid >> 8;
+  dst[13] = tpid & 0xff;
+  dst[14] = f->tci >> 8;
+  dst[15] = f->tci & 0xff;
+  return n + VLAN_TAG_LEN;
+}
+
+uint32_t afp_receive_batch(struct afp_ring* r, int32_t* desc) {
+  uint32_t n = 0;
+  struct rx_frame f;
+  while (n < r->slot_count && r->map && peek(r, &f)) {
+    if (f.pkttype == PACKET_OUTGOING) {
+      consume(r);
+      continue;
+    }
+    int tagged = (f.status & TP_STATUS_VLAN_VALID) || f.tci != 0;
+    uint32_t extra = tagged ? VLAN_TAG_LEN : 0;
+    int32_t flags = 0;
+    uint32_t len;
+    if (f.status & TP_STATUS_COPY) {
+      /* The whole frame waits on the socket queue, in ring order. */
+      ssize_t got = recv(r->fd, r->large + VLAN_TAG_LEN, r->large_bytes - VLAN_TAG_LEN,
+                         MSG_DONTWAIT | MSG_TRUNC);
+      if (got < 0 || (size_t)got > r->large_bytes - VLAN_TAG_LEN) {
+        r->errors++;
+        consume(r);
+        continue;
+      }
+      len = place(r->large, r->large + VLAN_TAG_LEN, (uint32_t)got, &f, tagged);
+      flags |= AFP_RX_LARGE;
+    } else {
+      if (f.snaplen < f.len) flags |= AFP_RX_TRUNCATED;
+      if (f.snaplen + extra <= r->slot_bytes) {
+        len = place(r->slots + (size_t)n * r->slot_bytes, f.mac, f.snaplen, &f, tagged);
+      } else if (f.snaplen + extra <= r->large_bytes) {
+        len = place(r->large, f.mac, f.snaplen, &f, tagged);
+        flags |= AFP_RX_LARGE;
+      } else {
+        r->errors++;
+        consume(r);
+        continue;
+      }
+    }
+    if (tagged) flags |= AFP_RX_VLAN;
+    if (f.status & TP_STATUS_CSUMNOTREADY) flags |= AFP_RX_CSUM_PARTIAL;
+    if (f.status & TP_STATUS_CSUM_VALID) flags |= AFP_RX_CSUM_VALID;
+    consume(r);
+    desc[2 * n] = (int32_t)len;
+    desc[2 * n + 1] = flags;
+    n++;
+    if (flags & AFP_RX_LARGE) break; /* one large buffer per batch */
+  }
+  return n;
+}
+
+uint32_t afp_send_batch(struct afp_ring* r, const uint8_t* area, int32_t* desc, uint32_t n) {
+  if (n > r->tx_max) n = r->tx_max;
+  for (uint32_t i = 0; i < n; i++) {
+    r->iovs[i].iov_base = (void*)(area + desc[3 * i]);
+    r->iovs[i].iov_len = (size_t)desc[3 * i + 1];
+    memset(&r->msgs[i], 0, sizeof r->msgs[i]);
+    r->msgs[i].msg_hdr.msg_iov = &r->iovs[i];
+    r->msgs[i].msg_hdr.msg_iovlen = 1;
+    desc[3 * i + 2] = 0;
+  }
+  uint32_t i = 0, sent = 0;
+  while (i < n && r->fd >= 0) {
+    int k = sendmmsg(r->fd, r->msgs + i, n - i, MSG_DONTWAIT);
+    if (k > 0) {
+      sent += (uint32_t)k;
+      i += (uint32_t)k;
+    } else if (k < 0 && errno == EINTR) {
+      continue;
+    } else {
+      /* The frame at i failed (full socket buffer, link down, too long): skip it. */
+      desc[3 * i + 2] = k < 0 ? -errno : -EIO;
+      i++;
+    }
+  }
+  for (; i < n; i++) desc[3 * i + 2] = -EBADF;
+  return sent;
+}
+
+void afp_poll_stats(struct afp_ring* r) {
+  if (r->fd < 0) return;
+  struct tpacket_stats_v3 st;
+  socklen_t len = r->version == 3 ? sizeof(struct tpacket_stats_v3) : sizeof(struct tpacket_stats);
+  memset(&st, 0, sizeof st);
+  if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) r->drops += st.tp_drops;
+  int soerr = 0;
+  socklen_t elen = sizeof soerr;
+  (void)getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &soerr, &elen);
+}

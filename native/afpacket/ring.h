@@ -1,0 +1,67 @@
+/* AF_PACKET socket with a memory-mapped receive ring (TPACKET_V2 or V3) and batched sends.
+ * Plain C, no Node: binding.c wraps it for JavaScript. */
+#ifndef AFP_RING_H
+#define AFP_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* Per-frame flags written next to each received frame's length. */
+#define AFP_RX_CSUM_PARTIAL 1 /* TP_STATUS_CSUMNOTREADY: L4 checksum holds the pseudo-header sum */
+#define AFP_RX_VLAN 2         /* an 802.1Q tag taken off by the kernel was put back */
+#define AFP_RX_LARGE 4        /* the frame is in the large buffer, not in its slot */
+#define AFP_RX_TRUNCATED 8    /* the ring slot was too small and the frame could not be copied */
+#define AFP_RX_CSUM_VALID 16  /* TP_STATUS_CSUM_VALID: the checksum was verified already */
+
+struct afp_config {
+  int version;            /* 2 or 3 */
+  uint32_t ring_bytes;    /* total receive ring size */
+  uint32_t block_bytes;   /* V3 block size (frames never span blocks) */
+  uint32_t frame_bytes;   /* V2 slot size */
+  uint32_t block_tov_ms;  /* V3 block retire timeout */
+};
+
+struct afp_ring {
+  int fd;
+  int version;
+  uint8_t* map;
+  size_t map_len;
+  uint32_t block_bytes, block_nr, frame_bytes, frame_nr;
+  /* V2: next frame index. V3: current block, next packet in it, packets left. */
+  uint32_t cursor;
+  uint8_t* pkt;
+  uint32_t pkts_left;
+  int in_block;
+  /* Receive destinations: `slots` holds slot_count slots of slot_bytes; `large` is for
+   * frames that do not fit a slot (it ends a batch). */
+  uint8_t* slots;
+  uint32_t slot_bytes, slot_count;
+  uint8_t* large;
+  uint32_t large_bytes;
+  /* Batched sends. */
+  struct mmsghdr* msgs;
+  struct iovec* iovs;
+  uint32_t tx_max;
+  uint64_t drops; /* kernel ring drops (PACKET_STATISTICS), accumulated */
+  uint64_t errors;
+};
+
+/* Opens and binds the socket on `ifname`; returns 0 or -errno with `what` naming the step. */
+int afp_open(struct afp_ring* r, const char* ifname, const struct afp_config* cfg,
+             const char** what);
+void afp_close(struct afp_ring* r);
+
+/* Moves up to slot_count ready frames into the slots (or one into `large`, which ends the
+ * batch), writing [length, flags] pairs to desc. Returns the number of frames. */
+uint32_t afp_receive_batch(struct afp_ring* r, int32_t* desc);
+
+/* Sends n frames; desc holds [offset, length, result] triples over `area`. result is set to 0
+ * or -errno. Returns the number sent. */
+uint32_t afp_send_batch(struct afp_ring* r, const uint8_t* area, int32_t* desc, uint32_t n);
+
+/* Reads (and clears) the kernel's drop counter into r->drops; clears a pending socket error. */
+void afp_poll_stats(struct afp_ring* r);
+
+#endif

@@ -1,0 +1,76 @@
+// Loads the AF_PACKET addon (native/afpacket, built by `npm ci` through the root package's
+// install script). Loading never throws: a missing or broken build is reported as a reason,
+// and the port factory falls back to libpcap.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+/** The addon's functions (native/afpacket/binding.c). */
+export interface AfPacketNative {
+  open(
+    ifname: string,
+    config: {
+      version: number;
+      ringBytes: number;
+      blockBytes: number;
+      frameBytes: number;
+      blockTimeoutMs: number;
+    },
+    slots: Buffer,
+    slotBytes: number,
+    rxDesc: Int32Array,
+    large: Buffer,
+    txArea: Buffer,
+    txDesc: Int32Array,
+    onBatch: (count: number) => void,
+  ): AfPacketHandle;
+  /** Sends txDesc[0..n) ([offset, length, result] triples); returns how many were sent. */
+  flush(handle: AfPacketHandle, n: number): number;
+  /** [kernel ring drops, frames lost copying], cumulative for the socket. */
+  stats(handle: AfPacketHandle): [number, number];
+  close(handle: AfPacketHandle): void;
+}
+
+/** Opaque native port (an N-API external). */
+export type AfPacketHandle = { readonly __afpacket: unique symbol };
+
+/** Flags the addon writes next to each received frame's length (native/afpacket/ring.h). */
+export const AFP_RX = {
+  /** The kernel left the TCP/UDP checksum partial (TP_STATUS_CSUMNOTREADY). */
+  CSUM_PARTIAL: 1,
+  /** An 802.1Q tag the kernel had moved into metadata was put back into the frame. */
+  VLAN: 2,
+  /** Delivered in the port's large-frame buffer (above one slot, e.g. a GSO frame). */
+  LARGE: 4,
+  /** Shorter than on the wire (ring slot too small and the full copy failed). */
+  TRUNCATED: 8,
+  /** The kernel already verified the checksum (TP_STATUS_CSUM_VALID). */
+  CSUM_VALID: 16,
+} as const;
+
+const ADDON_PATHS = [
+  // from src/datapath (vitest, tsx) and from dist/src/datapath (compiled)
+  "../../native/afpacket/build/Release/afpacket.node",
+  "../../../native/afpacket/build/Release/afpacket.node",
+];
+
+let cached: { native?: AfPacketNative; reason?: string } | undefined;
+
+/** The addon, or why it is unavailable (not Linux, not built, failed to load). */
+export function loadAfPacket(): { native?: AfPacketNative; reason?: string } {
+  if (cached) return cached;
+  if (process.platform !== "linux") return (cached = { reason: "AF_PACKET is Linux only" });
+  const require = createRequire(import.meta.url);
+  for (const rel of ADDON_PATHS) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (!existsSync(path)) continue;
+    try {
+      return (cached = { native: require(path) as AfPacketNative });
+    } catch (err) {
+      return (cached = { reason: `${path}: ${(err as Error).message}` });
+    }
+  }
+  return (cached = {
+    reason: "native/afpacket/build/Release/afpacket.node is missing (npm ci builds it)",
+  });
+}
