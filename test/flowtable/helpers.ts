@@ -18,7 +18,7 @@ export type MatchFields = Partial<Omit<Match, "wildcards">> & {
   nwDstBits?: number;
 };
 
-const FIELD_BITS: [keyof Match, number][] = [
+const FIELD_BITS: [keyof MatchFields, number][] = [
   ["inPort", OFPFW.IN_PORT],
   ["dlVlan", OFPFW.DL_VLAN],
   ["dlSrc", OFPFW.DL_SRC],
