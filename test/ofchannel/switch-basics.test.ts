@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   OFPBRC,
   OFPC,
@@ -13,25 +13,15 @@ import {
   OFPST,
   OFPT,
 } from "../../src/ofchannel/constants.js";
-import type { OfpMessage } from "../../src/ofchannel/messages.js";
 import { ACTIONS_BITMAP } from "../../src/ofchannel/switch-features.js";
 import { eth, ipv4, udp } from "../support/frames.js";
-import { startSwitch, type Harness } from "./switch-harness.js";
+import { switchPerTest, errorOf } from "./switch-harness.js";
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
-
-function errorOf(m: OfpMessage): [number, number] {
-  if (m.type !== OFPT.ERROR) throw new Error(`expected an error, got type ${m.type}`);
-  return [m.errType, m.code];
-}
+const startSwitch = switchPerTest();
 
 describe("OpenFlowSwitch: switch description and configuration", () => {
   it("answers FEATURES_REQUEST with every port, the dpid from the first MAC and its abilities", async () => {
-    h = await startSwitch();
+    const h = await startSwitch();
     const c = await h.connect();
     const r = await c.request({ type: OFPT.FEATURES_REQUEST, xid: 0 });
     expect(r.type).toBe(OFPT.FEATURES_REPLY);
@@ -52,14 +42,14 @@ describe("OpenFlowSwitch: switch description and configuration", () => {
   });
 
   it("uses an explicit datapath id", async () => {
-    h = await startSwitch({ datapathId: 0xabcdn });
+    const h = await startSwitch({ datapathId: 0xabcdn });
     const c = await h.connect();
     const r = await c.request({ type: OFPT.FEATURES_REQUEST, xid: 0 });
     expect(r.type === OFPT.FEATURES_REPLY && r.datapathId).toBe(0xabcdn);
   });
 
   it("keeps miss_send_len per session and fragment handling NORMAL/DROP; REASM is refused by keeping the mode", async () => {
-    h = await startSwitch({ missSendLen: 200 });
+    const h = await startSwitch({ missSendLen: 200 });
     const a = await h.connect();
     const b = await h.connect();
     const get = async (c: typeof a) => {
@@ -77,7 +67,7 @@ describe("OpenFlowSwitch: switch description and configuration", () => {
   });
 
   it("drops IP fragments under FRAG_DROP and forwards them under FRAG_NORMAL", async () => {
-    h = await startSwitch();
+    const h = await startSwitch();
     const c = await h.connect();
     const frag = eth(
       { type: 0x0800 },
@@ -99,7 +89,7 @@ describe("OpenFlowSwitch: switch description and configuration", () => {
 
 describe("OpenFlowSwitch: PORT_MOD and QUEUE_GET_CONFIG", () => {
   it("refuses unknown ports and wrong hardware addresses", async () => {
-    h = await startSwitch();
+    const h = await startSwitch();
     const c = await h.connect();
     const mod = { type: OFPT.PORT_MOD, xid: 0, config: 0, mask: 0, advertise: 0 } as const;
     const bad = await c.request({ ...mod, portNo: 9, hwAddr: "02:00:00:00:00:09" });
@@ -110,7 +100,7 @@ describe("OpenFlowSwitch: PORT_MOD and QUEUE_GET_CONFIG", () => {
   });
 
   it("applies config bits under the mask, reports the change and enforces PORT_DOWN and NO_FLOOD", async () => {
-    h = await startSwitch();
+    const h = await startSwitch();
     const c = await h.connect();
     const frame = eth({ type: 0x88b5, dst: "ff:ff:ff:ff:ff:ff" }, [1, 2, 3]);
     c.send({
@@ -161,7 +151,7 @@ describe("OpenFlowSwitch: PORT_MOD and QUEUE_GET_CONFIG", () => {
   });
 
   it("has no queues: empty config for a port, BAD_PORT otherwise", async () => {
-    h = await startSwitch();
+    const h = await startSwitch();
     const c = await h.connect();
     const ok = await c.request({ type: OFPT.QUEUE_GET_CONFIG_REQUEST, xid: 0, port: 2 });
     expect(ok).toMatchObject({ type: OFPT.QUEUE_GET_CONFIG_REPLY, port: 2, queues: [] });
@@ -172,7 +162,7 @@ describe("OpenFlowSwitch: PORT_MOD and QUEUE_GET_CONFIG", () => {
 
 describe("OpenFlowSwitch: stats", () => {
   it("answers DESC, TABLE, PORT (all, one, unknown), QUEUE and refuses VENDOR", async () => {
-    h = await startSwitch();
+    const h = await startSwitch();
     const c = await h.connect();
     const [desc] = await c.stats({
       type: OFPT.STATS_REQUEST,
@@ -235,7 +225,7 @@ describe("OpenFlowSwitch: stats", () => {
   });
 
   it("refuses VENDOR messages and switch-to-controller messages, echoing xid and request bytes", async () => {
-    h = await startSwitch();
+    const h = await startSwitch();
     const c = await h.connect();
     const v = await c.request({
       type: OFPT.VENDOR,

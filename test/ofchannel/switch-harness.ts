@@ -1,8 +1,17 @@
+import { afterEach } from "vitest";
 // A switch over MemoryPorts with a listener on a free loopback port, for tests.
 import { pino } from "pino";
 import { MemoryPort } from "../../src/datapath/port.js";
-import { OFPFW, OFPT, OFP_NO_BUFFER, OFPP, OFPAT, OFPFC } from "../../src/ofchannel/constants.js";
-import type { MessageOf } from "../../src/ofchannel/messages.js";
+import {
+  OFPFW,
+  OFPT,
+  OFP_NO_BUFFER,
+  OFPP,
+  OFPAT,
+  OFPFC,
+  OFPST,
+} from "../../src/ofchannel/constants.js";
+import type { MessageOf, OfpMessage } from "../../src/ofchannel/messages.js";
 import { OpenFlowSwitch, type SwitchOptions } from "../../src/ofchannel/switch.js";
 import { parsePassiveTarget } from "../../src/ofchannel/targets.js";
 import type { Action, Match } from "../../src/ofchannel/types.js";
@@ -97,4 +106,42 @@ export function inPortMatch(inPort: number): Match {
 /** Resolves after `ms` (for waits that are themselves the behaviour under test). */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** [errType, code] of an OFPT_ERROR; throws for anything else. */
+export function errorOf(m: OfpMessage): [number, number] {
+  if (m.type !== OFPT.ERROR) throw new Error(`expected an error, got type ${m.type}`);
+  return [m.errType, m.code];
+}
+
+export async function barrier(c: ControllerPeer): Promise<void> {
+  await c.request({ type: OFPT.BARRIER_REQUEST, xid: 0 });
+}
+
+/** FLOW or AGGREGATE stats for every entry of every table. */
+export function allFlowsRequest(
+  statsType: typeof OFPST.FLOW | typeof OFPST.AGGREGATE,
+): MessageOf<typeof OFPT.STATS_REQUEST> {
+  return {
+    type: OFPT.STATS_REQUEST,
+    xid: 0,
+    flags: 0,
+    statsType,
+    match: MATCH_ALL,
+    tableId: 0xff,
+    outPort: OFPP.NONE,
+  };
+}
+
+/** A `startSwitch` whose switches are stopped after each test (registers the afterEach). */
+export function switchPerTest(): typeof startSwitch {
+  const started: Harness[] = [];
+  afterEach(async () => {
+    for (const h of started.splice(0)) await h.stop();
+  });
+  return async (opts) => {
+    const h = await startSwitch(opts);
+    started.push(h);
+    return h;
+  };
 }
