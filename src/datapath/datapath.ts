@@ -7,7 +7,7 @@ import { OFPP, OFPPC, OFPPR, OFPR } from "../ofchannel/constants.js";
 import type { Action, PhyPort, PortStats } from "../ofchannel/types.js";
 import { FlowKey } from "../flowtable/flow-key.js";
 import { ActionExecutor, CompiledActions, compileActions, type ActionTarget } from "./actions.js";
-import { Egress } from "./egress.js";
+import { Egress, type EgressOptions } from "./egress.js";
 import { MacLearningTable } from "./learning.js";
 import { ETH_HEADER_LEN, PacketLayout, parseFrame } from "./parse.js";
 import type { Port } from "./port.js";
@@ -58,6 +58,7 @@ export interface DatapathOptions<E extends FlowEntryLike> {
   callbacks: DatapathCallbacks;
   /** Seconds a learned MAC (OFPP_NORMAL) lives without being seen. */
   macAgingSec?: number;
+  egress?: EgressOptions;
 }
 
 const RX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_RECV;
@@ -65,7 +66,7 @@ const TX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_FWD;
 
 export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements ActionTarget {
   readonly stats = new DatapathStats();
-  readonly egress = new Egress();
+  readonly egress: Egress;
   readonly macTable: MacLearningTable;
   /** Coarse clock in seconds for MAC aging, advanced by tick() (no per-packet clock reads). */
   now = Math.floor(performance.now() / 1000);
@@ -91,6 +92,7 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     this.lookup = opts.lookup;
     this.cb = opts.callbacks;
     this.macTable = new MacLearningTable(4096, opts.macAgingSec ?? 300);
+    this.egress = new Egress(opts.egress);
   }
 
   /** Adds and opens a port; `announce` reports it with PORT_STATUS ADD. */
