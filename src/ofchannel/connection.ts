@@ -112,7 +112,8 @@ export class ControllerConnection {
     return this.send(msg);
   }
 
-  close(reason: string): void {
+  /** Flushes what is queued and closes; the socket is destroyed after `graceMs` at most. */
+  close(reason: string, graceMs = 1000): void {
     if (this.state === "closed") return;
     const wasReady = this.state === "ready";
     this.state = "closed";
@@ -120,8 +121,9 @@ export class ControllerConnection {
     this.timer = undefined;
     this.queue.close();
     this.socket.end();
+    if (this.socket.readableEnded) this.socket.destroy();
     // A peer that never reads would keep a half-closed socket forever.
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    else setTimeout(() => this.socket.destroy(), graceMs).unref();
     this.log[wasReady ? "info" : "debug"]({ controller: this.label, reason }, "session closed");
     this.handlers.onClose(this, reason);
   }

@@ -84,7 +84,7 @@ export class ControllerHub {
 
   async stop(): Promise<void> {
     for (const a of this.active) a.stop();
-    for (const c of [...this.sessions]) c.close("switch shutting down");
+    for (const c of [...this.sessions]) c.close("switch shutting down", 100);
     await Promise.all(
       this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
     );
