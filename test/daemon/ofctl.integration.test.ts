@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Topology, netnsUnavailable, warnSkip } from "../support/netns.js";
 import {
   ensureBuilt,
-  freePort,
   ofctl,
-  startDaemon,
+  startListeningDaemon,
   startProcess,
   type Proc,
 } from "../support/daemon.js";
@@ -33,15 +32,9 @@ describe.skipIf(why !== undefined)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT
     topo = Topology.create("dofc", 3);
     // IPv6 on, so the test sees the daemon turn it off and back on.
     for (const h of topo.hosts) writeFileSync(ipv6Path(h.switchIf), "0\n");
-    const port = await freePort();
-    target = `tcp:127.0.0.1:${port}`;
-    daemon = await startDaemon([
-      ...topo.hosts.flatMap((h) => ["-i", h.switchIf]),
-      "-l",
-      `ptcp:${port}`,
-      "--fail-mode",
-      "secure",
-    ]);
+    const started = await startListeningDaemon(topo.hosts.map((h) => h.switchIf));
+    daemon = started.daemon;
+    target = `tcp:127.0.0.1:${started.port}`;
   }, 60_000);
 
   afterAll(async () => {
