@@ -5,6 +5,7 @@
 import { connect, type Socket } from "node:net";
 import { pino } from "pino";
 import { MemoryPort } from "../src/datapath/port.js";
+import { matchAll } from "../src/flowtable/match-words.js";
 import { decodeMessage, encodeMessage } from "../src/ofchannel/codec.js";
 import { OFPAT, OFPFC, OFPFW, OFPP, OFPT, OFP_NO_BUFFER } from "../src/ofchannel/constants.js";
 import { MessageFramer } from "../src/ofchannel/framer.js";
@@ -78,21 +79,7 @@ async function main(): Promise<void> {
     peer.send({
       type: OFPT.FLOW_MOD,
       xid: i,
-      match: {
-        wildcards: OFPFW.ALL & ~OFPFW.DL_SRC,
-        inPort: 0,
-        dlSrc: mac(i + 0x10000),
-        dlDst: "00:00:00:00:00:00",
-        dlVlan: 0,
-        dlVlanPcp: 0,
-        dlType: 0,
-        nwTos: 0,
-        nwProto: 0,
-        nwSrc: 0,
-        nwDst: 0,
-        tpSrc: 0,
-        tpDst: 0,
-      },
+      match: { ...matchAll(), wildcards: OFPFW.ALL & ~OFPFW.DL_SRC, dlSrc: mac(i + 0x10000) },
       cookie: 0n,
       command: OFPFC.ADD,
       idleTimeout: 0,
