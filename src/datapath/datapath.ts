@@ -49,6 +49,8 @@ export class DatapathStats {
   tableDrops = 0;
   /** Packet-ins suppressed by OFPPC_NO_PACKET_IN. */
   packetInSuppressed = 0;
+  /** IPv4 fragments dropped under OFPC_FRAG_DROP. */
+  fragmentDrops = 0;
 }
 
 export interface DatapathOptions<E extends FlowEntryLike> {
@@ -78,6 +80,8 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   /** A second executor for packet_out, whose TABLE output re-enters the packet path. */
   private readonly outExecutor = new ActionExecutor(this);
   private inPacketOut = false;
+  /** OFPC_FRAG_DROP (SET_CONFIG): IPv4 fragments are dropped before the table lookup. */
+  dropFragments = false;
   private monitor: ReturnType<typeof setInterval> | undefined;
   private readonly lookup: FlowLookup<E>;
   private readonly cb: DatapathCallbacks;
@@ -168,6 +172,13 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     executor: ActionExecutor,
   ): void {
     parseFrame(frame, length, inPort, key, layout);
+    if (this.dropFragments && layout.ipv4) {
+      const l3 = layout.l3Offset; // MF flag or a fragment offset: any fragment
+      if (((frame[l3 + 6] & 0x3f) | frame[l3 + 7]) !== 0) {
+        this.stats.fragmentDrops++;
+        return;
+      }
+    }
     this.stats.lookups++;
     const entry = this.lookup.lookup(key);
     if (entry === undefined) {
