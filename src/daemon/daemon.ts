@@ -1,7 +1,7 @@
 // Starting and stopping the daemon: ports on the given interfaces, the switch, the controller
 // channel; and undoing what was changed on the host when it stops.
 import type { Logger } from "pino";
-import { PcapPort } from "../datapath/pcap-port.js";
+import { createPort, resolveBackend } from "../datapath/port-factory.js";
 import { OpenFlowSwitch } from "../ofchannel/switch.js";
 import { dpidToString } from "../ofchannel/switch-features.js";
 import { PRIVILEGE_HINT, canCapture, disableIpv6, interfaceExists } from "./host.js";
@@ -51,10 +51,13 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
       restoreIpv6();
     }
   };
+  const backend = resolveBackend(cfg.portBackend);
+  if (backend.reason) log.warn({ reason: backend.reason }, "AF_PACKET unavailable; using libpcap");
   try {
     for (const i of cfg.interfaces) {
-      const port = new PcapPort(i.portNo, i.name);
+      let port;
       try {
+        port = createPort(i.portNo, i.name, { backend: backend.backend });
         sw.addPort(port);
       } catch (e) {
         const msg = (e as Error).message;
@@ -64,7 +67,10 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
       }
       const phy = port.phyPort();
       if (phy.state & 1) log.warn({ port: i.name }, "link is down (is the interface up?)");
-      log.info({ port: i.name, portNo: i.portNo, mac: port.hwAddr }, "port added");
+      log.info(
+        { port: i.name, portNo: i.portNo, mac: port.hwAddr, backend: backend.backend },
+        "port added",
+      );
     }
     await sw.start();
   } catch (e) {

@@ -10,6 +10,7 @@ import {
   type PassiveTarget,
 } from "../ofchannel/targets.js";
 import { SOFTWARE_VERSION } from "../ofchannel/switch-features.js";
+import { PORT_BACKENDS, type PortBackend } from "../datapath/port-factory.js";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -43,6 +44,8 @@ export interface DaemonConfig {
   maxBackoffMs: number;
   /** Leave IPv6 enabled on the switch's interfaces (by default it is disabled while running). */
   keepIpv6: boolean;
+  /** Frame I/O: AF_PACKET rings (the native addon), libpcap, or AF_PACKET when it loads. */
+  portBackend: PortBackend;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -84,6 +87,11 @@ function program(): Command {
     .option("--probe-interval <SECONDS>", "echo probe after this much idle time", "5")
     .option("--max-backoff <SECONDS>", "longest wait between reconnection attempts", "8")
     .option("--keep-ipv6", "do not disable IPv6 on the switch's interfaces", false)
+    .option(
+      "--port-backend <BACKEND>",
+      "auto | afpacket | pcap: frame I/O (auto: AF_PACKET rings when the addon loads)",
+      "auto",
+    )
     .option("--log-level <LEVEL>", LOG_LEVELS.join(" | "), "info")
     .allowExcessArguments(false)
     .exitOverride();
@@ -179,6 +187,12 @@ export function parseArgs(argv: string[], write: (s: string) => void = () => {})
     }
     datapathId = BigInt(`0x${hex}`);
   }
+  const portBackend = o.portBackend as string;
+  if (!(PORT_BACKENDS as readonly string[]).includes(portBackend)) {
+    throw new UsageError(
+      `--port-backend must be one of ${PORT_BACKENDS.join(", ")}, not "${portBackend}"`,
+    );
+  }
   const packetInRate = integer(o.packetInRate as string, "--packet-in-rate", 0, 1_000_000);
   return {
     interfaces: interfaces(o.interface as string[]),
@@ -197,5 +211,6 @@ export function parseArgs(argv: string[], write: (s: string) => void = () => {})
     probeIntervalMs: seconds(o.probeInterval as string, "--probe-interval", 0.1, 3600),
     maxBackoffMs: seconds(o.maxBackoff as string, "--max-backoff", 1, 3600),
     keepIpv6: o.keepIpv6 === true,
+    portBackend: portBackend as PortBackend,
   };
 }
