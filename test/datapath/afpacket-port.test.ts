@@ -207,7 +207,8 @@ describe.skipIf(!usable)("AfPacketPort link changes", () => {
     const fds = fdCount();
     const a = new AfPacketPort(1, sw);
     a.open(() => {});
-    expect(a.refresh()).toBe("unchanged");
+    // A veth that was just set up may still be settling its carrier: "changed" is fine here.
+    expect(a.refresh()).not.toBe("gone");
     lab.teardown();
     // Deleting a veth completes asynchronously in the kernel, and other fds of this process may be
     // closing at the same time: wait (bounded) for both rather than sampling once.
