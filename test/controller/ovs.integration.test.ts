@@ -1,0 +1,114 @@
+// The learning switch drives a real Open vSwitch (userspace datapath, OpenFlow 1.0, fail_mode
+// secure, so nothing passes without the controller) between two namespaced hosts: ping, then a
+// short iperf3 run. ovs-vswitchd runs in a namespace of its own; the controller (in this
+// process, root namespace) is reached over a veth from that namespace.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { OFPAT } from "../../src/ofchannel/constants.js";
+import { Controller, type SwitchHandle } from "../../src/controller/index.js";
+import { learningSwitch } from "../../src/controller/apps/learning-switch.js";
+import { logSink } from "./fake-switch.js";
+import { OvsInNamespace, Topology, inNs, inNsAsync, missingPrerequisite, sh } from "./netns.js";
+
+const missing = missingPrerequisite(["ovs-vswitchd", "ovsdb-server", "iperf3", "ethtool", "ping"]);
+if (missing !== null) {
+  console.warn(`\n*** SKIPPING the Open vSwitch integration test: ${missing} ***\n`);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: timeout`)), ms)),
+  ]);
+}
+
+describe.skipIf(missing !== null)("learning switch with Open vSwitch", () => {
+  const topo = new Topology();
+  const log = logSink();
+  const controller = new Controller({ logger: pino({ level: "info" }, log) });
+  const subnet = `172.31.${process.pid % 250}`;
+  const H1_IP = "10.9.0.1";
+  const H2_IP = "10.9.0.2";
+  let ovs: OvsInNamespace;
+  let h1: string;
+  let h2: string;
+  let sw: SwitchHandle;
+
+  beforeAll(async () => {
+    try {
+      const p = topo.prefix;
+      const nsSw = topo.addNamespace("s");
+      h1 = topo.addNamespace("1");
+      h2 = topo.addNamespace("2");
+      topo.addVeth(`${p}c0`, null, `${p}c1`, nsSw);
+      sh("ip", ["addr", "add", `${subnet}.1/30`, "dev", `${p}c0`]);
+      inNs(nsSw, "ip", ["addr", "add", `${subnet}.2/30`, "dev", `${p}c1`]);
+      topo.addVeth(`${p}a`, nsSw, `${p}ah`, h1);
+      topo.addVeth(`${p}b`, nsSw, `${p}bh`, h2);
+      inNs(h1, "ip", ["addr", "add", `${H1_IP}/24`, "dev", `${p}ah`]);
+      inNs(h2, "ip", ["addr", "add", `${H2_IP}/24`, "dev", `${p}bh`]);
+
+      learningSwitch(controller);
+      const joined = new Promise<SwitchHandle>((resolve) => controller.on("join", resolve));
+      const { port } = await controller.listen(`ptcp:0:${subnet}.1`);
+      ovs = new OvsInNamespace(topo, nsSw);
+      ovs.vsctl([
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "datapath_type=netdev",
+        "protocols=OpenFlow10",
+        "fail_mode=secure",
+        "other-config:datapath-id=00000000000000c1",
+      ]);
+      ovs.vsctl(["add-port", "br0", `${p}a`, "--", "add-port", "br0", `${p}b`]);
+      ovs.vsctl(["set-controller", "br0", `tcp:${subnet}.1:${port}`]);
+      sw = await withTimeout(joined, 15_000, "Open vSwitch joining the controller");
+    } catch (err) {
+      topo.teardown();
+      throw err;
+    }
+  }, 30_000);
+
+  afterAll(async () => {
+    await controller.close();
+    topo.teardown();
+  });
+
+  it("joins with its datapath id and ports", () => {
+    expect(sw.datapathId).toBe(0xc1n);
+    const names = [...sw.ports.values()].map((port) => port.name).sort();
+    expect(names).toEqual(["br0", `${topo.prefix}a`, `${topo.prefix}b`].sort());
+  });
+
+  it("ping passes, and the controller installed exact-match flows with a 60 s idle timeout", async () => {
+    const out = await inNsAsync(h1, "ping", ["-c", "3", "-i", "0.2", "-W", "2", H2_IP], 15_000);
+    expect(out).toMatch(/3 received/);
+    const flows = await sw.flowStats();
+    const ipFlows = flows.filter((f) => f.match.dlType === 0x0800 && f.match.nwProto === 1);
+    expect(ipFlows.length).toBeGreaterThanOrEqual(1);
+    for (const f of ipFlows) {
+      expect(f.idleTimeout).toBe(60);
+      expect(f.match.wildcards).toBe(0);
+      expect(f.actions[0]).toMatchObject({ type: OFPAT.OUTPUT });
+    }
+  }, 20_000);
+
+  it("a short iperf3 TCP run moves data through the flows", async () => {
+    inNs(h2, "iperf3", ["-s", "-1", "-D", "-B", H2_IP]);
+    let out = "";
+    for (let attempt = 0; attempt < 20 && out === ""; attempt++) {
+      try {
+        out = await inNsAsync(h1, "iperf3", ["-c", H2_IP, "-t", "2", "-J"], 20_000);
+      } catch {
+        await new Promise((r) => setTimeout(r, 100)); // the server may not be listening yet
+      }
+    }
+    const result = JSON.parse(out) as { end: { sum_received: { bytes: number } } };
+    expect(result.end.sum_received.bytes).toBeGreaterThan(1_000_000);
+    expect(log.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  }, 25_000);
+});
