@@ -27,7 +27,7 @@ export function barChartSvg(title: string, unit: string, groups: BarGroup[]): st
   const top = 50;
   const plotH = 260;
   const groupW = names.length * barW;
-  const width = left + groups.length * (groupW + gap) + 20;
+  const width = Math.max(640, left + groups.length * (groupW + gap) + 20);
   const height = top + plotH + 80;
   const max = niceMax(Math.max(...groups.flatMap((g) => g.bars.map((b) => b.value))));
   const y = (v: number) => top + plotH - (v / max) * plotH;
