@@ -86,6 +86,9 @@ export interface Layout<V extends object> {
   /** Where each field (named or skipped/tail, by its description) starts. */
   readonly offsetOf: Readonly<Record<string, number>>;
   readonly fields: readonly Placed[];
+  /** Reader and writer compiled from `fields` (see compile()). */
+  readonly read: (buf: Buffer, off: number, into: object) => object;
+  readonly write: (value: object, buf: Buffer, off: number) => void;
   /** Phantom: the object type the layout reads and writes. */
   readonly value?: V;
 }
@@ -102,6 +105,7 @@ export function struct<const S extends readonly AnySpec[]>(
     const label = s.name || s.what;
     if (label) offsetOf[label] = off;
     if (s.kind !== PAD && s.kind !== SKIP && s.kind !== TAIL) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(s.name)) throw new Error(`bad field name ${s.name}`);
       fields.push({ name: s.name, kind: s.kind, width: s.width, off, nested: s.nested });
     } else if (s.kind === PAD) {
       fields.push({ name: "", kind: PAD, width: s.width, off, nested: undefined });
@@ -110,7 +114,68 @@ export function struct<const S extends readonly AnySpec[]>(
     off += s.width;
   }
   const size = Math.ceil(off / align) * align;
-  return { name, size, align, offsetOf, fields };
+  return { name, size, align, offsetOf, fields, ...compile(fields) };
+}
+
+const HELPERS = { macToString, readFixedString, writeFixedString, writeMac };
+
+/** Compiles the field list into straight-line reader and writer functions (one property
+ * access and one Buffer call per field, no per-field dispatch), which is what makes the table-
+ * driven layout as fast as hand-written code. Field names are checked identifiers from the
+ * declarations in structs.ts, never wire data. */
+function compile(fields: readonly Placed[]): Pick<Layout<object>, "read" | "write"> {
+  const reads: string[] = [];
+  const writes: string[] = [];
+  const nested: Layout<object>[] = [];
+  for (const f of fields) {
+    const at = `off + ${f.off}`;
+    const v = `o.${f.name}`;
+    switch (f.kind) {
+      case U8:
+        reads.push(`${v} = buf[${at}];`);
+        writes.push(`buf.writeUInt8(${v}, ${at});`);
+        break;
+      case U16:
+        reads.push(`${v} = buf.readUInt16BE(${at});`);
+        writes.push(`buf.writeUInt16BE(${v}, ${at});`);
+        break;
+      case U32:
+        reads.push(`${v} = buf.readUInt32BE(${at});`);
+        writes.push(`buf.writeUInt32BE(${v}, ${at});`);
+        break;
+      case U64:
+        reads.push(`${v} = buf.readBigUInt64BE(${at});`);
+        writes.push(`buf.writeBigUInt64BE(${v}, ${at});`);
+        break;
+      case MAC:
+        reads.push(`${v} = h.macToString(buf, ${at});`);
+        writes.push(`h.writeMac(buf, ${at}, ${v});`);
+        break;
+      case STR:
+        reads.push(`${v} = h.readFixedString(buf, ${at}, ${f.width});`);
+        writes.push(`h.writeFixedString(buf, ${at}, ${f.width}, ${v});`);
+        break;
+      case NESTED:
+        nested.push(f.nested as Layout<object>);
+        reads.push(`${v} = n[${nested.length - 1}].read(buf, ${at}, {});`);
+        writes.push(`n[${nested.length - 1}].write(${v}, buf, ${at});`);
+        break;
+      default: // PAD
+        for (let i = 0; i < f.width; i++) writes.push(`buf[off + ${f.off + i}] = 0;`);
+        break;
+    }
+  }
+  const read = new Function(
+    "h",
+    "n",
+    `return function read(buf, off, o) { ${reads.join(" ")} return o; };`,
+  );
+  const write = new Function(
+    "h",
+    "n",
+    `return function write(o, buf, off) { ${writes.join(" ")} };`,
+  );
+  return { read: read(HELPERS, nested), write: write(HELPERS, nested) };
 }
 
 /** Reads every named field of `layout` at buf[off] into `into`. The caller has checked that
@@ -121,42 +186,11 @@ export function readInto<V extends object, I extends object>(
   off: number,
   into: I,
 ): V & I {
-  const o = into as Record<string, unknown>;
-  const fields = layout.fields;
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i];
-    const at = off + f.off;
-    switch (f.kind) {
-      case U8:
-        o[f.name] = buf[at];
-        break;
-      case U16:
-        o[f.name] = buf.readUInt16BE(at);
-        break;
-      case U32:
-        o[f.name] = buf.readUInt32BE(at);
-        break;
-      case U64:
-        o[f.name] = buf.readBigUInt64BE(at);
-        break;
-      case MAC:
-        o[f.name] = macToString(buf, at);
-        break;
-      case STR:
-        o[f.name] = readFixedString(buf, at, f.width);
-        break;
-      case NESTED:
-        o[f.name] = readInto(f.nested as Layout<object>, buf, at, {});
-        break;
-      default: // PAD
-        break;
-    }
-  }
-  return into as V & I;
+  return layout.read(buf, off, into) as V & I;
 }
 
 export function readStruct<V extends object>(layout: Layout<V>, buf: Buffer, off: number): V {
-  return readInto(layout, buf, off, {});
+  return layout.read(buf, off, {}) as V;
 }
 
 /** Writes every named field of `value` and zeroes the padding; skipped fields are left for
@@ -167,36 +201,5 @@ export function writeStruct<V extends object>(
   buf: Buffer,
   off: number,
 ): void {
-  const o = value as Record<string, unknown>;
-  const fields = layout.fields;
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i];
-    const at = off + f.off;
-    switch (f.kind) {
-      case U8:
-        buf.writeUInt8(o[f.name] as number, at);
-        break;
-      case U16:
-        buf.writeUInt16BE(o[f.name] as number, at);
-        break;
-      case U32:
-        buf.writeUInt32BE(o[f.name] as number, at);
-        break;
-      case U64:
-        buf.writeBigUInt64BE(o[f.name] as bigint, at);
-        break;
-      case MAC:
-        writeMac(buf, at, o[f.name] as string);
-        break;
-      case STR:
-        writeFixedString(buf, at, f.width, o[f.name] as string);
-        break;
-      case NESTED:
-        writeStruct(f.nested as Layout<object>, o[f.name] as object, buf, at);
-        break;
-      default: // PAD
-        buf.fill(0, at, at + f.width);
-        break;
-    }
-  }
+  layout.write(value, buf, off);
 }

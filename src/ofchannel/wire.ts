@@ -67,17 +67,22 @@ export function ipv4FromString(s: string): number {
   return n >>> 0;
 }
 
-/** A fixed-size char array: the text up to the first NUL (or the whole field). */
+// Fixed-size char arrays are bytes to OpenFlow; they are read and written as latin1 so that any
+// bytes survive decode/encode unchanged (UTF-8 would turn invalid bytes into U+FFFD). ASCII, the
+// practical case, is the same either way.
+
+/** A fixed-size char array: the text up to the first NUL. The last byte is the terminator
+ * even when it is not NUL (at most len - 1 bytes are read), as Open vSwitch reads them. */
 export function readFixedString(buf: Buffer, off: number, len: number): string {
-  const limit = off + len;
+  const limit = off + len - 1;
   let end = off;
   while (end < limit && buf[end] !== 0) end++;
-  return buf.toString("utf8", off, end);
+  return buf.toString("latin1", off, end);
 }
 
-/** Writes `s` NUL-padded into a fixed-size char array, truncated (at a character boundary)
- * to len - 1 bytes so it always ends in NUL, as strlcpy does in Open vSwitch. */
+/** Writes `s` NUL-padded into a fixed-size char array, truncated to len - 1 bytes so it always
+ * ends in NUL, as strlcpy does in Open vSwitch. */
 export function writeFixedString(buf: Buffer, off: number, len: number, s: string): void {
   buf.fill(0, off, off + len);
-  buf.write(s, off, len - 1, "utf8");
+  buf.write(s, off, len - 1, "latin1");
 }
