@@ -43,6 +43,8 @@ interface Result {
   cpuSeconds: number;
   /** Wall time the CPU figure covers. */
   seconds: number;
+  /** Responses per second of the controller's CPU time (steadier than wall time when busy). */
+  perCpuSecond: number;
 }
 
 const int = (min: number) => (v: string) => {
@@ -95,6 +97,7 @@ async function runOne(o: Options, controller: string, mode: Mode): Promise<Resul
     await sleep(500); // let the controller finish its own join work (flow deletes, config)
     for (const s of switches) s.start(mode);
     const cpu0 = running.cpuSeconds();
+    const responses0 = switches.reduce((n, s) => n + s.responses, 0);
     const start = performance.now();
     const perSecond: number[] = [];
     let last = 0;
@@ -134,6 +137,7 @@ async function runOne(o: Options, controller: string, mode: Mode): Promise<Resul
       packetInsSent,
       cpuSeconds: Number(cpuSeconds.toFixed(2)),
       seconds: (performance.now() - start) / 1000,
+      perCpuSecond: cpuSeconds > 0 ? (responses - responses0) / cpuSeconds : 0,
     };
     console.log(
       `RESULT: ${controller} ${mode} ${o.switches} switches ${counted.length} tests ` +
@@ -184,15 +188,35 @@ async function runRealCbench(o: Options, controller: string, mode: Mode): Promis
 function table(results: Result[]): void {
   const base = (mode: Mode) =>
     results.find((r) => r.controller === "ofcontroller" && r.mode === mode);
-  console.log(
-    "\ncontroller          mode        avg resp/s   min        max        ofcontroller ×   CPU s/s",
-  );
-  for (const r of results) {
+  const head = [
+    "controller",
+    "mode",
+    "avg resp/s",
+    "min",
+    "max",
+    "ofcontroller ×",
+    "CPU (cores)",
+    "resp/CPU-s",
+  ];
+  const rows = results.map((r) => {
     const b = base(r.mode);
-    const ratio = b === undefined || r.avg === 0 ? "-" : (b.avg / r.avg).toFixed(2);
-    const cpu = (r.cpuSeconds / (r.perSecond.length * 1 || 1)).toFixed(2);
+    const ratio = b === undefined || r.avg === 0 ? "-" : `${(b.avg / r.avg).toFixed(2)}×`;
+    return [
+      r.controller,
+      r.mode,
+      fmt(r.avg),
+      fmt(r.min),
+      fmt(r.max),
+      ratio,
+      (r.cpuSeconds / r.seconds).toFixed(2),
+      fmt(r.perCpuSecond),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  console.log("");
+  for (const row of [head, ...rows]) {
     console.log(
-      `${r.controller.padEnd(19)} ${r.mode.padEnd(11)} ${fmt(r.avg).padStart(10)}   ${fmt(r.min).padEnd(10)} ${fmt(r.max).padEnd(10)} ${ratio.padStart(14)}   ${cpu}`,
+      row.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "),
     );
   }
 }
@@ -249,6 +273,7 @@ async function main(): Promise<void> {
         min: Math.round(r.min),
         max: Math.round(r.max),
         stdev: Math.round(r.stdev),
+        perCpuSecond: Math.round(r.perCpuSecond),
         perSecond,
       }),
     );
