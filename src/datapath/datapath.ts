@@ -7,7 +7,7 @@ import { OFPP, OFPPC, OFPPR, OFPR } from "../ofchannel/constants.js";
 import type { Action, PhyPort, PortStats } from "../ofchannel/types.js";
 import { FlowKey } from "../flowtable/flow-key.js";
 import { ActionExecutor, CompiledActions, compileActions, type ActionTarget } from "./actions.js";
-import { Egress } from "./egress.js";
+import { Egress, type EgressOptions } from "./egress.js";
 import { MacLearningTable } from "./learning.js";
 import { ETH_HEADER_LEN, PacketLayout, parseFrame } from "./parse.js";
 import type { Port } from "./port.js";
@@ -49,6 +49,8 @@ export class DatapathStats {
   tableDrops = 0;
   /** Packet-ins suppressed by OFPPC_NO_PACKET_IN. */
   packetInSuppressed = 0;
+  /** IPv4 fragments dropped under OFPC_FRAG_DROP. */
+  fragmentDrops = 0;
 }
 
 export interface DatapathOptions<E extends FlowEntryLike> {
@@ -56,6 +58,7 @@ export interface DatapathOptions<E extends FlowEntryLike> {
   callbacks: DatapathCallbacks;
   /** Seconds a learned MAC (OFPP_NORMAL) lives without being seen. */
   macAgingSec?: number;
+  egress?: EgressOptions;
 }
 
 const RX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_RECV;
@@ -63,7 +66,7 @@ const TX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_FWD;
 
 export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements ActionTarget {
   readonly stats = new DatapathStats();
-  readonly egress = new Egress();
+  readonly egress: Egress;
   readonly macTable: MacLearningTable;
   /** Coarse clock in seconds for MAC aging, advanced by tick() (no per-packet clock reads). */
   now = Math.floor(performance.now() / 1000);
@@ -77,6 +80,8 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   /** A second executor for packet_out, whose TABLE output re-enters the packet path. */
   private readonly outExecutor = new ActionExecutor(this);
   private inPacketOut = false;
+  /** OFPC_FRAG_DROP (SET_CONFIG): IPv4 fragments are dropped before the table lookup. */
+  dropFragments = false;
   private monitor: ReturnType<typeof setInterval> | undefined;
   private readonly lookup: FlowLookup<E>;
   private readonly cb: DatapathCallbacks;
@@ -87,6 +92,7 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     this.lookup = opts.lookup;
     this.cb = opts.callbacks;
     this.macTable = new MacLearningTable(4096, opts.macAgingSec ?? 300);
+    this.egress = new Egress(opts.egress);
   }
 
   /** Adds and opens a port; `announce` reports it with PORT_STATUS ADD. */
@@ -166,6 +172,13 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     executor: ActionExecutor,
   ): void {
     parseFrame(frame, length, inPort, key, layout);
+    if (this.dropFragments && layout.ipv4) {
+      const l3 = layout.l3Offset; // MF flag or a fragment offset: any fragment
+      if (((frame[l3 + 6] & 0x3f) | frame[l3 + 7]) !== 0) {
+        this.stats.fragmentDrops++;
+        return;
+      }
+    }
     this.stats.lookups++;
     const entry = this.lookup.lookup(key);
     if (entry === undefined) {

@@ -26,15 +26,32 @@ export class EgressStats {
   oversizeDrops = 0;
 }
 
+/** Both on by default; switching one off exists to measure what it is for. */
+export interface EgressOptions {
+  completeChecksums?: boolean;
+  segmentTcp?: boolean;
+}
+
 export class Egress {
   readonly stats = new EgressStats();
   private readonly seg = Buffer.alloc(MAX_FRAME);
   private readonly segLayout = new PacketLayout();
+  private readonly complete: boolean;
+  private readonly segment: boolean;
+
+  constructor(opts: EgressOptions = {}) {
+    this.complete = opts.completeChecksums ?? true;
+    this.segment = opts.segmentTcp ?? true;
+  }
 
   transmit(port: Port, frame: Buffer, length: number, layout: PacketLayout): void {
     const maxLen = port.mtu + ETH_HEADER_LEN + (layout.vlanOffset >= 0 ? VLAN_TAG_LEN : 0);
     if (length <= maxLen) {
-      if ((layout.l4 === L4.TCP || layout.l4 === L4.UDP) && isPartialChecksum(frame, layout)) {
+      if (
+        this.complete &&
+        (layout.l4 === L4.TCP || layout.l4 === L4.UDP) &&
+        isPartialChecksum(frame, layout)
+      ) {
         computeL4Checksum(frame, layout);
         this.stats.checksumsCompleted++;
       }
@@ -43,7 +60,12 @@ export class Egress {
     }
     const l3 = layout.l3Offset;
     const fragmented = layout.ipv4 && ((frame[l3 + 6] & 0x3f) | frame[l3 + 7]) !== 0;
-    if (layout.l4 !== L4.TCP || fragmented || !this.segmentTcp(port, frame, layout)) {
+    if (
+      !this.segment ||
+      layout.l4 !== L4.TCP ||
+      fragmented ||
+      !this.segmentTcp(port, frame, layout)
+    ) {
       this.stats.oversizeDrops++;
       port.counters.txDropped++;
     }

@@ -1,7 +1,9 @@
-// A switch port on a real interface through libpcap (the `cap` binding): inbound frames only
-// (BPF `inbound`, which libpcap compiles to the kernel's packet-type check, so the frames
-// this port transmits and the host's own traffic are not captured), non-blocking, a large
-// kernel buffer for bursts, and cap's snaplen of 65535 (enough for 64 KiB GSO/GRO frames).
+// A switch port on a real interface through libpcap (the `cap` binding): received frames only,
+// non-blocking, a large kernel buffer for bursts, and cap's snaplen of 65535 (enough for the
+// 64 KiB GSO/GRO frames seen on veths). cap has no pcap_setdirection; the BPF filter
+// `inbound` lost the first frame of every burst here (libpcap 1.10.3), so the filter is
+// `not ether src <this interface's MAC>`: it drops what the local stack sends on the
+// interface, and the frames this port itself sends never reach its own socket anyway.
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { OFPPS } from "../ofchannel/constants.js";
@@ -65,12 +67,8 @@ export class PcapPort implements Port {
 
   private startCapture(): void {
     const cap = new Cap();
-    const linkType = cap.open(
-      this.name,
-      "inbound",
-      this.opts.bufferSize ?? 16 << 20,
-      this.rxBuffer,
-    );
+    const filter = `not ether src ${this.info.hwAddr}`;
+    const linkType = cap.open(this.name, filter, this.opts.bufferSize ?? 16 << 20, this.rxBuffer);
     if (linkType !== "ETHERNET") {
       cap.close();
       throw new Error(`${this.name}: link type ${linkType}, not Ethernet`);

@@ -1,0 +1,126 @@
+// Spawning the built daemon (`node dist/src/cli.js ...`) and real controllers for integration
+// tests: build on demand when dist/ is missing or older than the sources, wait (bounded) for
+// log lines, stop every process by PID.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { join } from "node:path";
+
+export const ROOT = new URL("../..", import.meta.url).pathname;
+export const CLI = join(ROOT, "dist/src/cli.js");
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Runs `tsc -p .` when dist/src/cli.js is missing or older than anything under src/. */
+export function ensureBuilt(): void {
+  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtime(join(ROOT, "src"))) return;
+  execFileSync("npx", ["tsc", "-p", "."], { cwd: ROOT, stdio: "pipe", timeout: 120_000 });
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export class Proc {
+  private out = "";
+  private exitCode: number | null | undefined = undefined;
+  private readonly exited: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.on("data", (d: Buffer) => (this.out += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (this.out += d.toString()));
+    this.exited = new Promise((resolve) =>
+      child.on("exit", (code, signal) => {
+        this.exitCode = code ?? (signal ? null : code);
+        resolve(this.exitCode);
+      }),
+    );
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get output(): string {
+    return this.out;
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** Occurrences of `re` in the output so far. */
+  count(re: RegExp): number {
+    return [...this.out.matchAll(new RegExp(re.source, "g"))].length;
+  }
+
+  /** Waits until `re` has occurred at least `times` times in the output. */
+  async waitFor(re: RegExp, timeoutMs = 10_000, times = 1): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.count(re) < times) {
+      if (!this.running) throw new Error(`process exited before ${re}:\n${this.out}`);
+      if (Date.now() > deadline) throw new Error(`no ${re} within ${timeoutMs} ms:\n${this.out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Sends `signal` to the PID and waits (bounded) for the exit; SIGKILL if it does not go. */
+  async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 5000): Promise<number | null> {
+    if (!this.running) return this.exitCode ?? null;
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // already gone
+    }
+    const code = await Promise.race([
+      this.exited,
+      new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref()),
+    ]);
+    if (code !== "timeout") return code;
+    try {
+      process.kill(this.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    await this.exited;
+    throw new Error(`process ${this.pid} did not exit on ${signal}:\n${this.out}`);
+  }
+}
+
+/** Starts the built daemon; resolves once it logged that it runs. */
+export async function startDaemon(args: string[]): Promise<Proc> {
+  const p = new Proc(
+    spawn("node", [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }),
+  );
+  await p.waitFor(/ofswitch running/, 10_000);
+  return p;
+}
+
+export function startProcess(cmd: string, args: string[]): Proc {
+  return new Proc(spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }));
+}
+
+/** Runs ovs-ofctl (OpenFlow 1.0) against `target`; returns stdout, throws on failure. */
+export function ofctl(target: string, ...args: string[]): string {
+  return execFileSync(
+    "ovs-ofctl",
+    ["-O", "OpenFlow10", ...args.slice(0, 1), target, ...args.slice(1)],
+    {
+      encoding: "utf8",
+      timeout: 10_000,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+}
