@@ -5,7 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { pino } from "pino";
 import { Controller } from "./controller.js";
-import { parseConnectTarget, parseListenTarget } from "./endpoint.js";
+import { parseActiveTarget, parsePassiveTarget } from "../ofchannel/targets.js";
 import { hub } from "./apps/hub.js";
 import { learningSwitch } from "./apps/learning-switch.js";
 
@@ -33,12 +33,12 @@ function withCommon(cmd: Command): Command {
     .option(
       "-l, --listen <ptcp:PORT[:IP]>",
       "listen for switches (repeatable; default ptcp:6653:127.0.0.1)",
-      validated(parseListenTarget),
+      validated(parsePassiveTarget),
     )
     .option(
       "-c, --connect <tcp:HOST[:PORT]>",
       "connect to a switch that listens (repeatable)",
-      validated(parseConnectTarget),
+      validated(parseActiveTarget),
     )
     .addOption(
       new Option("--log-level <level>", "pino log level").choices(LOG_LEVELS).default("info"),

@@ -10,6 +10,8 @@ import { decodeMessage, encodeMessage } from "../ofchannel/codec.js";
 import { OfpError, errorPairName, errorToMessage } from "../ofchannel/errors.js";
 import { MessageFramer, type FramerOutput } from "../ofchannel/framer.js";
 import type { MessageOf, OfpMessage } from "../ofchannel/messages.js";
+// The switch side negotiates the same way: min(ours, theirs) must be 1.0.
+import { helloAcceptsV1 } from "../ofchannel/connection.js";
 import { OutputQueue, type OutputQueueOptions } from "./output-queue.js";
 import { PendingRequests, RequestFailed } from "./requests.js";
 
@@ -32,9 +34,6 @@ export interface ConnectionHooks {
 }
 
 type State = "hello" | "features" | "ready" | "closed";
-
-/** OF1.3+ HELLO element carrying a bitmap of supported versions. */
-const HELLO_ELEM_VERSIONBITMAP = 1;
 
 const FIRST_XID = 0x100; // below are left to applications that pick their own xids
 
@@ -219,7 +218,7 @@ export class OfConnection {
       this.log.warn({ remote: this.remote }, "duplicate HELLO ignored");
       return;
     }
-    if (!supportsOf10(msg)) {
+    if (!helloAcceptsV1(msg)) {
       this.fail(`switch offers version 0x${msg.version.toString(16)}; only 0x01 is supported`);
       return;
     }
@@ -233,21 +232,4 @@ export class OfConnection {
     this.send(errorToMessage(OfpError.helloFailed(OFPHFC.INCOMPATIBLE, text), 0));
     this.close(text);
   }
-}
-
-/** True if the negotiated version, min(ours, theirs), is OF1.0: the peer's HELLO names a
- * version >= 1 and, when it carries an OF1.3+ version bitmap, that bitmap includes 1.0. */
-function supportsOf10(hello: MessageOf<typeof OFPT.HELLO>): boolean {
-  if (hello.version < OFP_VERSION) return false;
-  const body = hello.body;
-  for (let off = 0; off + 4 <= body.length;) {
-    const type = body.readUInt16BE(off);
-    const len = body.readUInt16BE(off + 2);
-    if (len < 4 || off + len > body.length) break;
-    if (type === HELLO_ELEM_VERSIONBITMAP && len >= 8) {
-      return (body.readUInt32BE(off + 4) & (1 << OFP_VERSION)) !== 0;
-    }
-    off += (len + 7) & ~7;
-  }
-  return true;
 }

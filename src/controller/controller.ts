@@ -8,7 +8,7 @@ import { OFPT } from "../ofchannel/constants.js";
 import { errorPairName } from "../ofchannel/errors.js";
 import type { MessageOf, OfpMessage } from "../ofchannel/messages.js";
 import { OfConnection, type ConnectionHooks, type ConnectionOptions } from "./connection.js";
-import { parseConnectTarget, parseListenTarget, type Endpoint } from "./endpoint.js";
+import { parseActiveTarget, parsePassiveTarget } from "../ofchannel/targets.js";
 import { EventChains, type EventName, type Handler } from "./events.js";
 import { DEFAULT_OUTPUT_OPTIONS, type OutputQueueOptions } from "./output-queue.js";
 import { SwitchHandle } from "./switch-handle.js";
@@ -77,8 +77,8 @@ export class Controller {
 
   /** Listens for switches on "ptcp:PORT[:IP]" (default ptcp:6653:127.0.0.1). Resolves with
    * the bound address (port 0 picks a free port). */
-  listen(target = "ptcp:"): Promise<Endpoint> {
-    const { host, port } = parseListenTarget(target);
+  listen(target = "ptcp:"): Promise<{ host: string; port: number }> {
+    const { host, port } = parsePassiveTarget(target);
     const server = createServer((socket) => this.adopt(socket));
     server.on("error", (err) => this.log.error({ err }, "listener error"));
     return new Promise((resolve, reject) => {
@@ -96,7 +96,7 @@ export class Controller {
 
   /** Connects to a switch listening on "tcp:HOST[:PORT]"; resolves when it has joined. */
   connect(target: string): Promise<SwitchHandle> {
-    const { host, port } = parseConnectTarget(target);
+    const { host, port } = parseActiveTarget(target);
     return new Promise((resolve, reject) => {
       const socket = tcpConnect({ host, port });
       const fail = (err: Error) => reject(err);

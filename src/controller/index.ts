@@ -20,11 +20,10 @@ export {
 } from "./switch-handle.js";
 export { RequestFailed, SwitchError } from "./requests.js";
 export { exactMatch, matchAll, matchFromKey } from "./match.js";
+// Targets are parsed as the switch daemon parses them (Open vSwitch syntax; default 127.0.0.1).
 export {
   DEFAULT_LISTEN_HOST,
-  EndpointError,
-  parseConnectTarget,
-  parseListenTarget,
-  type Endpoint,
-} from "./endpoint.js";
+  parseActiveTarget,
+  parsePassiveTarget,
+} from "../ofchannel/targets.js";
 export type { OverflowPolicy, OutputQueueOptions } from "./output-queue.js";

@@ -1,30 +1,13 @@
 // ofp_match values an application builds: match-everything, and the exact 12-field match of a
 // packet (what a learning switch installs), made with the datapath's frame parser so controller
 // and switch agree on every field.
-import { OFPFW } from "../ofchannel/constants.js";
 import type { Match } from "../ofchannel/types.js";
 import { macToString } from "../ofchannel/wire.js";
 import { FlowKey } from "../flowtable/flow-key.js";
 import { PacketLayout, parseFrame } from "../datapath/parse.js";
 
 /** A match with every field wildcarded (flow stats of a whole table, delete-all). */
-export function matchAll(): Match {
-  return {
-    wildcards: OFPFW.ALL,
-    inPort: 0,
-    dlSrc: "00:00:00:00:00:00",
-    dlDst: "00:00:00:00:00:00",
-    dlVlan: 0,
-    dlVlanPcp: 0,
-    dlType: 0,
-    nwTos: 0,
-    nwProto: 0,
-    nwSrc: 0,
-    nwDst: 0,
-    tpSrc: 0,
-    tpDst: 0,
-  };
-}
+export { matchAll } from "../flowtable/match-words.js";
 
 const macScratch = Buffer.alloc(6);
 
