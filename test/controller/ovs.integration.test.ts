@@ -33,6 +33,7 @@ describe.skipIf(missing !== null)("learning switch with Open vSwitch", () => {
   let h1: string;
   let h2: string;
   let sw: SwitchHandle;
+  let controllerPort = 0;
 
   beforeAll(async () => {
     try {
@@ -51,6 +52,7 @@ describe.skipIf(missing !== null)("learning switch with Open vSwitch", () => {
       learningSwitch(controller);
       const joined = new Promise<SwitchHandle>((resolve) => controller.on("join", resolve));
       const { port } = await controller.listen(`ptcp:0:${subnet}.1`);
+      controllerPort = port;
       ovs = new OvsInNamespace(topo, nsSw);
       ovs.vsctl([
         "add-br",
@@ -111,4 +113,40 @@ describe.skipIf(missing !== null)("learning switch with Open vSwitch", () => {
     expect(result.end.sum_received.bytes).toBeGreaterThan(1_000_000);
     expect(log.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
   }, 25_000);
+
+  it("connect(): reaches Open vSwitch listening on ptcp:, and every stats request is answered", async () => {
+    const listenPort = 16000 + (process.pid % 1000);
+    ovs.vsctl([
+      "set-controller",
+      "br0",
+      `tcp:${subnet}.1:${controllerPort}`,
+      `ptcp:${listenPort}:${subnet}.2`,
+    ]);
+    const second = new Controller({ logger: pino({ level: "info" }, logSink()) });
+    try {
+      let handle: SwitchHandle | undefined;
+      for (let attempt = 0; attempt < 50 && handle === undefined; attempt++) {
+        handle = await second.connect(`tcp:${subnet}.2:${listenPort}`).catch(async () => {
+          await new Promise((r) => setTimeout(r, 100)); // listener not up yet
+          return undefined;
+        });
+      }
+      expect(handle?.datapathId).toBe(0xc1n);
+      const desc = await handle!.descStats();
+      expect(desc.mfrDesc).toMatch(/Nicira/);
+      const [table] = await handle!.tableStats();
+      expect(table.activeCount).toBeGreaterThanOrEqual(1);
+      const aggregate = await handle!.aggregateStats();
+      expect(aggregate.flowCount).toBe(table.activeCount);
+      const ports = await handle!.portStats();
+      expect(ports.length).toBe(3); // two veths and the bridge's local port
+      expect(await handle!.queueStats()).toEqual([]);
+      await handle!.barrier();
+      // A service (ptcp) connection starts with miss_send_len 0 in Open vSwitch; set it, read it.
+      handle!.setConfig({ flags: 0, missSendLen: 256 });
+      expect(await handle!.getConfig()).toEqual({ flags: 0, missSendLen: 256 });
+    } finally {
+      await second.close();
+    }
+  }, 20_000);
 });

@@ -1,5 +1,6 @@
 // Handshake, version negotiation, keepalive, disconnect detection and the events of joined
 // switches, against a fake switch (the codec over a real TCP socket on 127.0.0.1).
+import { createServer, type AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { OFPET, OFPHFC, OFPPR, OFPRR, OFPT, OFP_NO_BUFFER } from "../../src/ofchannel/constants.js";
@@ -270,5 +271,38 @@ describe("events from a joined switch", () => {
     sw.send(pin);
     await expect.poll(() => seen).toEqual(["early", "default", "late"]);
     expect(log.lines.some((l) => l.msg === "event handler threw; skipped")).toBe(true);
+  });
+});
+
+describe("connect (switches that listen)", () => {
+  it("connects to tcp:HOST:PORT and resolves with the joined switch", async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const listenPort = (server.address() as AddressInfo).port;
+    const accepted = new Promise<FakeSwitch>((resolve) =>
+      server.once("connection", (s) => void FakeSwitch.adopt(s).then(resolve)),
+    );
+    try {
+      const handle = controller.connect(`tcp:127.0.0.1:${listenPort}`);
+      const sw = await accepted;
+      switches.push(sw);
+      await sw.handshake(0x77n);
+      const joined = await handle;
+      expect(joined.datapathId).toBe(0x77n);
+      expect(controller.switches.get(0x77n)).toBe(joined);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("rejects when nothing listens, or when the switch closes before joining", async () => {
+    const server = createServer((s) => s.destroy());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const p = (server.address() as AddressInfo).port;
+    await expect(controller.connect(`tcp:127.0.0.1:${p}`)).rejects.toThrow(
+      /before the switch joined/,
+    );
+    await new Promise<void>((r) => server.close(() => r()));
+    await expect(controller.connect(`tcp:127.0.0.1:${p}`)).rejects.toThrow(/ECONNREFUSED/);
   });
 });
