@@ -4,7 +4,7 @@
 // process, root namespace) is reached over a veth from that namespace.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { OFPAT } from "../../src/ofchannel/constants.js";
+import { OFPAT, OFPPC } from "../../src/ofchannel/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import { learningSwitch } from "../../src/controller/apps/learning-switch.js";
 import { logSink } from "./fake-switch.js";
@@ -149,4 +149,14 @@ describe.skipIf(missing !== null)("learning switch with Open vSwitch", () => {
       await second.close();
     }
   }, 20_000);
+
+  it("portMod: Open vSwitch applies it (seen by ovs-ofctl show)", async () => {
+    const port = [...sw.ports.values()].find((p) => p.name === `${topo.prefix}b`)!;
+    // OF1.0 switches send no PORT_STATUS to the connection that made the change.
+    sw.portMod({ portNo: port.portNo, config: OFPPC.NO_FLOOD, mask: OFPPC.NO_FLOOD });
+    await sw.barrier();
+    const show = ovs.ofctl(["-O", "OpenFlow10", "show", "br0"]);
+    const block = show.split(/\n(?= \d+\()/).find((b) => b.includes(`(${port.name})`))!;
+    expect(block).toMatch(/config:\s+NO_FLOOD/);
+  });
 });
