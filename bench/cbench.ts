@@ -26,6 +26,8 @@ interface Options {
   modes: Mode[];
   group: number;
   svg?: string;
+  /** Benchmark the controller already listening on --port instead of starting them. */
+  external: boolean;
 }
 
 interface Result {
@@ -90,13 +92,15 @@ async function connectSwitches(o: Options): Promise<EmulatedSwitch[]> {
 }
 
 async function runOne(o: Options, controller: string, mode: Mode): Promise<Result> {
-  const running = await RunningController.start(CONTROLLERS[controller], o.port);
+  const running = o.external
+    ? null
+    : await RunningController.start(CONTROLLERS[controller], o.port);
   let switches: EmulatedSwitch[] = [];
   try {
     switches = await connectSwitches(o);
     await sleep(500); // let the controller finish its own join work (flow deletes, config)
     for (const s of switches) s.start(mode);
-    const cpu0 = running.cpuSeconds();
+    const cpu0 = running?.cpuSeconds() ?? NaN;
     const responses0 = switches.reduce((n, s) => n + s.responses, 0);
     const start = performance.now();
     const perSecond: number[] = [];
@@ -115,7 +119,7 @@ async function runOne(o: Options, controller: string, mode: Mode): Promise<Resul
       last = total;
       t0 = now;
     }
-    const cpuSeconds = running.cpuSeconds() - cpu0;
+    const cpuSeconds = (running?.cpuSeconds() ?? NaN) - cpu0;
     for (const s of switches) s.stop();
     const counted = perSecond.slice(o.warmup);
     const avg = counted.reduce((a, b) => a + b, 0) / counted.length;
@@ -146,7 +150,7 @@ async function runOne(o: Options, controller: string, mode: Mode): Promise<Resul
     return r;
   } finally {
     for (const s of switches) s.close();
-    running.stop();
+    running?.stop();
     await sleep(300);
   }
 }
@@ -243,12 +247,16 @@ async function main(): Promise<void> {
       "throughput",
       "latency",
     ])
-    .option("--svg <file>", "write a bar chart of the averages (e.g. docs/controller-bench.svg)");
+    .option("--svg <file>", "write a bar chart of the averages (e.g. docs/controller-bench.svg)")
+    .option("--external", "benchmark the controller already listening on --port", false);
   program.parse();
   const o = program.opts<Options>();
   if (o.warmup >= o.loops) throw new Error("--warmup must be less than --loops");
   const results: Result[] = [];
-  for (const mode of o.modes) {
+  if (o.external) {
+    for (const mode of o.modes) results.push(await runOne(o, "external", mode));
+  }
+  for (const mode of o.external ? [] : o.modes) {
     for (const name of o.controllers) {
       const missing = CONTROLLERS[name].missing();
       if (missing !== null) {
