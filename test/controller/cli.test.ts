@@ -1,29 +1,18 @@
 // The ofcontroller command, run as built (dist/): bad arguments, and a real run that a fake
 // switch joins.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { OFPT } from "../../src/ofchannel/constants.js";
+import { ROOT, ensureBuilt, freePort } from "../support/daemon.js";
 import { FakeSwitch } from "./fake-switch.js";
 
-const CLI = "dist/src/controller/cli.js";
+const CLI = join(ROOT, "dist/src/controller/cli.js");
 
-beforeAll(() => {
-  if (!existsSync(CLI)) spawnSync("npx", ["tsc", "-p", "."], { stdio: "inherit" });
-});
+beforeAll(() => ensureBuilt(), 120_000);
 
 function run(args: string[]) {
   return spawnSync("node", [CLI, ...args], { encoding: "utf8", timeout: 10_000 });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 describe("ofcontroller", () => {
