@@ -7,13 +7,12 @@ import { pino } from "pino";
 import { OFPAT, OFPPC } from "../../src/ofchannel/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import { learningSwitch } from "../../src/controller/apps/learning-switch.js";
+import { Topology, netnsUnavailable, warnSkip } from "../support/netns.js";
 import { logSink } from "./fake-switch.js";
-import { OvsInNamespace, Topology, inNs, inNsAsync, missingPrerequisite, sh } from "./netns.js";
+import { OvsNamespace, missingOvs, offloadsOff } from "./ovs-netns.js";
 
-const missing = missingPrerequisite(["ovs-vswitchd", "ovsdb-server", "iperf3", "ethtool", "ping"]);
-if (missing !== null) {
-  console.warn(`\n*** SKIPPING the Open vSwitch integration test: ${missing} ***\n`);
-}
+const why = netnsUnavailable() ?? missingOvs();
+if (why) warnSkip("test/controller/ovs.integration.test.ts", why);
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([
@@ -22,73 +21,57 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-describe.skipIf(missing !== null)("learning switch with Open vSwitch", () => {
-  const topo = new Topology();
+describe.skipIf(why !== undefined)("learning switch with Open vSwitch", () => {
   const log = logSink();
   const controller = new Controller({ logger: pino({ level: "info" }, log) });
-  const subnet = `172.31.${process.pid % 250}`;
-  const H1_IP = "10.9.0.1";
-  const H2_IP = "10.9.0.2";
-  let ovs: OvsInNamespace;
-  let h1: string;
-  let h2: string;
+  let topo: Topology | undefined;
+  let ovs: OvsNamespace | undefined;
   let sw: SwitchHandle;
   let controllerPort = 0;
+  const host = (i: number) => topo!.hosts[i];
 
   beforeAll(async () => {
-    try {
-      const p = topo.prefix;
-      const nsSw = topo.addNamespace("s");
-      h1 = topo.addNamespace("1");
-      h2 = topo.addNamespace("2");
-      topo.addVeth(`${p}c0`, null, `${p}c1`, nsSw);
-      sh("ip", ["addr", "add", `${subnet}.1/30`, "dev", `${p}c0`]);
-      inNs(nsSw, "ip", ["addr", "add", `${subnet}.2/30`, "dev", `${p}c1`]);
-      topo.addVeth(`${p}a`, nsSw, `${p}ah`, h1);
-      topo.addVeth(`${p}b`, nsSw, `${p}bh`, h2);
-      inNs(h1, "ip", ["addr", "add", `${H1_IP}/24`, "dev", `${p}ah`]);
-      inNs(h2, "ip", ["addr", "add", `${H2_IP}/24`, "dev", `${p}bh`]);
-
-      learningSwitch(controller);
-      const joined = new Promise<SwitchHandle>((resolve) => controller.on("join", resolve));
-      const { port } = await controller.listen(`ptcp:0:${subnet}.1`);
-      controllerPort = port;
-      ovs = new OvsInNamespace(topo, nsSw);
-      ovs.vsctl([
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=netdev",
-        "protocols=OpenFlow10",
-        "fail_mode=secure",
-        "other-config:datapath-id=00000000000000c1",
-      ]);
-      ovs.vsctl(["add-port", "br0", `${p}a`, "--", "add-port", "br0", `${p}b`]);
-      ovs.vsctl(["set-controller", "br0", `tcp:${subnet}.1:${port}`]);
-      sw = await withTimeout(joined, 15_000, "Open vSwitch joining the controller");
-    } catch (err) {
-      topo.teardown();
-      throw err;
+    topo = Topology.create("covs", 2);
+    ovs = new OvsNamespace("covs", `172.31.${process.pid % 250}`);
+    for (const h of topo.hosts) {
+      offloadsOff(h.ns, h.hostIf);
+      ovs.adopt(h.switchIf);
     }
-  }, 30_000);
+    learningSwitch(controller);
+    const joined = new Promise<SwitchHandle>((resolve) => controller.on("join", resolve));
+    controllerPort = (await controller.listen(`ptcp:0:${ovs.hostIp}`)).port;
+    ovs.vsctl([
+      "add-br",
+      "br0",
+      "--",
+      "set",
+      "bridge",
+      "br0",
+      "datapath_type=netdev",
+      "protocols=OpenFlow10",
+      "fail_mode=secure",
+      "other-config:datapath-id=00000000000000c1",
+    ]);
+    ovs.vsctl(["add-port", "br0", host(0).switchIf, "--", "add-port", "br0", host(1).switchIf]);
+    ovs.vsctl(["set-controller", "br0", `tcp:${ovs.hostIp}:${controllerPort}`]);
+    sw = await withTimeout(joined, 15_000, "Open vSwitch joining the controller");
+  }, 40_000);
 
   afterAll(async () => {
     await controller.close();
-    topo.teardown();
+    ovs?.teardown();
+    topo?.teardown();
   });
 
   it("joins with its datapath id and ports", () => {
     expect(sw.datapathId).toBe(0xc1n);
     const names = [...sw.ports.values()].map((port) => port.name).sort();
-    expect(names).toEqual(["br0", `${topo.prefix}a`, `${topo.prefix}b`].sort());
+    expect(names).toEqual(["br0", host(0).switchIf, host(1).switchIf].sort());
   });
 
   it("ping passes, and the controller installed exact-match flows with a 60 s idle timeout", async () => {
-    const out = await inNsAsync(h1, "ping", ["-c", "3", "-i", "0.2", "-W", "2", H2_IP], 15_000);
-    expect(out).toMatch(/3 received/);
+    const r = await topo!.runIn(0, `ping -c 3 -i 0.2 -W 2 ${host(1).ip}`, 15_000);
+    expect(r.stdout).toMatch(/3 received/);
     const flows = await sw.flowStats();
     const ipFlows = flows.filter((f) => f.match.dlType === 0x0800 && f.match.nwProto === 1);
     expect(ipFlows.length).toBeGreaterThanOrEqual(1);
@@ -100,15 +83,14 @@ describe.skipIf(missing !== null)("learning switch with Open vSwitch", () => {
   }, 20_000);
 
   it("a short iperf3 TCP run moves data through the flows", async () => {
-    inNs(h2, "iperf3", ["-s", "-1", "-D", "-B", H2_IP]);
+    const server = topo!.spawnIn(1, "iperf3", ["-s", "-1", "-B", host(1).ip]);
     let out = "";
     for (let attempt = 0; attempt < 20 && out === ""; attempt++) {
-      try {
-        out = await inNsAsync(h1, "iperf3", ["-c", H2_IP, "-t", "2", "-J"], 20_000);
-      } catch {
-        await new Promise((r) => setTimeout(r, 100)); // the server may not be listening yet
-      }
+      const r = await topo!.runIn(0, `iperf3 -c ${host(1).ip} -t 2 -J`, 20_000);
+      if (r.code === 0) out = r.stdout;
+      else await new Promise((res) => setTimeout(res, 100)); // server not listening yet
     }
+    await server.wait(5000);
     const result = JSON.parse(out) as { end: { sum_received: { bytes: number } } };
     expect(result.end.sum_received.bytes).toBeGreaterThan(1_000_000);
     expect(log.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
@@ -116,17 +98,17 @@ describe.skipIf(missing !== null)("learning switch with Open vSwitch", () => {
 
   it("connect(): reaches Open vSwitch listening on ptcp:, and every stats request is answered", async () => {
     const listenPort = 16000 + (process.pid % 1000);
-    ovs.vsctl([
+    ovs!.vsctl([
       "set-controller",
       "br0",
-      `tcp:${subnet}.1:${controllerPort}`,
-      `ptcp:${listenPort}:${subnet}.2`,
+      `tcp:${ovs!.hostIp}:${controllerPort}`,
+      `ptcp:${listenPort}:${ovs!.ovsIp}`,
     ]);
     const second = new Controller({ logger: pino({ level: "info" }, logSink()) });
     try {
       let handle: SwitchHandle | undefined;
       for (let attempt = 0; attempt < 50 && handle === undefined; attempt++) {
-        handle = await second.connect(`tcp:${subnet}.2:${listenPort}`).catch(async () => {
+        handle = await second.connect(`tcp:${ovs!.ovsIp}:${listenPort}`).catch(async () => {
           await new Promise((r) => setTimeout(r, 100)); // listener not up yet
           return undefined;
         });
@@ -151,11 +133,11 @@ describe.skipIf(missing !== null)("learning switch with Open vSwitch", () => {
   }, 20_000);
 
   it("portMod: Open vSwitch applies it (seen by ovs-ofctl show)", async () => {
-    const port = [...sw.ports.values()].find((p) => p.name === `${topo.prefix}b`)!;
+    const port = [...sw.ports.values()].find((p) => p.name === host(1).switchIf)!;
     // OF1.0 switches send no PORT_STATUS to the connection that made the change.
     sw.portMod({ portNo: port.portNo, config: OFPPC.NO_FLOOD, mask: OFPPC.NO_FLOOD });
     await sw.barrier();
-    const show = ovs.ofctl(["-O", "OpenFlow10", "show", "br0"]);
+    const show = ovs!.ofctl(["-O", "OpenFlow10", "show", "br0"]);
     const block = show.split(/\n(?= \d+\()/).find((b) => b.includes(`(${port.name})`))!;
     expect(block).toMatch(/config:\s+NO_FLOOD/);
   });
