@@ -1,13 +1,22 @@
 // The learning switch drives ofswitch (the built daemon, fail mode secure, so nothing passes
 // without the controller's flows) between two namespaced hosts: ping, a short iperf3 run, and
 // the stats the controller reads back from the daemon.
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { OFPAT, OFPFW } from "../../src/ofchannel/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import { learningSwitch } from "../../src/controller/apps/learning-switch.js";
 import { Topology, netnsUnavailable, warnSkip } from "../support/netns.js";
-import { ensureBuilt, startDaemon, type Proc } from "../support/daemon.js";
+import {
+  ROOT,
+  ensureBuilt,
+  freePort,
+  ofctl,
+  startDaemon,
+  startProcess,
+  type Proc,
+} from "../support/daemon.js";
 import { logSink } from "./fake-switch.js";
 
 const why = netnsUnavailable();
@@ -89,4 +98,52 @@ describe.skipIf(why !== undefined)("learning switch with ofswitch", () => {
     expect(tcp.length).toBeGreaterThanOrEqual(2);
     expect(log.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
   }, 30_000);
+});
+
+describe.skipIf(why !== undefined)("ofcontroller hub (the CLI) with ofswitch", () => {
+  let topo: Topology | undefined;
+  let daemon: Proc | undefined;
+  let hub: Proc | undefined;
+  let ofctlTarget = "";
+
+  beforeAll(async () => {
+    ensureBuilt();
+    const port = await freePort();
+    const ofctlPort = await freePort();
+    ofctlTarget = `tcp:127.0.0.1:${ofctlPort}`;
+    hub = startProcess("node", [
+      join(ROOT, "dist/src/controller/cli.js"),
+      "hub",
+      "-l",
+      `ptcp:${port}`,
+      "--log-level",
+      "debug",
+    ]);
+    await hub.waitFor(/listening for switches/, 10_000);
+    topo = Topology.create("cohub", 2);
+    daemon = await startDaemon([
+      ...topo.hosts.flatMap((h) => ["-i", h.switchIf]),
+      "-c",
+      `tcp:127.0.0.1:${port}`,
+      "-l",
+      `ptcp:${ofctlPort}`,
+      "--fail-mode",
+      "secure",
+    ]);
+    await hub.waitFor(/switch joined/, 10_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await daemon?.stop().catch(() => undefined);
+    await hub?.stop().catch(() => undefined);
+    topo?.teardown();
+  });
+
+  it("every packet crosses the controller and is flooded: ping passes, no flows", async () => {
+    const r = await topo!.runIn(0, `ping -c 3 -i 0.2 -W 2 ${topo!.hosts[1].ip}`, 15_000);
+    expect(r.stdout).toMatch(/3 received/);
+    expect(ofctl(ofctlTarget, "dump-flows")).not.toMatch(/actions=/);
+    expect(hub!.output).not.toMatch(/"level":50/);
+    expect(await hub!.stop("SIGTERM")).toBe(0);
+  }, 20_000);
 });
