@@ -16,7 +16,7 @@ export const IP_PROTO_UDP = 17;
 /** OF1.0 nw_tos is the DSCP: the two ECN bits of the ToS byte never take part in matching. */
 export const NW_TOS_MASK = 0xfc;
 
-/** The mask of an exact-match entry: every bit of the key except the ECN bits. */
+/** The mask of every exact-match entry (shared; never written): all key bits but the ECN bits. */
 export const EXACT_MASK: Int32Array = Int32Array.from([
   -1,
   -1,
@@ -57,21 +57,48 @@ export function matchAll(): Match {
   };
 }
 
-/** "aa:bb:cc:dd:ee:ff" -> 6 bytes; anything unparsable reads as zero bytes (never throws). */
-export function macBytes(mac: MacAddress): number[] {
-  const parts = mac.split(":");
-  const out = [0, 0, 0, 0, 0, 0];
-  for (let i = 0; i < 6 && i < parts.length; i++) {
-    const b = parseInt(parts[i], 16);
-    out[i] = Number.isFinite(b) ? b & 0xff : 0;
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/**
+ * Parses "aa:bb:cc:dd:ee:ff" into `out[0..5]`; anything unparsable reads as zero bytes (never
+ * throws). Returns whether `mac` was already canonical (17 chars, lower-case), so callers can
+ * keep the string instead of rebuilding it.
+ */
+export function parseMac(mac: MacAddress, out: Uint8Array | number[]): boolean {
+  let canonical = mac.length === 17;
+  for (let i = 0; i < 6; i++) {
+    const hi = hexDigit(mac.charCodeAt(i * 3));
+    const lo = hexDigit(mac.charCodeAt(i * 3 + 1));
+    if (hi < 0 || lo < 0 || (i < 5 && mac.charCodeAt(i * 3 + 2) !== 58)) {
+      out.fill(0);
+      return false;
+    }
+    out[i] = (hi << 4) | lo;
+    if (mac.charCodeAt(i * 3) >= 65 && mac.charCodeAt(i * 3) <= 70) canonical = false;
+    if (mac.charCodeAt(i * 3 + 1) >= 65 && mac.charCodeAt(i * 3 + 1) <= 70) canonical = false;
   }
+  return canonical;
+}
+
+/** "aa:bb:cc:dd:ee:ff" -> 6 bytes (zeros if unparsable). */
+export function macBytes(mac: MacAddress): number[] {
+  const out = [0, 0, 0, 0, 0, 0];
+  parseMac(mac, out);
   return out;
 }
 
 const ZERO_MAC = "00:00:00:00:00:00";
+const macScratch = new Uint8Array(6);
 
-function macString(b: readonly number[]): MacAddress {
-  return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
+/** The canonical form of `mac`: itself when already canonical, else rebuilt from its bytes. */
+function canonicalMac(mac: MacAddress): MacAddress {
+  if (parseMac(mac, macScratch)) return mac;
+  return Array.from(macScratch, (x) => x.toString(16).padStart(2, "0")).join(":");
 }
 
 /** Bits of an IPv4 address that a prefix wildcard count (0..32) leaves significant. */
@@ -131,8 +158,8 @@ function normalise(m: Match): { match: Match; exact: boolean } {
   const match: Match = {
     wildcards: wc,
     inPort: on(OFPFW.IN_PORT) ? m.inPort & 0xffff : 0,
-    dlSrc: on(OFPFW.DL_SRC) ? macString(macBytes(m.dlSrc)) : ZERO_MAC,
-    dlDst: on(OFPFW.DL_DST) ? macString(macBytes(m.dlDst)) : ZERO_MAC,
+    dlSrc: on(OFPFW.DL_SRC) ? canonicalMac(m.dlSrc) : ZERO_MAC,
+    dlDst: on(OFPFW.DL_DST) ? canonicalMac(m.dlDst) : ZERO_MAC,
     dlVlan: vlan,
     dlVlanPcp: on(OFPFW.DL_VLAN_PCP) ? m.dlVlanPcp & 7 : 0,
     dlType: on(OFPFW.DL_TYPE) ? m.dlType & 0xffff : 0,
@@ -150,9 +177,14 @@ function normalise(m: Match): { match: Match; exact: boolean } {
 }
 
 /** Packs a normalised match's field values into the nine FlowKey words. */
+const srcScratch = new Uint8Array(6);
+const dstScratch = new Uint8Array(6);
+
 function packValues(m: Match, out: Int32Array): void {
-  const s = macBytes(m.dlSrc);
-  const d = macBytes(m.dlDst);
+  const s = srcScratch;
+  const d = dstScratch;
+  parseMac(m.dlSrc, s);
+  parseMac(m.dlDst, d);
   out[0] = (m.inPort << 16) | m.dlVlan;
   out[1] = (s[0] << 24) | (s[1] << 16) | (s[2] << 8) | s[3];
   out[2] = (s[4] << 24) | (s[5] << 16) | (d[0] << 8) | d[1];
@@ -167,10 +199,9 @@ function packValues(m: Match, out: Int32Array): void {
 /** The one Match -> (mask, value) conversion: normalises, then lays the match out as key words. */
 export function matchToWords(raw: Match): MatchWords {
   const { match, exact } = normalise(raw);
-  const mask = new Int32Array(FLOW_KEY_WORDS);
-  if (exact) {
-    mask.set(EXACT_MASK);
-  } else {
+  // Exact entries share EXACT_MASK (never written) to save an array per entry.
+  const mask = exact ? EXACT_MASK : new Int32Array(FLOW_KEY_WORDS);
+  if (!exact) {
     const wc = match.wildcards;
     const bits = (bit: number, m: number): number => ((wc & bit) === 0 ? m : 0);
     const src = (wc & OFPFW.NW_SRC_MASK) >>> OFPFW.NW_SRC_SHIFT;

@@ -8,13 +8,11 @@ import { FLOW_KEY_WORDS } from "./flow-key.js";
 const STRIDE = 1 + FLOW_KEY_WORDS;
 const MIN_CAPACITY = 16;
 
-/** Mixes one word into the running hash (murmur3 round). */
+/** Mixes one word into the running hash: multiply, then fold high bits down (cheap; finish()
+ * does the full avalanche). Each step is a bijection of h, so keys differing in one word differ. */
 function mix(h: number, w: number): number {
-  w = Math.imul(w, 0xcc9e2d51);
-  w = (w << 15) | (w >>> 17);
-  h ^= Math.imul(w, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+  h = Math.imul(h ^ w, 0x9e3779b1);
+  return h ^ (h >>> 15);
 }
 
 /** Final avalanche; never returns 0 (0 marks an empty slot). */

@@ -3,6 +3,7 @@
 // and in order: a FLOW_MOD changes the table the datapath reads before the next message is
 // looked at, so a BARRIER_REPLY is sent only after everything before it took effect.
 import type { Logger } from "pino";
+import { compileActions } from "../datapath/actions.js";
 import { Datapath } from "../datapath/datapath.js";
 import type { Port } from "../datapath/port.js";
 import { FlowTable } from "../flowtable/flow-table.js";
@@ -30,7 +31,7 @@ import { handleRequest, type SwitchCore } from "./switch-requests.js";
 import { Session, SwitchStats } from "./switch-session.js";
 import type { ActiveTarget, PassiveTarget } from "./targets.js";
 import { defaultBurst } from "./token-bucket.js";
-import type { Action, PhyPort } from "./types.js";
+import type { PhyPort } from "./types.js";
 
 export type FailMode = "secure" | "standalone";
 
@@ -55,7 +56,8 @@ export interface SwitchOptions {
   tickMs?: number;
 }
 
-const NORMAL_ACTIONS: readonly Action[] = [{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }];
+/** Standalone forwarding of a miss, compiled once (the miss path must not allocate). */
+const NORMAL_PROGRAM = compileActions([{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }]);
 
 export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   readonly table: FlowTable;
@@ -205,7 +207,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
       this.packetIn(frame, length, inPort, OFPR.NO_MATCH, -1);
     } else if (this.standaloneActive) {
       this.stats.standaloneForwarded++;
-      this.datapath.execute(NORMAL_ACTIONS, frame, length, inPort);
+      this.datapath.execute(NORMAL_PROGRAM, frame, length, inPort);
     } else {
       this.stats.missesDropped++;
     }

@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Topology, netnsUnavailable, warnSkip } from "../support/netns.js";
 import {
   ensureBuilt,
-  freePort,
   ofctl,
-  startDaemon,
+  startListeningDaemon,
   startProcess,
   type Proc,
 } from "../support/daemon.js";
@@ -33,15 +32,9 @@ describe.skipIf(why !== undefined)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT
     topo = Topology.create("dofc", 3);
     // IPv6 on, so the test sees the daemon turn it off and back on.
     for (const h of topo.hosts) writeFileSync(ipv6Path(h.switchIf), "0\n");
-    const port = await freePort();
-    target = `tcp:127.0.0.1:${port}`;
-    daemon = await startDaemon([
-      ...topo.hosts.flatMap((h) => ["-i", h.switchIf]),
-      "-l",
-      `ptcp:${port}`,
-      "--fail-mode",
-      "secure",
-    ]);
+    const started = await startListeningDaemon(topo.hosts.map((h) => h.switchIf));
+    daemon = started.daemon;
+    target = `tcp:127.0.0.1:${started.port}`;
   }, 60_000);
 
   afterAll(async () => {
@@ -149,7 +142,7 @@ describe.skipIf(why !== undefined)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT
     expect(rxPackets(topo, 2)).toBe(before + 1);
   });
 
-  it("expires an idle_timeout flow and reports FLOW_REMOVED to a monitor", async () => {
+  it("expires an idle_timeout flow; a monitor sees FLOW_REMOVED and PORT_STATUS", async () => {
     const monitor = startProcess("ovs-ofctl", [
       "-O",
       "OpenFlow10",
@@ -167,6 +160,18 @@ describe.skipIf(why !== undefined)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT
       expect(flows()).toContain("idle_timeout=1");
       await monitor.waitFor(/OFPT_FLOW_REMOVED.*priority.?77.*reason=idle/, 5000);
       expect(flows()).not.toContain("idle_timeout=1");
+      // Carrier loss on a port (its peer goes down) reaches the controller as PORT_STATUS.
+      // (Not the switch's own end: cap aborts on ENETDOWN, see docs/datapath.md.)
+      const h3 = topo.hosts[2];
+      await topo.runIn(2, `ip link set ${h3.hostIf} down`);
+      try {
+        await monitor.waitFor(
+          new RegExp(`OFPT_PORT_STATUS[^]*?MOD: 3\\(${h3.switchIf}\\)[^]*?LINK_DOWN`),
+          5000,
+        );
+      } finally {
+        await topo.runIn(2, `ip link set ${h3.hostIf} up`);
+      }
     } finally {
       await monitor.stop("SIGKILL");
     }

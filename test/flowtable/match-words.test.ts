@@ -172,4 +172,13 @@ describe("OF1.0 match semantics", () => {
     expect(n.dlSrc).toBe("aa:bb:cc:dd:ee:ff");
     expect(n.nwSrc).toBe(ip("10.1.2.0"));
   });
+
+  it("MAC addresses match case-insensitively, are reported lower-case, and garbage reads as zero", () => {
+    const upper = matchOf({ dlSrc: "AA:BB:CC:DD:EE:0F" });
+    expect(matchToWords(upper).match.dlSrc).toBe("aa:bb:cc:dd:ee:0f");
+    expect(hits({ dlSrc: "AA:BB:CC:DD:EE:0F" }, { dlSrc: "aa:bb:cc:dd:ee:0f" })).toBe(true);
+    for (const bad of ["", "zz:bb:cc:dd:ee:ff", "aa-bb-cc-dd-ee-ff", "aa:bb:cc"]) {
+      expect(matchToWords(matchOf({ dlDst: bad })).match.dlDst).toBe("00:00:00:00:00:00");
+    }
+  });
 });

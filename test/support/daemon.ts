@@ -124,3 +124,18 @@ export function ofctl(target: string, ...args: string[]): string {
     },
   );
 }
+
+/** The daemon on `interfaces` in fail mode secure, listening on a free loopback port. */
+export async function startListeningDaemon(
+  interfaces: string[],
+): Promise<{ daemon: Proc; port: number }> {
+  const port = await freePort();
+  const daemon = await startDaemon([
+    ...interfaces.flatMap((i) => ["-i", i]),
+    "-l",
+    `ptcp:${port}`,
+    "--fail-mode",
+    "secure",
+  ]);
+  return { daemon, port };
+}

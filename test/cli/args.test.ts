@@ -1,0 +1,111 @@
+// The CLI's argument handling, through the built binary: a bad argument prints exactly one
+// line on stderr and exits 2; --help and --version exit 0.
+import { spawnSync } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseArgs, UsageError } from "../../src/daemon/options.js";
+import { CLI, ensureBuilt } from "../support/daemon.js";
+
+function run(args: string[]) {
+  const r = spawnSync("node", [CLI, ...args], { encoding: "utf8", timeout: 15_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+describe("ofswitch command line (built binary)", () => {
+  const bad: [string[], RegExp][] = [
+    [[], /required option '-i, --interface/],
+    [["-i"], /argument missing/],
+    [["-i", "lo", "--bogus"], /unknown option '--bogus'/],
+    [["-i", "lo", "--fail-mode", "open"], /--fail-mode must be secure or standalone/],
+    [["-i", "lo", "-c", "udp:1.2.3.4"], /controller "udp:1.2.3.4": expected tcp:HOST\[:PORT\]/],
+    [["-i", "lo", "-c", "tcp:1.2.3.4:70000"], /port 70000 is out of range/],
+    [["-i", "lo", "-l", "ptcp:66x"], /listener "ptcp:66x"/],
+    [["-i", "lo", "-l", "ptcp:6634:nowhere"], /is not an IP address/],
+    [["-i", "lo", "--dpid", "xyz"], /--dpid must be 1 to 16 hex digits/],
+    [["-i", "lo", "--dpid", "12345678901234567"], /--dpid/],
+    [
+      ["-i", "lo", "--miss-send-len", "70000"],
+      /--miss-send-len must be an integer from 0 to 65535/,
+    ],
+    [["-i", "lo", "--max-flows", "0"], /--max-flows/],
+    [["-i", "lo", "--log-level", "loud"], /--log-level must be one of/],
+    [["-i", "lo", "--packet-in-rate", "-5"], /--packet-in-rate/],
+    [["-i", "lo", "--probe-interval", "0"], /--probe-interval/],
+    [["-i", "lo=0"], /port number of -i lo=0/],
+    [["-i", "lo", "-i", "lo"], /interface lo is given twice/],
+    [["-i", "a=2", "-i", "b"], /port number 2 is used by both a and b/],
+    [["-i", "lo", "stray"], /too many arguments/],
+    [["-i", "ofs-no-such-if0"], /interface ofs-no-such-if0 does not exist/],
+  ];
+  for (const [args, message] of bad) {
+    it(`exits 2 with one line for: ${args.join(" ") || "(no arguments)"}`, () => {
+      const r = run(args);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      const lines = r.stderr.split("\n").filter((l) => l !== "");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^ofswitch: /);
+      expect(lines[0]).toMatch(message);
+    });
+  }
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "says what to do when run without the capture privilege",
+    () => {
+      const r = spawnSync(
+        "setpriv",
+        [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          "--inh-caps=-all",
+          "node",
+          CLI,
+          "-i",
+          "lo",
+        ],
+        { encoding: "utf8", timeout: 15_000 },
+      );
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(/needs root or CAP_NET_RAW: run ofswitch with sudo/);
+    },
+  );
+
+  it("prints help and the version with exit code 0", () => {
+    const help = run(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/-i, --interface <IFACE\[=N\]>/);
+    expect(help.stdout).toMatch(/--fail-mode/);
+    const version = run(["--version"]);
+    expect([version.code, version.stdout.trim()]).toEqual([0, "0.1.0"]);
+  });
+});
+
+describe("parseArgs", () => {
+  it("numbers interfaces by position unless told, and fills the defaults", () => {
+    const cfg = parseArgs(["-i", "eth1", "-i", "eth2=7", "-c", "tcp:10.0.0.9", "-l", "ptcp:6634"]);
+    expect(cfg.interfaces).toEqual([
+      { name: "eth1", portNo: 1 },
+      { name: "eth2", portNo: 7 },
+    ]);
+    expect(cfg.controllers[0]).toMatchObject({ host: "10.0.0.9", port: 6653 });
+    expect(cfg.listeners[0]).toMatchObject({ host: "127.0.0.1", port: 6634 });
+    expect(cfg).toMatchObject({
+      failMode: "standalone",
+      missSendLen: 128,
+      packetInRate: 1000,
+      probeIntervalMs: 5000,
+      maxBackoffMs: 8000,
+      logLevel: "info",
+      keepIpv6: false,
+    });
+    expect(parseArgs(["-i", "x", "--dpid", "0x00000000000000ab"]).datapathId).toBe(0xabn);
+    expect(parseArgs(["-i", "x", "--probe-interval", "0.25"]).probeIntervalMs).toBe(250);
+  });
+
+  it("throws UsageError for bad values", () => {
+    expect(() => parseArgs(["-i", "x", "--packet-in-burst", "0"])).toThrow(UsageError);
+  });
+});
