@@ -1,0 +1,89 @@
+// The classic MAC-learning switch, as ovs-testcontroller and NOX's pyswitch run it: per datapath,
+// learn which port each source MAC lives behind; a packet to a known unicast MAC gets an exact
+// (12-field) flow with an idle timeout, carrying the packet-in's buffer so the switch forwards
+// that packet too; anything else is flooded with PACKET_OUT.
+import { OFP_NO_BUFFER, OFPAT, OFPP } from "../../ofchannel/constants.js";
+import { FlowKey } from "../../flowtable/flow-key.js";
+import { PacketLayout, parseFrame } from "../../datapath/parse.js";
+import type { Controller } from "../controller.js";
+import type { PacketInMessage } from "../events.js";
+import { matchFromKey } from "../match.js";
+import type { SwitchHandle } from "../switch-handle.js";
+
+export interface LearningSwitchOptions {
+  /** Idle timeout of installed flows, seconds (default 60). */
+  idleTimeout?: number;
+  /** Hard timeout of installed flows, seconds (default 0: none). */
+  hardTimeout?: number;
+  /** Most MACs remembered per switch; the oldest learned is forgotten first (default 65536). */
+  maxMacs?: number;
+}
+
+const TWO_32 = 0x1_0000_0000;
+
+/** Starts the application on `controller`; returns a function that stops it. */
+export function learningSwitch(controller: Controller, options: LearningSwitchOptions = {}) {
+  const idleTimeout = options.idleTimeout ?? 60;
+  const hardTimeout = options.hardTimeout ?? 0;
+  const maxMacs = options.maxMacs ?? 65536;
+  // MAC (48-bit number) → port, per switch.
+  const tables = new Map<SwitchHandle, Map<number, number>>();
+  const key = new FlowKey();
+  const layout = new PacketLayout();
+
+  function onPacketIn(sw: SwitchHandle, msg: PacketInMessage): void {
+    let macs = tables.get(sw);
+    if (macs === undefined) {
+      macs = new Map();
+      tables.set(sw, macs);
+    }
+    parseFrame(msg.data, msg.data.length, msg.inPort, key, layout);
+    const w = key.words;
+    // The group bit is the lowest bit of the first byte: set for broadcast and multicast.
+    const srcMulticast = (w[1] & 0x0100_0000) !== 0;
+    const dstMulticast = (w[2] & 0x0100) !== 0;
+    if (msg.data.length >= 12 && !srcMulticast) {
+      const src = w[1] * 0x1_0000 + (w[2] >>> 16);
+      if (macs.get(src) !== msg.inPort) {
+        macs.delete(src); // re-insert: insertion order is learning order, for eviction
+        if (macs.size >= maxMacs) macs.delete(macs.keys().next().value as number);
+        macs.set(src, msg.inPort);
+      }
+    }
+    const outPort = dstMulticast ? undefined : macs.get((w[2] & 0xffff) * TWO_32 + w[3]);
+    if (outPort === undefined) {
+      flood(sw, msg);
+    } else if (outPort !== msg.inPort) {
+      sw.flowMod({
+        match: matchFromKey(key),
+        idleTimeout,
+        hardTimeout,
+        bufferId: msg.bufferId,
+        actions: [output(outPort)],
+      });
+      if (msg.bufferId === OFP_NO_BUFFER) {
+        sw.packetOut({ data: msg.data, inPort: msg.inPort, actions: [output(outPort)] });
+      }
+    }
+    // outPort === inPort: the destination is where the packet came from; drop it.
+  }
+
+  const stops = [
+    controller.register("packet-in", onPacketIn),
+    controller.register("leave", (sw) => void tables.delete(sw)),
+  ];
+  return () => stops.forEach((stop) => stop());
+}
+
+function output(port: number) {
+  return { type: OFPAT.OUTPUT, port, maxLen: 0 } as const;
+}
+
+/** Sends the packet of `msg` out of every port but its own. */
+export function flood(sw: SwitchHandle, msg: PacketInMessage): void {
+  if (msg.bufferId === OFP_NO_BUFFER) {
+    sw.packetOut({ data: msg.data, inPort: msg.inPort, actions: [output(OFPP.FLOOD)] });
+  } else {
+    sw.packetOut({ bufferId: msg.bufferId, inPort: msg.inPort, actions: [output(OFPP.FLOOD)] });
+  }
+}

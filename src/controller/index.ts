@@ -1,0 +1,29 @@
+// The controller library's public surface.
+export { Controller, DEFAULT_CONNECTION_OPTIONS, type ControllerOptions } from "./controller.js";
+export {
+  CONTINUE,
+  STOP,
+  type ControllerEvents,
+  type Disposition,
+  type ErrorMessage,
+  type EventName,
+  type FlowRemovedMessage,
+  type Handler,
+  type PacketInMessage,
+  type PortStatusMessage,
+} from "./events.js";
+export {
+  SwitchHandle,
+  type FlowModSpec,
+  type PacketOutSpec,
+  type PortModSpec,
+} from "./switch-handle.js";
+export { RequestFailed, SwitchError } from "./requests.js";
+export { exactMatch, matchAll, matchFromKey } from "./match.js";
+// Targets are parsed as the switch daemon parses them (Open vSwitch syntax; default 127.0.0.1).
+export {
+  DEFAULT_LISTEN_HOST,
+  parseActiveTarget,
+  parsePassiveTarget,
+} from "../ofchannel/targets.js";
+export type { OverflowPolicy, OutputQueueOptions } from "./output-queue.js";

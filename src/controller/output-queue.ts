@@ -1,0 +1,106 @@
+// Outgoing bytes of one switch connection: batched and bounded.
+//
+// Batching: messages queued during one tick (typically the replies to every PACKET_IN of one
+// socket read) are joined and handed to the socket as a single write at the end of the tick, so
+// a burst costs one syscall instead of one per message.
+//
+// Bound: the bytes waiting here plus those inside the socket's own buffer never exceed
+// `maxQueuedBytes`. A message that would go over is refused, and the policy decides what then:
+// - "drop" (default): the message is dropped and counted. This is what a switch does with
+//   packet-ins it cannot send; a dropped PACKET_OUT/FLOW_MOD only means the next PACKET_IN of
+//   the flow comes back to the controller. Requests awaiting a reply are rejected at once.
+// - "disconnect": the connection is closed, as Open vSwitch's rconn does with a peer whose
+//   backlog overflows; the switch reconnects and starts afresh.
+// Above `pauseBytes` the owner is told to stop reading from the switch (onPressure(true)): a
+// controller's output is mostly replies to its input, so not reading is the natural back-pressure
+// on a switch that does not read. Reading resumes when the socket drains.
+import type { Socket } from "node:net";
+
+export type OverflowPolicy = "drop" | "disconnect";
+
+export interface OutputQueueOptions {
+  maxQueuedBytes: number;
+  pauseBytes: number;
+  policy: OverflowPolicy;
+}
+
+export const DEFAULT_OUTPUT_OPTIONS: OutputQueueOptions = {
+  maxQueuedBytes: 8 * 1024 * 1024,
+  pauseBytes: 1024 * 1024,
+  policy: "drop",
+};
+
+export interface OutputQueueEvents {
+  /** true: stop reading from the peer; false: resume. */
+  onPressure(paused: boolean): void;
+  /** The queue overflowed under the "disconnect" policy. */
+  onOverflow(): void;
+}
+
+export class OutputQueue {
+  /** Messages dropped because the queue was full. */
+  dropped = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  private paused = false;
+  private closed = false;
+  private readonly flushBound = () => this.flush();
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: OutputQueueOptions,
+    private readonly events: OutputQueueEvents,
+  ) {
+    socket.on("drain", () => {
+      if (this.paused && this.backlog() < this.options.pauseBytes) {
+        this.paused = false;
+        this.events.onPressure(false);
+      }
+    });
+  }
+
+  /** Bytes not yet taken by the kernel: ours plus the socket's. */
+  backlog(): number {
+    return this.pendingBytes + this.socket.writableLength;
+  }
+
+  /** Queues one encoded message; false if it was refused (queue full or connection closed). */
+  push(message: Buffer): boolean {
+    if (this.closed) return false;
+    if (this.backlog() + message.length > this.options.maxQueuedBytes) {
+      this.dropped++;
+      if (this.options.policy === "disconnect") this.events.onOverflow();
+      return false;
+    }
+    this.pending.push(message);
+    this.pendingBytes += message.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushBound);
+    }
+    return true;
+  }
+
+  /** Writes everything queued now (normally called at the end of the tick). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.pending.length === 0) return;
+    const out =
+      this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.socket.write(out);
+    if (!this.paused && this.socket.writableLength >= this.options.pauseBytes) {
+      this.paused = true;
+      this.events.onPressure(true);
+    }
+  }
+
+  /** Drops anything still queued; later pushes are refused. */
+  close(): void {
+    this.closed = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
