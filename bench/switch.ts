@@ -5,7 +5,7 @@
 import { connect, type Socket } from "node:net";
 import { pino } from "pino";
 import { MemoryPort } from "../src/datapath/port.js";
-import { matchAll } from "../src/flowtable/match-words.js";
+import { matchAll } from "../src/ofchannel/actions.js";
 import { decodeMessage, encodeMessage } from "../src/ofchannel/codec.js";
 import { OFPAT, OFPFC, OFPFW, OFPP, OFPT, OFP_NO_BUFFER } from "../src/ofchannel/constants.js";
 import { MessageFramer } from "../src/ofchannel/framer.js";

@@ -54,7 +54,7 @@ export const CONTROLLERS: Record<string, ControllerSpec> = {
         "127.0.0.1",
         "--ofp-tcp-listen-port",
         String(port),
-        "bench/fixtures/osken_l2_switch.py",
+        "test/fixtures/osken_l2_switch.py",
       ],
     }),
   },

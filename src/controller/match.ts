@@ -7,7 +7,7 @@ import { FlowKey } from "../flowtable/flow-key.js";
 import { PacketLayout, parseFrame } from "../datapath/parse.js";
 
 /** A match with every field wildcarded (flow stats of a whole table, delete-all). */
-export { matchAll } from "../flowtable/match-words.js";
+export { matchAll } from "../ofchannel/actions.js";
 
 const macScratch = Buffer.alloc(6);
 

@@ -38,25 +38,6 @@ export interface MatchWords {
   exact: boolean;
 }
 
-/** A match with every field wildcarded (as ovs-ofctl sends for "dump-flows" with no filter). */
-export function matchAll(): Match {
-  return {
-    wildcards: OFPFW.ALL,
-    inPort: 0,
-    dlSrc: "00:00:00:00:00:00",
-    dlDst: "00:00:00:00:00:00",
-    dlVlan: 0,
-    dlVlanPcp: 0,
-    dlType: 0,
-    nwTos: 0,
-    nwProto: 0,
-    nwSrc: 0,
-    nwDst: 0,
-    tpSrc: 0,
-    tpDst: 0,
-  };
-}
-
 function hexDigit(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 97 && c <= 102) return c - 87;

@@ -1,5 +1,5 @@
 // ofp_match and action lists: the pieces the flow table and the datapath also use on their own.
-import { OFPAT, OFPBAC, OFPBRC } from "./constants.js";
+import { OFPAT, OFPBAC, OFPBRC, OFPFW } from "./constants.js";
 import { OfpError } from "./errors.js";
 import { readInto, readStruct, writeStruct, type Layout } from "./layout.js";
 import {
@@ -125,4 +125,23 @@ export function decodeActions(buf: Buffer, off = 0, len = buf.length - off): Act
     off += alen;
   }
   return actions;
+}
+
+/** A match with every field wildcarded (as ovs-ofctl sends for "dump-flows" with no filter). */
+export function matchAll(): Match {
+  return {
+    wildcards: OFPFW.ALL,
+    inPort: 0,
+    dlSrc: "00:00:00:00:00:00",
+    dlDst: "00:00:00:00:00:00",
+    dlVlan: 0,
+    dlVlanPcp: 0,
+    dlType: 0,
+    nwTos: 0,
+    nwProto: 0,
+    nwSrc: 0,
+    nwDst: 0,
+    tpSrc: 0,
+    tpDst: 0,
+  };
 }

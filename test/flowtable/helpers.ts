@@ -10,7 +10,8 @@ import {
 } from "../../src/ofchannel/constants.js";
 import type { Action, FlowMod, Match } from "../../src/ofchannel/types.js";
 import { FlowKey } from "../../src/flowtable/flow-key.js";
-import { macBytes, matchAll } from "../../src/flowtable/match-words.js";
+import { macBytes } from "../../src/flowtable/match-words.js";
+import { matchAll } from "../../src/ofchannel/actions.js";
 
 export type MatchFields = Partial<Omit<Match, "wildcards">> & {
   /** Low bits of nw_src / nw_dst left wildcarded (OF1.0 prefix counts). */

@@ -1,23 +1,10 @@
 // Small builders of valid messages for tests that then corrupt or inspect their bytes.
-import { OFPAT, OFPFW, OFPT, OFP_NO_BUFFER, OFPP } from "../../src/ofchannel/constants.js";
+import { OFPAT, OFPT, OFP_NO_BUFFER, OFPP } from "../../src/ofchannel/constants.js";
 import type { MessageOf } from "../../src/ofchannel/messages.js";
+import { matchAll } from "../../src/ofchannel/actions.js";
 import type { Action, Match } from "../../src/ofchannel/types.js";
 
-export const MATCH_ALL: Match = {
-  wildcards: OFPFW.ALL,
-  inPort: 0,
-  dlSrc: "00:00:00:00:00:00",
-  dlDst: "00:00:00:00:00:00",
-  dlVlan: 0,
-  dlVlanPcp: 0,
-  dlType: 0,
-  nwTos: 0,
-  nwProto: 0,
-  nwSrc: 0,
-  nwDst: 0,
-  tpSrc: 0,
-  tpDst: 0,
-};
+export const MATCH_ALL: Match = matchAll();
 
 export function flowMod(
   actions: Action[] = [{ type: OFPAT.OUTPUT, port: 2, maxLen: 0 }],
