@@ -56,7 +56,10 @@ async function main(): Promise<number> {
     if (interrupted) return;
     interrupted = true;
     console.error(`\ne2e: ${sig}: tearing down`);
-    void (env.current?.runAll() ?? Promise.resolve()).finally(() => process.exit(130));
+    void (env.current?.runAll() ?? Promise.resolve()).finally(() => {
+      if (!opts.keepLogs) rmSync(runDir, { recursive: true, force: true });
+      process.exit(130);
+    });
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -111,11 +114,12 @@ async function main(): Promise<number> {
     console.error("e2e: docs/performance.md (## End to end) and docs/e2e-ratios.svg rewritten");
   }
   if (opts.cpuProf) {
-    const fwd = env.ofswitchForwarded;
-    const file = fwd ? findProfile(opts.cpuProf, fwd.pid) : null;
-    if (!fwd || !file) console.error(`e2e: no CPU profile of ofswitch found in ${opts.cpuProf}`);
+    const traffic = env.ofswitchTraffic;
+    const file = traffic ? findProfile(opts.cpuProf, traffic.pid) : null;
+    if (!traffic || !file)
+      console.error(`e2e: no CPU profile of ofswitch found in ${opts.cpuProf}`);
     else {
-      const summary = profileSummary(readProfile(file), fwd.frames, 15, root);
+      const summary = profileSummary(readProfile(file), traffic.frames, 15, root, traffic.fromUs);
       process.stdout.write(`\nProfile (${file}):\n\n${summary}\n`);
       if (opts.profileDocs) {
         writeProfileDocs(root, summary, meta);

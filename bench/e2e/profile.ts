@@ -28,17 +28,22 @@ const IDLE = new Set(["(idle)", "(program)", "(root)"]);
 
 /**
  * Self time per function (same name and location merged), most first. Each sample is charged the
- * time until the next one (timeDeltas[i+1]), the last sample nothing.
+ * time until the next one (timeDeltas[i+1]), the last sample nothing. Only samples taken at or
+ * after `fromUs` count (V8's clock: CLOCK_MONOTONIC in microseconds, as process.hrtime).
  */
 export function selfTimes(
   profile: CpuProfile,
   root = "",
+  fromUs = -Infinity,
 ): { functions: SelfTime[]; busyMs: number; idleMs: number } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const totals = new Map<string, SelfTime>();
   let busyMs = 0;
   let idleMs = 0;
+  let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    if (t < fromUs) continue;
     const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000;
     const node = byId.get(profile.samples[i]);
     if (!node) continue;
@@ -63,11 +68,17 @@ export function selfTimes(
 }
 
 /**
- * Markdown summary: the top `n` functions by self time, their share of busy time and the
- * nanoseconds each costs per forwarded frame.
+ * Markdown summary: the top `n` functions by self time (samples from `fromUs` on), their share of
+ * busy time and the nanoseconds each costs per forwarded frame.
  */
-export function profileSummary(profile: CpuProfile, frames: number, n = 15, root = ""): string {
-  const { functions, busyMs, idleMs } = selfTimes(profile, root);
+export function profileSummary(
+  profile: CpuProfile,
+  frames: number,
+  n = 15,
+  root = "",
+  fromUs = -Infinity,
+): string {
+  const { functions, busyMs, idleMs } = selfTimes(profile, root, fromUs);
   const perFrame = (ms: number) => (frames > 0 ? ((ms * 1e6) / frames).toFixed(0) : "n/a");
   const rows = functions
     .slice(0, n)

@@ -43,8 +43,11 @@ export interface SessionEnv {
   flowsFile: string | null;
   /** The session's teardown while it runs, for signal handlers. */
   current?: Teardown;
-  /** Frames ofswitch's proactive session transmitted (for per-packet profile figures) and its PID. */
-  ofswitchForwarded?: { frames: number; pid: number };
+  /**
+   * ofswitch's proactive session: its PID, when traffic began (CLOCK_MONOTONIC µs, after the
+   * flow tables were loaded) and the frames it transmitted from then on, for the profile summary.
+   */
+  ofswitchTraffic?: { pid: number; fromUs: number; frames: number };
 }
 
 const CONTROLLER_PORT = 16653;
@@ -161,6 +164,11 @@ export async function proactiveSession(peer: PeerId, env: SessionEnv): Promise<v
       );
     }
     await connectivity(ctx.topo);
+    const transmitted = async () =>
+      (await readCounter(ctx.topo.switchNs, ctx.topo.switchIfs[0], "tx_packets")) +
+      (await readCounter(ctx.topo.switchNs, ctx.topo.switchIfs[1], "tx_packets"));
+    const trafficFromUs = Number(process.hrtime.bigint() / 1000n);
+    const framesBefore = await transmitted();
 
     const tcpRuns = async (offloads: "on" | "off") => {
       for (const streams of [1, 4]) {
@@ -247,12 +255,12 @@ export async function proactiveSession(peer: PeerId, env: SessionEnv): Promise<v
 
     if (sw.rssPid !== undefined) results.add("peak_rss_mib", peer, await peakRssMiB(sw.rssPid));
     else results.add("peak_rss_mib", peer, null, NOT_ATTRIBUTABLE);
-    if (peer === "ofswitch" && sw.rssPid !== undefined) {
-      const frames =
-        (await readCounter(ctx.topo.switchNs, ctx.topo.switchIfs[0], "tx_packets")) +
-        (await readCounter(ctx.topo.switchNs, ctx.topo.switchIfs[1], "tx_packets"));
-      env.ofswitchForwarded = { frames, pid: sw.rssPid };
-    }
+    if (peer === "ofswitch" && sw.rssPid !== undefined)
+      env.ofswitchTraffic = {
+        pid: sw.rssPid,
+        fromUs: trafficFromUs,
+        frames: (await transmitted()) - framesBefore,
+      };
     await sw.stop();
   });
 }

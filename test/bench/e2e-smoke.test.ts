@@ -370,6 +370,18 @@ describe("profile summary", () => {
     expect(idleMs).toBe(4);
   });
 
+  it("counts only samples from a start time on", () => {
+    // sample times: 0, 1000, 3000, 6000, 10000 µs
+    const { functions, busyMs, idleMs } = selfTimes(profile, "/repo", 3000);
+    expect(functions.map((f) => [f.name, f.selfMs])).toEqual([
+      ["parse", 3],
+      ["lookup", 0],
+    ]);
+    expect(busyMs).toBe(3);
+    expect(idleMs).toBe(4);
+    expect(selfTimes(profile, "/repo", 1000).busyMs).toBe(5);
+  });
+
   it("reports nanoseconds per frame", () => {
     const text = profileSummary(profile, 1000, 10, "/repo");
     expect(text).toContain("6000 ns of busy main-thread time per frame");
