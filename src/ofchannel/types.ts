@@ -1,7 +1,7 @@
 // Typed control-path objects shared by the codec, the flow table and the datapath.
 // MAC addresses are lower-case "aa:bb:cc:dd:ee:ff" strings; IPv4 addresses are unsigned
 // 32-bit numbers in host order; 64-bit fields are bigint.
-import type { OFPAT } from "./constants.js";
+import type { OFPAT, OFPQT } from "./constants.js";
 
 export type MacAddress = string;
 
@@ -126,4 +126,32 @@ export interface PortStats {
   rxOverErr: bigint;
   rxCrcErr: bigint;
   collisions: bigint;
+}
+
+/** ofp_desc_stats: fixed-size NUL-padded strings on the wire. */
+export interface DescStats {
+  mfrDesc: string;
+  hwDesc: string;
+  swDesc: string;
+  serialNum: string;
+  dpDesc: string;
+}
+
+/** One ofp_queue_stats entry. */
+export interface QueueStats {
+  portNo: number;
+  queueId: number;
+  txBytes: bigint;
+  txPackets: bigint;
+  txErrors: bigint;
+}
+
+/** One ofp_queue_prop_*: OF1.0 defines only NONE (no body) and MIN_RATE (rate in 1/10 %). */
+export type QueueProperty =
+  { property: typeof OFPQT.NONE } | { property: typeof OFPQT.MIN_RATE; rate: number };
+
+/** One ofp_packet_queue of a QUEUE_GET_CONFIG_REPLY. */
+export interface PacketQueue {
+  queueId: number;
+  properties: QueueProperty[];
 }

@@ -1,0 +1,84 @@
+// Starting and stopping the daemon: ports on the given interfaces, the switch, the controller
+// channel; and undoing what was changed on the host when it stops.
+import type { Logger } from "pino";
+import { PcapPort } from "../datapath/pcap-port.js";
+import { OpenFlowSwitch } from "../ofchannel/switch.js";
+import { dpidToString } from "../ofchannel/switch-features.js";
+import { PRIVILEGE_HINT, canCapture, disableIpv6, interfaceExists } from "./host.js";
+import { UsageError, type DaemonConfig } from "./options.js";
+
+export interface RunningDaemon {
+  sw: OpenFlowSwitch;
+  /** Stops the switch, closes the ports and restores the host settings (idempotent). */
+  stop(): Promise<void>;
+}
+
+/** Environment problems the user can fix (exit 2), as opposed to runtime failures (exit 1). */
+function preflight(cfg: DaemonConfig): void {
+  for (const i of cfg.interfaces) {
+    if (!interfaceExists(i.name)) {
+      throw new UsageError(
+        `interface ${i.name} does not exist (see "ip link show"; create it or fix the -i argument)`,
+      );
+    }
+  }
+  if (!canCapture()) throw new UsageError(PRIVILEGE_HINT);
+}
+
+export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<RunningDaemon> {
+  preflight(cfg);
+  const restoreIpv6 = cfg.keepIpv6 ? () => {} : disableIpv6(cfg.interfaces.map((i) => i.name));
+  const sw = new OpenFlowSwitch({
+    log,
+    datapathId: cfg.datapathId,
+    failMode: cfg.failMode,
+    missSendLen: cfg.missSendLen,
+    maxFlows: cfg.maxFlows,
+    packetInRate: cfg.packetInRate,
+    packetInBurst: cfg.packetInBurst,
+    probeIntervalMs: cfg.probeIntervalMs,
+    controllers: cfg.controllers,
+    listeners: cfg.listeners,
+    backoff: { maxMs: cfg.maxBackoffMs },
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      await sw.stop();
+    } finally {
+      restoreIpv6();
+    }
+  };
+  try {
+    for (const i of cfg.interfaces) {
+      const port = new PcapPort(i.portNo, i.name);
+      try {
+        sw.addPort(port);
+      } catch (e) {
+        const msg = (e as Error).message;
+        if (/not permitted|permission/i.test(msg))
+          throw new UsageError(`${i.name}: ${PRIVILEGE_HINT}`);
+        throw new Error(`cannot open ${i.name}: ${msg}`);
+      }
+      const phy = port.phyPort();
+      if (phy.state & 1) log.warn({ port: i.name }, "link is down (is the interface up?)");
+      log.info({ port: i.name, portNo: i.portNo, mac: port.hwAddr }, "port added");
+    }
+    await sw.start();
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  log.info(
+    {
+      dpid: dpidToString(sw.datapathId),
+      failMode: cfg.failMode,
+      controllers: cfg.controllers.map((c) => c.label),
+      listeners: cfg.listeners.map((l) => l.label),
+    },
+    "ofswitch running",
+  );
+  return { sw, stop };
+}

@@ -1,0 +1,201 @@
+// The command line: commander for the syntax, then our own validation of every value, so a
+// bad argument becomes one UsageError with one clear line (the CLI prints it, exit code 2).
+import { Command, CommanderError, Option } from "commander";
+import { OFPP } from "../ofchannel/constants.js";
+import type { FailMode } from "../ofchannel/switch.js";
+import {
+  parseActiveTarget,
+  parsePassiveTarget,
+  type ActiveTarget,
+  type PassiveTarget,
+} from "../ofchannel/targets.js";
+import { SOFTWARE_VERSION } from "../ofchannel/switch-features.js";
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** --help / --version were answered; the process should exit 0. */
+export class InfoShown extends Error {
+  override readonly name = "InfoShown";
+}
+
+export interface InterfaceSpec {
+  name: string;
+  portNo: number;
+}
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface DaemonConfig {
+  interfaces: InterfaceSpec[];
+  controllers: ActiveTarget[];
+  listeners: PassiveTarget[];
+  datapathId?: bigint;
+  failMode: FailMode;
+  missSendLen: number;
+  maxFlows: number;
+  logLevel: LogLevel;
+  packetInRate: number;
+  packetInBurst?: number;
+  probeIntervalMs: number;
+  maxBackoffMs: number;
+  /** Leave IPv6 enabled on the switch's interfaces (by default it is disabled while running). */
+  keepIpv6: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function program(): Command {
+  return new Command("ofswitch")
+    .description("A software OpenFlow 1.0 switch over Linux interfaces (libpcap).")
+    .version(SOFTWARE_VERSION, "-V, --version")
+    .addOption(
+      new Option(
+        "-i, --interface <IFACE[=N]>",
+        "switch port on IFACE (port N; default: its position)",
+      )
+        .argParser(collect)
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option(
+        "-c, --controller <tcp:HOST[:PORT]>",
+        "connect to a controller (port 6653)",
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option(
+        "-l, --listen <ptcp:PORT[:IP]>",
+        "accept controllers, e.g. ovs-ofctl (IP 127.0.0.1)",
+      ).argParser(collect),
+    )
+    .option("--dpid <HEX>", "datapath id, up to 16 hex digits (default: from the first port's MAC)")
+    .option(
+      "--fail-mode <MODE>",
+      "secure | standalone: behaviour without a controller",
+      "standalone",
+    )
+    .option("--miss-send-len <N>", "bytes of a missed packet sent in PACKET_IN", "128")
+    .option("--max-flows <N>", "flow table capacity", "1000000")
+    .option("--packet-in-rate <N>", "packet-ins per second per controller (0: no limit)", "1000")
+    .option("--packet-in-burst <N>", "packet-ins allowed in a burst (default: rate/4)")
+    .option("--probe-interval <SECONDS>", "echo probe after this much idle time", "5")
+    .option("--max-backoff <SECONDS>", "longest wait between reconnection attempts", "8")
+    .option("--keep-ipv6", "do not disable IPv6 on the switch's interfaces", false)
+    .option("--log-level <LEVEL>", LOG_LEVELS.join(" | "), "info")
+    .allowExcessArguments(false)
+    .exitOverride();
+}
+
+/** The command-line help text. */
+export function helpText(): string {
+  return program().helpInformation();
+}
+
+function integer(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`${what} must be an integer from ${min} to ${max}, not "${text}"`);
+  }
+  return Number(text);
+}
+
+function seconds(text: string, what: string, min: number, max: number): number {
+  const v = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || v < min || v > max) {
+    throw new UsageError(
+      `${what} must be a number of seconds from ${min} to ${max}, not "${text}"`,
+    );
+  }
+  return Math.round(v * 1000);
+}
+
+function interfaces(specs: string[]): InterfaceSpec[] {
+  const out: InterfaceSpec[] = [];
+  const byNo = new Map<number, string>();
+  specs.forEach((spec, i) => {
+    const eq = spec.lastIndexOf("=");
+    const name = eq < 0 ? spec : spec.slice(0, eq);
+    const portNo =
+      eq < 0 ? i + 1 : integer(spec.slice(eq + 1), `port number of -i ${spec}`, 1, OFPP.MAX - 1);
+    if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(name)) {
+      throw new UsageError(`-i ${spec}: "${name}" is not a valid interface name`);
+    }
+    if (out.some((o) => o.name === name)) throw new UsageError(`interface ${name} is given twice`);
+    const other = byNo.get(portNo);
+    if (other !== undefined) {
+      throw new UsageError(`port number ${portNo} is used by both ${other} and ${name}`);
+    }
+    byNo.set(portNo, name);
+    out.push({ name, portNo });
+  });
+  return out;
+}
+
+function targets<T>(specs: string[] | undefined, parse: (s: string) => T): T[] {
+  return (specs ?? []).map((s) => {
+    try {
+      return parse(s);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  });
+}
+
+/** Parses `argv` (without node and the script). Throws UsageError or InfoShown. */
+export function parseArgs(argv: string[], write: (s: string) => void = () => {}): DaemonConfig {
+  const cmd = program();
+  let commanderMessage = "";
+  cmd.configureOutput({
+    writeOut: write,
+    writeErr: (s) => (commanderMessage += s),
+    outputError: (s) => (commanderMessage += s),
+  });
+  try {
+    cmd.parse(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) throw new InfoShown(e.code);
+      const line = (commanderMessage || e.message).split("\n")[0].replace(/^error: /, "");
+      throw new UsageError(`${line} (see ofswitch --help)`);
+    }
+    throw e;
+  }
+  const o = cmd.opts<Record<string, string | string[] | boolean | undefined>>();
+  const failMode = o.failMode as string;
+  if (failMode !== "secure" && failMode !== "standalone") {
+    throw new UsageError(`--fail-mode must be secure or standalone, not "${failMode}"`);
+  }
+  const logLevel = o.logLevel as string;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, not "${logLevel}"`);
+  }
+  let datapathId: bigint | undefined;
+  if (o.dpid !== undefined) {
+    const hex = (o.dpid as string).replace(/^0x/i, "");
+    if (!/^[0-9a-fA-F]{1,16}$/.test(hex)) {
+      throw new UsageError(`--dpid must be 1 to 16 hex digits, not "${o.dpid as string}"`);
+    }
+    datapathId = BigInt(`0x${hex}`);
+  }
+  const packetInRate = integer(o.packetInRate as string, "--packet-in-rate", 0, 1_000_000);
+  return {
+    interfaces: interfaces(o.interface as string[]),
+    controllers: targets(o.controller as string[] | undefined, parseActiveTarget),
+    listeners: targets(o.listen as string[] | undefined, parsePassiveTarget),
+    datapathId,
+    failMode,
+    missSendLen: integer(o.missSendLen as string, "--miss-send-len", 0, 0xffff),
+    maxFlows: integer(o.maxFlows as string, "--max-flows", 1, 100_000_000),
+    logLevel: logLevel as LogLevel,
+    packetInRate,
+    packetInBurst:
+      o.packetInBurst === undefined
+        ? undefined
+        : integer(o.packetInBurst as string, "--packet-in-burst", 1, 1_000_000),
+    probeIntervalMs: seconds(o.probeInterval as string, "--probe-interval", 0.1, 3600),
+    maxBackoffMs: seconds(o.maxBackoff as string, "--max-backoff", 1, 3600),
+    keepIpv6: o.keepIpv6 === true,
+  };
+}

@@ -1,0 +1,319 @@
+// The datapath: ports + parser + a flow lookup + compiled actions. Per received frame:
+// port config check -> parse into one preallocated key -> lookup -> run the entry's compiled
+// actions (compiled lazily, cached in entry.compiled) or report a miss. It knows nothing of
+// OpenFlow messages: the switch logic gets misses, controller outputs and port changes
+// through callbacks, and drives PACKET_OUT and PORT_MOD through methods.
+import { OFPP, OFPPC, OFPPR, OFPR } from "../ofchannel/constants.js";
+import type { Action, PhyPort, PortStats } from "../ofchannel/types.js";
+import { FlowKey } from "../flowtable/flow-key.js";
+import { ActionExecutor, CompiledActions, compileActions, type ActionTarget } from "./actions.js";
+import { Egress, type EgressOptions } from "./egress.js";
+import { MacLearningTable } from "./learning.js";
+import { ETH_HEADER_LEN, PacketLayout, parseFrame } from "./parse.js";
+import type { Port } from "./port.js";
+
+/** What a flow table entry must offer; src/flowtable's FlowEntry is structurally one. */
+export interface FlowEntryLike {
+  readonly actions: readonly Action[];
+  /** Cache slot for the datapath's compiled form of `actions`. */
+  compiled: unknown;
+}
+
+export interface FlowLookup<E extends FlowEntryLike = FlowEntryLike> {
+  lookup(key: FlowKey): E | undefined;
+  recordHit(entry: E, bytes: number): void;
+}
+
+export interface DatapathCallbacks {
+  /** Table miss (already suppressed for ports with OFPPC_NO_PACKET_IN). */
+  onMiss(frame: Buffer, length: number, inPort: number, key: FlowKey): void;
+  /** Output to OFPP_CONTROLLER (reason OFPR_ACTION) with the action's max_len. */
+  onController(frame: Buffer, length: number, inPort: number, reason: number, maxLen: number): void;
+  /** A port's link state, MTU or speed changed (MODIFY) or its interface vanished (DELETE). */
+  onPortStatus(reason: number, port: PhyPort): void;
+}
+
+export class DatapathStats {
+  lookups = 0;
+  matched = 0;
+  missed = 0;
+  /** Frames shorter than an Ethernet header. */
+  runts = 0;
+  /** Exceptions thrown while handling a frame (from callbacks): counted, never propagated. */
+  errors = 0;
+  /** Output to a port number that does not exist. */
+  noSuchPort = 0;
+  /** OFPP_LOCAL outputs: ofswitch has no local port. */
+  localDrops = 0;
+  /** OFPP_TABLE outside a packet_out. */
+  tableDrops = 0;
+  /** Packet-ins suppressed by OFPPC_NO_PACKET_IN. */
+  packetInSuppressed = 0;
+  /** IPv4 fragments dropped under OFPC_FRAG_DROP. */
+  fragmentDrops = 0;
+}
+
+export interface DatapathOptions<E extends FlowEntryLike> {
+  lookup: FlowLookup<E>;
+  callbacks: DatapathCallbacks;
+  /** Seconds a learned MAC (OFPP_NORMAL) lives without being seen. */
+  macAgingSec?: number;
+  egress?: EgressOptions;
+}
+
+const RX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_RECV;
+const TX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_FWD;
+
+export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements ActionTarget {
+  readonly stats = new DatapathStats();
+  readonly egress: Egress;
+  readonly macTable: MacLearningTable;
+  /** Coarse clock in seconds for MAC aging, advanced by tick() (no per-packet clock reads). */
+  now = Math.floor(performance.now() / 1000);
+  private readonly byNo: (Port | undefined)[] = [];
+  private readonly list: Port[] = [];
+  private readonly key = new FlowKey();
+  private readonly layout = new PacketLayout();
+  private readonly outKey = new FlowKey();
+  private readonly outLayout = new PacketLayout();
+  private readonly executor = new ActionExecutor(this);
+  /** A second executor for packet_out, whose TABLE output re-enters the packet path. */
+  private readonly outExecutor = new ActionExecutor(this);
+  private inPacketOut = false;
+  /** OFPC_FRAG_DROP (SET_CONFIG): IPv4 fragments are dropped before the table lookup. */
+  dropFragments = false;
+  private monitor: ReturnType<typeof setInterval> | undefined;
+  private readonly lookup: FlowLookup<E>;
+  private readonly cb: DatapathCallbacks;
+  private readonly onFrame = (frame: Buffer, length: number, port: Port) =>
+    this.receive(port, frame, length);
+
+  constructor(opts: DatapathOptions<E>) {
+    this.lookup = opts.lookup;
+    this.cb = opts.callbacks;
+    this.macTable = new MacLearningTable(4096, opts.macAgingSec ?? 300);
+    this.egress = new Egress(opts.egress);
+  }
+
+  /** Adds and opens a port; `announce` reports it with PORT_STATUS ADD. */
+  addPort(port: Port, announce = false): void {
+    if (port.portNo < 1 || port.portNo >= OFPP.MAX)
+      throw new Error(`bad port number ${port.portNo}`);
+    if (this.byNo[port.portNo]) throw new Error(`port ${port.portNo} already exists`);
+    port.open(this.onFrame);
+    this.byNo[port.portNo] = port;
+    this.list.push(port);
+    if (announce) this.cb.onPortStatus(OFPPR.ADD, port.phyPort());
+  }
+
+  removePort(portNo: number): Port | undefined {
+    const port = this.byNo[portNo];
+    if (!port) return undefined;
+    this.byNo[portNo] = undefined;
+    this.list.splice(this.list.indexOf(port), 1);
+    this.macTable.flushPort(portNo);
+    port.close();
+    return port;
+  }
+
+  port(portNo: number): Port | undefined {
+    return this.byNo[portNo];
+  }
+
+  ports(): readonly Port[] {
+    return this.list;
+  }
+
+  phyPorts(): PhyPort[] {
+    return this.list.map((p) => p.phyPort());
+  }
+
+  /** PORT stats for one port, or all (OFPP_NONE). */
+  portStats(portNo: number = OFPP.NONE): PortStats[] {
+    const ports =
+      portNo === OFPP.NONE ? this.list : [this.byNo[portNo]].filter((p) => p !== undefined);
+    return ports.map((p) => p.counters.toStats(p.portNo));
+  }
+
+  /** PORT_MOD: sets the config bits selected by `mask`; false when there is no such port. */
+  setPortConfig(portNo: number, config: number, mask: number): boolean {
+    const port = this.byNo[portNo];
+    if (!port) return false;
+    port.config = (port.config & ~mask) | (config & mask);
+    return true;
+  }
+
+  /** The per-packet path for a frame received on `port`. */
+  receive(port: Port, frame: Buffer, length: number): void {
+    const cfg = port.config;
+    if ((cfg & RX_BLOCKED) !== 0) {
+      port.counters.rxDropped++;
+      return;
+    }
+    if (length < ETH_HEADER_LEN) {
+      this.stats.runts++;
+      port.counters.rxFrameErr++;
+      port.counters.rxErrors++;
+      return;
+    }
+    try {
+      this.pipeline(frame, length, port.portNo, this.key, this.layout, this.executor);
+    } catch {
+      this.stats.errors++;
+    }
+  }
+
+  private pipeline(
+    frame: Buffer,
+    length: number,
+    inPort: number,
+    key: FlowKey,
+    layout: PacketLayout,
+    executor: ActionExecutor,
+  ): void {
+    parseFrame(frame, length, inPort, key, layout);
+    if (this.dropFragments && layout.ipv4) {
+      const l3 = layout.l3Offset; // MF flag or a fragment offset: any fragment
+      if (((frame[l3 + 6] & 0x3f) | frame[l3 + 7]) !== 0) {
+        this.stats.fragmentDrops++;
+        return;
+      }
+    }
+    this.stats.lookups++;
+    const entry = this.lookup.lookup(key);
+    if (entry === undefined) {
+      this.stats.missed++;
+      if (this.packetInAllowed(inPort)) this.cb.onMiss(frame, length, inPort, key);
+      return;
+    }
+    this.stats.matched++;
+    this.lookup.recordHit(entry, length);
+    let prog = entry.compiled;
+    if (!(prog instanceof CompiledActions) || prog.source !== entry.actions) {
+      prog = entry.compiled = compileActions(entry.actions);
+    }
+    executor.execute(prog as CompiledActions, frame, length, layout, inPort);
+  }
+
+  private packetInAllowed(inPort: number): boolean {
+    const p = this.byNo[inPort];
+    if (p !== undefined && (p.config & OFPPC.NO_PACKET_IN) !== 0) {
+      this.stats.packetInSuppressed++;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * PACKET_OUT: runs `actions` on `frame` as if received on `inPort` (a port number,
+   * OFPP_NONE or OFPP_CONTROLLER). OFPP_TABLE in the list resubmits to the flow table.
+   */
+  execute(
+    actions: readonly Action[] | CompiledActions,
+    frame: Buffer,
+    length: number = frame.length,
+    inPort: number = OFPP.NONE,
+  ): void {
+    const prog = actions instanceof CompiledActions ? actions : compileActions(actions);
+    parseFrame(frame, length, inPort, this.outKey, this.outLayout);
+    this.inPacketOut = true;
+    try {
+      this.outExecutor.execute(prog, frame, length, this.outLayout, inPort);
+    } finally {
+      this.inPacketOut = false;
+    }
+  }
+
+  // ---- ActionTarget ----
+
+  outputPort(portNo: number, frame: Buffer, length: number, layout: PacketLayout): void {
+    const port = this.byNo[portNo];
+    if (port === undefined) {
+      this.stats.noSuchPort++;
+      return;
+    }
+    if ((port.config & TX_BLOCKED) !== 0) {
+      port.counters.txDropped++;
+      return;
+    }
+    this.egress.transmit(port, frame, length, layout);
+  }
+
+  flood(frame: Buffer, length: number, layout: PacketLayout, inPort: number, all: boolean): void {
+    const skip = all ? TX_BLOCKED : TX_BLOCKED | OFPPC.NO_FLOOD;
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      if (p.portNo === inPort || (p.config & skip) !== 0) continue;
+      this.egress.transmit(p, frame, length, layout);
+    }
+  }
+
+  toController(frame: Buffer, length: number, inPort: number, maxLen: number): void {
+    if (this.packetInAllowed(inPort))
+      this.cb.onController(frame, length, inPort, OFPR.ACTION, maxLen);
+  }
+
+  normal(frame: Buffer, length: number, layout: PacketLayout, inPort: number): void {
+    if ((frame[6] & 1) === 0 && inPort < OFPP.MAX) this.macTable.learn(frame, 6, inPort, this.now);
+    if ((frame[0] & 1) !== 0) {
+      this.flood(frame, length, layout, inPort, false);
+      return;
+    }
+    const out = this.macTable.lookup(frame, 0, this.now);
+    if (out < 0) this.flood(frame, length, layout, inPort, false);
+    else if (out !== inPort) this.outputPort(out, frame, length, layout);
+  }
+
+  table(frame: Buffer, length: number, inPort: number): void {
+    if (!this.inPacketOut) {
+      this.stats.tableDrops++;
+      return;
+    }
+    this.pipeline(frame, length, inPort, this.key, this.layout, this.executor);
+  }
+
+  local(): void {
+    this.stats.localDrops++;
+  }
+
+  // ---- link state ----
+
+  /** Advances the coarse clock and polls every port's link state once. */
+  tick(nowSec: number = Math.floor(performance.now() / 1000)): void {
+    this.now = nowSec;
+    for (const port of [...this.list]) {
+      let r;
+      try {
+        r = port.refresh();
+      } catch {
+        continue;
+      }
+      if (r === "changed") {
+        const phy = port.phyPort();
+        if (phy.state & 1) this.macTable.flushPort(port.portNo);
+        this.cb.onPortStatus(OFPPR.MODIFY, phy);
+      } else if (r === "gone") {
+        this.removePort(port.portNo);
+        this.cb.onPortStatus(OFPPR.DELETE, port.phyPort());
+      }
+    }
+  }
+
+  /** Polls link state every `intervalMs` (250-500 ms notices changes within a second). */
+  startLinkMonitor(intervalMs = 300): void {
+    this.stopLinkMonitor();
+    this.monitor = setInterval(() => this.tick(), intervalMs);
+    this.monitor.unref();
+  }
+
+  stopLinkMonitor(): void {
+    if (this.monitor) clearInterval(this.monitor);
+    this.monitor = undefined;
+  }
+
+  close(): void {
+    this.stopLinkMonitor();
+    for (const p of [...this.list]) this.removePort(p.portNo);
+  }
+}

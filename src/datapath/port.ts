@@ -1,0 +1,151 @@
+// The datapath's view of a switch port, and an in-memory implementation for tests.
+// Receive model (the one `cap` imposes): a port owns one receive buffer and calls the frame
+// handler synchronously once per frame with that buffer and the frame's length; the handler
+// must be done with the bytes when it returns.
+import { OFPPS } from "../ofchannel/constants.js";
+import type { MacAddress, PhyPort, PortStats } from "../ofchannel/types.js";
+
+export type FrameHandler = (frame: Buffer, length: number, port: Port) => void;
+
+/** Per-port counters as plain numbers (exact to 2^53); converted to PortStats on request. */
+export class PortCounters {
+  rxPackets = 0;
+  rxBytes = 0;
+  rxDropped = 0;
+  rxErrors = 0;
+  rxFrameErr = 0;
+  rxOverErr = 0;
+  txPackets = 0;
+  txBytes = 0;
+  txDropped = 0;
+  txErrors = 0;
+
+  toStats(portNo: number): PortStats {
+    const unknown = 0xffffffffffffffffn; // OF1.0: counters a port does not keep are all ones
+    return {
+      portNo,
+      rxPackets: BigInt(this.rxPackets),
+      txPackets: BigInt(this.txPackets),
+      rxBytes: BigInt(this.rxBytes),
+      txBytes: BigInt(this.txBytes),
+      rxDropped: BigInt(this.rxDropped),
+      txDropped: BigInt(this.txDropped),
+      rxErrors: BigInt(this.rxErrors),
+      txErrors: BigInt(this.txErrors),
+      rxFrameErr: BigInt(this.rxFrameErr),
+      rxOverErr: BigInt(this.rxOverErr),
+      rxCrcErr: unknown,
+      collisions: unknown,
+    };
+  }
+}
+
+/** What a link-state poll found. */
+export type PortRefresh = "unchanged" | "changed" | "gone";
+
+export interface Port {
+  readonly portNo: number;
+  readonly name: string;
+  readonly hwAddr: MacAddress;
+  /** OFPPC bits as set by the controller (PORT_MOD); the Datapath enforces them. */
+  config: number;
+  /** The interface MTU: the largest IPv4 datagram one frame on this link may carry. */
+  readonly mtu: number;
+  readonly counters: PortCounters;
+  /** Starts delivering received frames. */
+  open(onFrame: FrameHandler): void;
+  /** Transmits the first `length` bytes of `frame`; counts it; false when it was not sent. */
+  send(frame: Buffer, length: number): boolean;
+  /** Re-reads link state (and MTU, speed) from the system. */
+  refresh(): PortRefresh;
+  /** The port as OFPT_FEATURES_REPLY / PORT_STATUS describe it. */
+  phyPort(): PhyPort;
+  close(): void;
+}
+
+/**
+ * An in-memory port: frames sent on one end of a pair arrive on the other, copied into the
+ * receiver's own buffer as cap does. The far end of a switch port plays the host.
+ */
+export class MemoryPort implements Port {
+  config = 0;
+  mtu = 1500;
+  linkUp = true;
+  readonly counters = new PortCounters();
+  /** Copies of every frame this end received, when no handler is open (a host's inbox). */
+  readonly received: Buffer[] = [];
+  private peer: MemoryPort | undefined;
+  private handler: FrameHandler | undefined;
+  private readonly rxBuffer = Buffer.alloc(65535 + 64);
+  private closed = false;
+
+  constructor(
+    readonly portNo: number,
+    readonly name: string,
+    readonly hwAddr: MacAddress = "02:00:00:00:00:00",
+  ) {}
+
+  /** A connected pair: frames sent on `a` arrive at `b` and vice versa. */
+  static pair(portNo: number, name: string, hwAddr?: MacAddress): [MemoryPort, MemoryPort] {
+    const a = new MemoryPort(portNo, name, hwAddr);
+    const b = new MemoryPort(0, `${name}-peer`);
+    a.peer = b;
+    b.peer = a;
+    return [a, b];
+  }
+
+  open(onFrame: FrameHandler): void {
+    this.handler = onFrame;
+    this.closed = false;
+  }
+
+  send(frame: Buffer, length: number): boolean {
+    const peer = this.peer;
+    if (this.closed || !this.linkUp || !peer) {
+      this.counters.txDropped++;
+      return false;
+    }
+    this.counters.txPackets++;
+    this.counters.txBytes += length;
+    peer.deliver(frame, length);
+    return true;
+  }
+
+  private deliver(frame: Buffer, length: number): void {
+    this.counters.rxPackets++;
+    this.counters.rxBytes += length;
+    if (this.handler) {
+      frame.copy(this.rxBuffer, 0, 0, length);
+      this.handler(this.rxBuffer, length, this);
+    } else {
+      this.received.push(Buffer.from(frame.subarray(0, length)));
+    }
+  }
+
+  private lastLinkUp = true;
+  refresh(): PortRefresh {
+    if (this.closed) return "gone";
+    if (this.lastLinkUp === this.linkUp) return "unchanged";
+    this.lastLinkUp = this.linkUp;
+    return "changed";
+  }
+
+  phyPort(): PhyPort {
+    return {
+      portNo: this.portNo,
+      hwAddr: this.hwAddr,
+      name: this.name,
+      config: this.config,
+      state: this.linkUp ? 0 : OFPPS.LINK_DOWN,
+      curr: 0,
+      advertised: 0,
+      supported: 0,
+      peer: 0,
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.handler = undefined;
+  }
+}

@@ -1,0 +1,73 @@
+// Interface facts from /sys/class/net/IF: address, MTU, link state and speed. Read at open
+// and on the link-state timer, never per packet.
+import { readFileSync } from "node:fs";
+import { OFPPF } from "../ofchannel/constants.js";
+
+export interface LinkInfo {
+  exists: boolean;
+  hwAddr: string;
+  mtu: number;
+  /** Administratively up (IFF_UP). */
+  adminUp: boolean;
+  /** Operationally up: admin up and carrier present. */
+  linkUp: boolean;
+  /** OFPPF bits for the current speed/duplex (0 when the speed is unknown or not in OF1.0). */
+  currFeatures: number;
+}
+
+const IFF_UP = 0x1;
+
+function read(root: string, name: string, file: string): string | undefined {
+  try {
+    return readFileSync(`${root}/${name}/${file}`, "utf8").trim();
+  } catch {
+    // e.g. EINVAL reading carrier/speed of a down interface, ENOENT once it is gone
+    return undefined;
+  }
+}
+
+/** Maps a speed in Mbit/s and a duplex to OF1.0 port feature bits. */
+export function speedFeatures(speedMbps: number, duplex: string | undefined): number {
+  const full = duplex !== "half";
+  switch (speedMbps) {
+    case 10:
+      return full ? OFPPF["10MB_FD"] : OFPPF["10MB_HD"];
+    case 100:
+      return full ? OFPPF["100MB_FD"] : OFPPF["100MB_HD"];
+    case 1000:
+      return full ? OFPPF["1GB_FD"] : OFPPF["1GB_HD"];
+    case 10000:
+      return OFPPF["10GB_FD"];
+    default:
+      return 0;
+  }
+}
+
+export function readLinkInfo(name: string, root = "/sys/class/net"): LinkInfo {
+  const address = read(root, name, "address");
+  if (address === undefined) {
+    return {
+      exists: false,
+      hwAddr: "00:00:00:00:00:00",
+      mtu: 0,
+      adminUp: false,
+      linkUp: false,
+      currFeatures: 0,
+    };
+  }
+  const flags = parseInt(read(root, name, "flags") ?? "0", 16);
+  const adminUp = (flags & IFF_UP) !== 0;
+  const operstate = read(root, name, "operstate");
+  const carrier = read(root, name, "carrier");
+  // veths report operstate "up"; some drivers only "unknown" with carrier 1.
+  const linkUp = adminUp && (operstate === "up" || (operstate === "unknown" && carrier === "1"));
+  const speed = parseInt(read(root, name, "speed") ?? "", 10);
+  return {
+    exists: true,
+    hwAddr: address,
+    mtu: parseInt(read(root, name, "mtu") ?? "1500", 10) || 1500,
+    adminUp,
+    linkUp,
+    currFeatures: speed > 0 ? speedFeatures(speed, read(root, name, "duplex")) : 0,
+  };
+}

@@ -1,0 +1,221 @@
+// One OpenFlow 1.0 session over a TCP socket, from the switch's side: framing and decoding,
+// the HELLO exchange, echo probes on an idle line (OVS's inactivity_probe), answers to
+// ECHO_REQUEST, and protocol errors for malformed input. Everything else is handed to the
+// owner (the switch) through SessionHandlers. The codec stays I/O-free; this is the I/O.
+import type { Socket } from "node:net";
+import type { Logger } from "pino";
+import { decodeMessage, encodeMessage } from "./codec.js";
+import { OFP_VERSION, OFPHFC, OFPT } from "./constants.js";
+import { OfpError, errorToMessage } from "./errors.js";
+import { MessageFramer, errorFrom, type FramerOutput } from "./framer.js";
+import type { MessageOf, OfpMessage } from "./messages.js";
+import { SendQueue, type SendQueueLimits } from "./send-queue.js";
+
+export const DEFAULT_PROBE_INTERVAL_MS = 5000;
+/** OF1.3+ hello element carrying the version bitmap. */
+const HELLO_ELEM_VERSIONBITMAP = 1;
+
+export interface ConnectionOptions {
+  /** Idle time before an echo probe, and how long the probe has to be answered. */
+  probeIntervalMs?: number;
+  queueLimits?: SendQueueLimits;
+  log: Logger;
+  /** For logs, e.g. "tcp:127.0.0.1:6653". */
+  label: string;
+}
+
+export interface SessionHandlers {
+  onReady(conn: ControllerConnection): void;
+  /** A decoded message other than HELLO/ECHO; `raw` is its bytes (valid during the call). */
+  onMessage(conn: ControllerConnection, msg: OfpMessage, raw: Buffer): void;
+  onClose(conn: ControllerConnection, reason: string): void;
+}
+
+export type SessionState = "hello" | "ready" | "closed";
+
+/** The peer's HELLO allows OpenFlow 1.0: its version is at least 1 and, when it lists its
+ * versions in a bitmap (OF1.3.1+), version 1 is among them. */
+export function helloAcceptsV1(hello: MessageOf<typeof OFPT.HELLO>): boolean {
+  if (hello.version < OFP_VERSION) return false;
+  const body = hello.body;
+  for (let off = 0; off + 4 <= body.length;) {
+    const type = body.readUInt16BE(off);
+    const len = body.readUInt16BE(off + 2);
+    if (len < 4 || off + len > body.length) break;
+    if (type === HELLO_ELEM_VERSIONBITMAP && len >= 8)
+      return (body.readUInt32BE(off + 4) & 2) !== 0;
+    off += (len + 7) & ~7;
+  }
+  return true;
+}
+
+export class ControllerConnection {
+  state: SessionState = "hello";
+  /** True once the HELLO exchange succeeded (stays true after close). */
+  wasReady = false;
+  readonly queue: SendQueue;
+  readonly label: string;
+  /** Protocol errors sent back for malformed messages. */
+  errorsSent = 0;
+  private readonly framer = new MessageFramer();
+  private readonly probeMs: number;
+  private readonly log: Logger;
+  private lastRx = performance.now();
+  private probeSentAt = -1;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private nextXid = 1;
+
+  constructor(
+    private readonly socket: Socket,
+    opts: ConnectionOptions,
+    private readonly handlers: SessionHandlers,
+  ) {
+    this.label = opts.label;
+    this.log = opts.log;
+    this.probeMs = opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
+    socket.setNoDelay(true);
+    this.queue = new SendQueue(socket, () => this.close("send queue overflow"), opts.queueLimits);
+    socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    socket.on("error", (err) => this.close(`socket error: ${err.message}`));
+    socket.on("close", () => this.close("connection closed by peer"));
+    socket.on("end", () => this.close("connection closed by peer"));
+    this.send({ type: OFPT.HELLO, xid: this.xid(), version: OFP_VERSION, body: Buffer.alloc(0) });
+    this.armTimer(this.probeMs);
+  }
+
+  get remote(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+
+  /** A fresh transaction id for messages the switch originates. */
+  xid(): number {
+    const x = this.nextXid;
+    this.nextXid = (this.nextXid + 1) >>> 0 || 1;
+    return x;
+  }
+
+  /** Encodes and queues `msg`; false when the session is closed. */
+  send(msg: OfpMessage): boolean {
+    if (this.state === "closed") return false;
+    return this.queue.push(encodeMessage(msg));
+  }
+
+  /** Sends an OFPT_ERROR for `err` (xid from its data unless given). */
+  sendError(err: OfpError, xid?: number): void {
+    this.errorsSent++;
+    this.send(errorToMessage(err, xid));
+  }
+
+  /** Sends a PACKET_IN unless the peer is behind; false when it was dropped. */
+  sendPacketIn(msg: MessageOf<typeof OFPT.PACKET_IN>): boolean {
+    if (this.state !== "ready" || !this.queue.admitsPacketIn(msg.data.length + 18)) return false;
+    return this.send(msg);
+  }
+
+  /** Flushes what is queued and closes; the socket is destroyed after `graceMs` at most. */
+  close(reason: string, graceMs = 1000): void {
+    if (this.state === "closed") return;
+    const wasReady = this.state === "ready";
+    this.state = "closed";
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.queue.close();
+    this.socket.end();
+    if (this.socket.readableEnded) this.socket.destroy();
+    // A peer that never reads would keep a half-closed socket forever.
+    else setTimeout(() => this.socket.destroy(), graceMs).unref();
+    this.log[wasReady ? "info" : "debug"]({ controller: this.label, reason }, "session closed");
+    this.handlers.onClose(this, reason);
+  }
+
+  private receive(chunk: Buffer): void {
+    this.lastRx = performance.now();
+    this.probeSentAt = -1;
+    this.framer.feed(chunk, (out) => {
+      if (this.state !== "closed") this.frame(out);
+    });
+  }
+
+  private frame(out: FramerOutput): void {
+    if (out.kind === "error") {
+      this.log.warn({ controller: this.label, detail: out.detail }, "bad message length");
+      this.sendError(errorFrom(out));
+      if (out.fatal) this.close("unrecoverable framing error");
+      return;
+    }
+    const raw = out.data;
+    let msg: OfpMessage;
+    try {
+      msg = decodeMessage(raw);
+    } catch (e) {
+      if (!(e instanceof OfpError)) throw e;
+      this.log.warn({ controller: this.label, error: e.message }, "malformed message");
+      if (this.state === "hello") this.helloFailed(`malformed message before HELLO: ${e.pair}`);
+      else this.sendError(e);
+      return;
+    }
+    if (this.state === "hello") this.hello(msg);
+    else if (msg.type === OFPT.ECHO_REQUEST)
+      this.send({ type: OFPT.ECHO_REPLY, xid: msg.xid, data: msg.data });
+    else if (msg.type !== OFPT.ECHO_REPLY && msg.type !== OFPT.HELLO)
+      this.handlers.onMessage(this, msg, raw);
+  }
+
+  private hello(msg: OfpMessage): void {
+    if (msg.type !== OFPT.HELLO) {
+      this.helloFailed(`expected HELLO, received message type ${msg.type}`);
+      return;
+    }
+    if (!helloAcceptsV1(msg)) {
+      this.helloFailed(
+        `peer speaks OpenFlow version 0x${msg.version.toString(16)}, not 0x01`,
+        msg.xid,
+      );
+      return;
+    }
+    this.state = "ready";
+    this.wasReady = true;
+    this.log.info(
+      { controller: this.label, peer: this.remote },
+      "session established (OpenFlow 1.0)",
+    );
+    this.handlers.onReady(this);
+  }
+
+  private helloFailed(text: string, xid = 0): void {
+    this.log.warn({ controller: this.label, reason: text }, "version negotiation failed");
+    this.sendError(OfpError.helloFailed(OFPHFC.INCOMPATIBLE, text), xid);
+    this.close(text);
+  }
+
+  private armTimer(ms: number): void {
+    this.timer = setTimeout(() => this.probe(), Math.max(1, ms));
+    this.timer.unref();
+  }
+
+  /** Runs when the line may have been idle for a probe interval. */
+  private probe(): void {
+    if (this.state === "closed") return;
+    const now = performance.now();
+    if (this.state === "hello" && now - this.lastRx >= this.probeMs) {
+      this.helloFailed("no HELLO within the probe interval");
+      return;
+    }
+    if (this.probeSentAt >= 0) {
+      if (now - this.probeSentAt >= this.probeMs) {
+        this.close(`no answer to the echo probe within ${this.probeMs} ms`);
+        return;
+      }
+      this.armTimer(this.probeSentAt + this.probeMs - now);
+      return;
+    }
+    const idle = now - this.lastRx;
+    if (idle >= this.probeMs && this.state === "ready") {
+      this.probeSentAt = now;
+      this.send({ type: OFPT.ECHO_REQUEST, xid: this.xid(), data: Buffer.alloc(0) });
+      this.armTimer(this.probeMs);
+      return;
+    }
+    this.armTimer(this.probeMs - idle);
+  }
+}

@@ -1,0 +1,119 @@
+// All controller sessions of one switch: active targets (reconnecting), passive listeners, and
+// the set of sessions past HELLO. Asynchronous messages (PACKET_IN, FLOW_REMOVED,
+// PORT_STATUS) go to every ready session; replies go to the session that asked.
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import type { Logger } from "pino";
+import { ActiveController, type BackoffOptions } from "./active.js";
+import { ControllerConnection, type SessionHandlers } from "./connection.js";
+import type { OfpMessage } from "./messages.js";
+import type { SendQueueLimits } from "./send-queue.js";
+import type { ActiveTarget, PassiveTarget } from "./targets.js";
+
+export interface HubOptions {
+  controllers?: ActiveTarget[];
+  listeners?: PassiveTarget[];
+  probeIntervalMs?: number;
+  backoff?: BackoffOptions;
+  queueLimits?: SendQueueLimits;
+  log: Logger;
+}
+
+export class ControllerHub {
+  /** Sessions past the HELLO exchange, in the order they came up. */
+  readonly ready = new Set<ControllerConnection>();
+  /** Every open session, ready or not. */
+  readonly sessions = new Set<ControllerConnection>();
+  readonly active: ActiveController[];
+  private readonly servers: Server[] = [];
+  private readonly log: Logger;
+
+  constructor(
+    private readonly opts: HubOptions,
+    private readonly handlers: SessionHandlers,
+  ) {
+    this.log = opts.log;
+    this.active = (opts.controllers ?? []).map(
+      (t) =>
+        new ActiveController(
+          t,
+          (socket, ended) => this.open(socket, t.label, ended),
+          opts.log,
+          opts.backoff,
+        ),
+    );
+  }
+
+  /** True when any controller target or listener is configured. */
+  get configured(): boolean {
+    return (this.opts.controllers?.length ?? 0) + (this.opts.listeners?.length ?? 0) > 0;
+  }
+
+  /** Starts listening (rejects if a listener cannot bind) and connecting. */
+  async start(): Promise<void> {
+    for (const t of this.opts.listeners ?? []) {
+      const server = createServer((socket) =>
+        this.open(socket, `${t.label} from ${socket.remoteAddress}:${socket.remotePort}`),
+      );
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(t.port, t.host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      server.on("error", (err) => this.log.error({ listener: t.label, err }, "listener error"));
+      this.servers.push(server);
+      this.log.info({ listener: t.label, port: this.portOf(server) }, "listening for controllers");
+    }
+    for (const a of this.active) a.start();
+  }
+
+  /** The bound ports of the listeners, in the order given (useful with port 0). */
+  listenPorts(): number[] {
+    return this.servers.map((s) => this.portOf(s));
+  }
+
+  private portOf(server: Server): number {
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** Sends `msg` to every ready session. */
+  broadcast(msg: OfpMessage): void {
+    for (const c of this.ready) c.send(msg);
+  }
+
+  async stop(): Promise<void> {
+    for (const a of this.active) a.stop();
+    for (const c of [...this.sessions]) c.close("switch shutting down", 100);
+    await Promise.all(
+      this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    );
+    this.servers.length = 0;
+  }
+
+  private open(socket: Socket, label: string, ended?: (wasUp: boolean) => void): void {
+    const conn = new ControllerConnection(
+      socket,
+      {
+        label,
+        log: this.log,
+        probeIntervalMs: this.opts.probeIntervalMs,
+        queueLimits: this.opts.queueLimits,
+      },
+      {
+        onReady: (c) => {
+          this.ready.add(c);
+          this.handlers.onReady(c);
+        },
+        onMessage: (c, msg, raw) => this.handlers.onMessage(c, msg, raw),
+        onClose: (c, reason) => {
+          const wasReady = this.ready.delete(c);
+          this.sessions.delete(c);
+          if (wasReady) this.handlers.onClose(c, reason);
+          ended?.(c.wasReady);
+        },
+      },
+    );
+    this.sessions.add(conn);
+  }
+}

@@ -1,0 +1,57 @@
+// Validation of a FLOW_MOD's or PACKET_OUT's action list before it takes effect, with the
+// OF1.0 error codes Open vSwitch uses. Output ports: physical numbers below OFPP_MAX and the
+// virtual ports; OFPP_TABLE only in a PACKET_OUT (a flow that resubmits to its own table would
+// loop); a PACKET_OUT may only name ports that exist (it runs now). Flows may name physical
+// ports that do not exist (yet), as in OVS.
+import { OFPAT, OFPBAC, OFPP } from "./constants.js";
+import { OfpError } from "./errors.js";
+import type { Action } from "./types.js";
+
+export interface ActionCheck {
+  packetOut: boolean;
+  portExists(portNo: number): boolean;
+}
+
+const VIRTUAL_OUTPUTS = new Set<number>([
+  OFPP.IN_PORT,
+  OFPP.NORMAL,
+  OFPP.FLOOD,
+  OFPP.ALL,
+  OFPP.CONTROLLER,
+  OFPP.LOCAL,
+]);
+
+function checkOutPort(port: number, ctx: ActionCheck): void {
+  if (port === OFPP.TABLE && ctx.packetOut) return;
+  if (VIRTUAL_OUTPUTS.has(port)) return;
+  if (port >= 1 && port < OFPP.MAX && (!ctx.packetOut || ctx.portExists(port))) return;
+  throw OfpError.badAction(OFPBAC.BAD_OUT_PORT, `output to port ${port}`);
+}
+
+/** Throws the OfpError (without data) for the first action that cannot be carried out. */
+export function checkActions(actions: readonly Action[], ctx: ActionCheck): void {
+  for (const a of actions) {
+    switch (a.type) {
+      case OFPAT.OUTPUT:
+        checkOutPort(a.port, ctx);
+        break;
+      case OFPAT.ENQUEUE:
+        checkOutPort(a.port, ctx);
+        throw OfpError.badAction(OFPBAC.BAD_QUEUE, `queue ${a.queueId}: this switch has no queues`);
+      case OFPAT.SET_VLAN_VID:
+        if (a.vlanVid > 0xfff) throw OfpError.badAction(OFPBAC.BAD_ARGUMENT, `vlan ${a.vlanVid}`);
+        break;
+      case OFPAT.SET_VLAN_PCP:
+        if (a.vlanPcp > 7) throw OfpError.badAction(OFPBAC.BAD_ARGUMENT, `pcp ${a.vlanPcp}`);
+        break;
+      case OFPAT.SET_NW_TOS:
+        // OF1.0 sets the DSCP bits only; the ECN bits must be zero.
+        if ((a.nwTos & 3) !== 0) throw OfpError.badAction(OFPBAC.BAD_ARGUMENT, `tos ${a.nwTos}`);
+        break;
+      case OFPAT.VENDOR:
+        throw OfpError.badAction(OFPBAC.BAD_VENDOR, `vendor action 0x${a.vendor.toString(16)}`);
+      default:
+        break;
+    }
+  }
+}

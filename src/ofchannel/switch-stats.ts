@@ -1,0 +1,47 @@
+// STATS_REQUEST bodies answered from the flow table and the datapath. Unknown ports in PORT
+// stats give an empty reply (as OVS); there are no queues, so QUEUE stats are empty for
+// OFPQ_ALL and BAD_QUEUE for a named queue, BAD_PORT for a port that does not exist.
+import { OFPBRC, OFPP, OFPQ_ALL, OFPQOFC, OFPST } from "./constants.js";
+import { OfpError } from "./errors.js";
+import type { StatsReplyBody, StatsRequestBody } from "./messages.js";
+import type { DescStats } from "./types.js";
+import type { FlowTable } from "../flowtable/flow-table.js";
+import type { Datapath } from "../datapath/datapath.js";
+import type { FlowEntry } from "../flowtable/flow-entry.js";
+
+export interface StatsSources {
+  table: FlowTable;
+  datapath: Datapath<FlowEntry>;
+  desc(): DescStats;
+}
+
+export function answerStats(req: StatsRequestBody, src: StatsSources): StatsReplyBody {
+  switch (req.statsType) {
+    case OFPST.DESC:
+      return { statsType: OFPST.DESC, desc: src.desc() };
+    case OFPST.FLOW:
+      return {
+        statsType: OFPST.FLOW,
+        flows: src.table.flowStats(req.match, req.tableId, req.outPort),
+      };
+    case OFPST.AGGREGATE:
+      return {
+        statsType: OFPST.AGGREGATE,
+        aggregate: src.table.aggregateStats(req.match, req.tableId, req.outPort),
+      };
+    case OFPST.TABLE:
+      return { statsType: OFPST.TABLE, tables: src.table.tableStats() };
+    case OFPST.PORT:
+      return { statsType: OFPST.PORT, ports: src.datapath.portStats(req.portNo) };
+    case OFPST.QUEUE:
+      if (req.portNo !== OFPP.ALL && src.datapath.port(req.portNo) === undefined) {
+        throw OfpError.queueOpFailed(OFPQOFC.BAD_PORT, `port ${req.portNo}`);
+      }
+      if (req.queueId !== OFPQ_ALL) {
+        throw OfpError.queueOpFailed(OFPQOFC.BAD_QUEUE, `queue ${req.queueId}: no queues`);
+      }
+      return { statsType: OFPST.QUEUE, queues: [] };
+    case OFPST.VENDOR:
+      throw OfpError.badRequest(OFPBRC.BAD_VENDOR, `vendor stats 0x${req.vendor.toString(16)}`);
+  }
+}

@@ -1,0 +1,297 @@
+// The OpenFlow switch: a flow table, a datapath over the ports, and the controller sessions,
+// with the handling of every OF1.0 message a controller may send. Processing is synchronous
+// and in order: a FLOW_MOD changes the table the datapath reads before the next message is
+// looked at, so a BARRIER_REPLY is sent only after everything before it took effect.
+import type { Logger } from "pino";
+import { Datapath } from "../datapath/datapath.js";
+import type { Port } from "../datapath/port.js";
+import { FlowTable } from "../flowtable/flow-table.js";
+import type { FlowEntry } from "../flowtable/flow-entry.js";
+import type { RemovedFlow } from "../flowtable/flow-table.js";
+import type { BackoffOptions } from "./active.js";
+import type { ControllerConnection, SessionHandlers } from "./connection.js";
+import { DEFAULT_PROBE_INTERVAL_MS } from "./connection.js";
+import {
+  OFP_DEFAULT_MISS_SEND_LEN,
+  OFP_NO_BUFFER,
+  OFPAT,
+  OFPBRC,
+  OFPC_FRAG,
+  OFPP,
+  OFPR,
+  OFPT,
+} from "./constants.js";
+import { OfpError } from "./errors.js";
+import { ControllerHub } from "./hub.js";
+import type { OfpMessage } from "./messages.js";
+import type { SendQueueLimits } from "./send-queue.js";
+import { datapathIdFromMac } from "./switch-features.js";
+import { handleRequest, type SwitchCore } from "./switch-requests.js";
+import { Session, SwitchStats } from "./switch-session.js";
+import type { ActiveTarget, PassiveTarget } from "./targets.js";
+import { defaultBurst } from "./token-bucket.js";
+import type { Action, PhyPort } from "./types.js";
+
+export type FailMode = "secure" | "standalone";
+
+export interface SwitchOptions {
+  log: Logger;
+  /** Default: the first port's MAC address, as OVS derives it from the bridge MAC. */
+  datapathId?: bigint;
+  failMode?: FailMode;
+  /** miss_send_len of a new session until it sends SET_CONFIG (default 128). */
+  missSendLen?: number;
+  maxFlows?: number;
+  /** Packet-ins per second per session (0: unlimited; default 1000) and the burst allowed. */
+  packetInRate?: number;
+  packetInBurst?: number;
+  probeIntervalMs?: number;
+  controllers?: ActiveTarget[];
+  listeners?: PassiveTarget[];
+  backoff?: BackoffOptions;
+  queueLimits?: SendQueueLimits;
+  dpDesc?: string;
+  /** How often expiry and buffer reclamation run (default 100 ms). */
+  tickMs?: number;
+}
+
+const NORMAL_ACTIONS: readonly Action[] = [{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }];
+
+export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
+  readonly table: FlowTable;
+  readonly datapath: Datapath<FlowEntry>;
+  readonly hub: ControllerHub;
+  readonly stats = new SwitchStats();
+  readonly failMode: FailMode;
+  readonly probeIntervalMs: number;
+  /** True while misses are forwarded by MAC learning (fail mode standalone, no controller). */
+  standaloneActive = false;
+  fragHandling: number = OFPC_FRAG.NORMAL;
+  private readonly sessions = new Map<ControllerConnection, Session>();
+  readonly log: Logger;
+  readonly dpDesc: string | undefined;
+  private explicitDpid: bigint | undefined;
+  private failTimer: ReturnType<typeof setTimeout> | undefined;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private lastSweep = 0;
+  private readonly rate: number;
+  private readonly burst: number;
+
+  constructor(private readonly opts: SwitchOptions) {
+    this.log = opts.log;
+    this.dpDesc = opts.dpDesc;
+    this.failMode = opts.failMode ?? "standalone";
+    this.probeIntervalMs = opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
+    this.explicitDpid = opts.datapathId;
+    this.rate = opts.packetInRate ?? 1000;
+    this.burst = opts.packetInBurst ?? defaultBurst(this.rate);
+    this.table = new FlowTable({ maxEntries: opts.maxFlows });
+    this.datapath = new Datapath<FlowEntry>({
+      lookup: this.table,
+      callbacks: {
+        onMiss: (frame, length, inPort) => this.miss(frame, length, inPort),
+        onController: (frame, length, inPort, reason, maxLen) =>
+          this.packetIn(frame, length, inPort, reason, maxLen),
+        onPortStatus: (reason, port) => this.portStatus(reason, port),
+      },
+    });
+    this.hub = new ControllerHub(
+      {
+        controllers: opts.controllers,
+        listeners: opts.listeners,
+        probeIntervalMs: this.probeIntervalMs,
+        backoff: opts.backoff,
+        queueLimits: opts.queueLimits,
+        log: opts.log,
+      },
+      this,
+    );
+  }
+
+  get datapathId(): bigint {
+    if (this.explicitDpid !== undefined) return this.explicitDpid;
+    const first = this.datapath.ports()[0];
+    return first ? datapathIdFromMac(first.hwAddr) : 0n;
+  }
+
+  /** Adds a port; `announce` sends PORT_STATUS ADD to the controllers. */
+  addPort(port: Port, announce = false): void {
+    this.datapath.addPort(port, announce);
+  }
+
+  /** Starts listeners, controller connections, link monitoring and timers. */
+  async start(): Promise<void> {
+    await this.hub.start();
+    this.datapath.startLinkMonitor();
+    this.ticker = setInterval(() => this.tick(), this.opts.tickMs ?? 100);
+    if (this.failMode === "standalone") {
+      if (!this.hub.configured) this.enterStandalone("no controller configured");
+      else this.armFailTimer();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.failTimer) clearTimeout(this.failTimer);
+    this.ticker = this.failTimer = undefined;
+    await this.hub.stop();
+    this.datapath.close();
+  }
+
+  /** Expiry (with FLOW_REMOVED) and reclamation of old packet buffers. */
+  tick(): void {
+    const now = this.table.tick();
+    const next = this.table.nextExpiryMs();
+    if (next !== undefined && next <= now) this.flowsRemoved(this.table.expire());
+    if (now - this.lastSweep >= 1000) {
+      this.lastSweep = now;
+      for (const s of this.sessions.values()) s.buffers.sweep();
+    }
+  }
+
+  // ---- sessions and fail mode ----
+
+  onReady(conn: ControllerConnection): void {
+    this.sessions.set(
+      conn,
+      new Session(this.opts.missSendLen ?? OFP_DEFAULT_MISS_SEND_LEN, this.rate, this.burst),
+    );
+    if (this.failTimer) clearTimeout(this.failTimer);
+    this.failTimer = undefined;
+    if (this.standaloneActive) {
+      this.standaloneActive = false;
+      this.log.info({ controller: conn.label }, "controller connected: leaving standalone mode");
+    }
+    if (this.table.inEmergencyMode) {
+      this.table.setEmergencyMode(false);
+      this.log.info("controller connected: leaving emergency mode");
+    }
+  }
+
+  onClose(conn: ControllerConnection): void {
+    this.sessions.delete(conn);
+    if (this.hub.ready.size > 0) return;
+    if (this.table.emergencyCount > 0 && !this.table.inEmergencyMode) {
+      // OF1.0 §4.3: on connection loss the normal entries go and the emergency ones take over.
+      const dropped = this.table.setEmergencyMode(true);
+      this.log.warn(
+        { flowsRemoved: dropped.length },
+        "all controllers lost: emergency flow table in use",
+      );
+    }
+    if (this.failMode === "standalone") this.armFailTimer();
+    else this.log.warn("all controllers lost: fail mode secure, table misses are dropped");
+  }
+
+  private armFailTimer(): void {
+    if (this.failTimer) clearTimeout(this.failTimer);
+    // OVS fail-open: three inactivity-probe intervals without any controller.
+    this.failTimer = setTimeout(() => {
+      this.failTimer = undefined;
+      if (this.hub.ready.size === 0) this.enterStandalone("no controller for 3 probe intervals");
+    }, 3 * this.probeIntervalMs);
+  }
+
+  private enterStandalone(why: string): void {
+    if (this.standaloneActive) return;
+    this.standaloneActive = true;
+    this.log.warn({ why }, "fail mode standalone: forwarding misses by MAC learning");
+  }
+
+  // ---- datapath events ----
+
+  private miss(frame: Buffer, length: number, inPort: number): void {
+    if (this.sessions.size > 0) {
+      this.packetIn(frame, length, inPort, OFPR.NO_MATCH, -1);
+    } else if (this.standaloneActive) {
+      this.stats.standaloneForwarded++;
+      this.datapath.execute(NORMAL_ACTIONS, frame, length, inPort);
+    } else {
+      this.stats.missesDropped++;
+    }
+  }
+
+  /** PACKET_IN to every session; `maxLen` -1 means the session's miss_send_len. */
+  private packetIn(
+    frame: Buffer,
+    length: number,
+    inPort: number,
+    reason: number,
+    maxLen: number,
+  ): void {
+    for (const [conn, s] of this.sessions) {
+      if (!s.limiter.take()) {
+        this.stats.packetInsRateLimited++;
+        continue;
+      }
+      const cut = maxLen < 0 ? s.missSendLen : maxLen;
+      // As OVS: max_len 0xffff asks for the whole packet unbuffered.
+      const bufferId = cut >= 0xffff ? OFP_NO_BUFFER : s.buffers.save(frame, length, inPort);
+      const dataLen = bufferId === OFP_NO_BUFFER ? length : Math.min(cut, length);
+      const sent = conn.sendPacketIn({
+        type: OFPT.PACKET_IN,
+        xid: 0,
+        bufferId,
+        totalLen: length,
+        inPort,
+        reason,
+        data: frame.subarray(0, dataLen),
+      });
+      if (sent) this.stats.packetInsSent++;
+      else {
+        this.stats.packetInsQueueDropped++;
+        if (bufferId !== OFP_NO_BUFFER) s.buffers.discard(bufferId);
+      }
+    }
+  }
+
+  portStatus(reason: number, desc: PhyPort): void {
+    this.log.info(
+      { port: desc.name, portNo: desc.portNo, reason, state: desc.state },
+      "port status",
+    );
+    this.hub.broadcast({ type: OFPT.PORT_STATUS, xid: 0, reason, desc });
+  }
+
+  flowsRemoved(removed: RemovedFlow[]): void {
+    for (const r of removed) {
+      if (!r.sendFlowRem) continue;
+      this.stats.flowRemovedSent++;
+      this.hub.broadcast({
+        type: OFPT.FLOW_REMOVED,
+        xid: 0,
+        match: r.match,
+        cookie: r.cookie,
+        priority: r.priority,
+        reason: r.reason,
+        durationSec: r.durationSec,
+        durationNsec: r.durationNsec,
+        idleTimeout: r.idleTimeout,
+        packetCount: r.packetCount,
+        byteCount: r.byteCount,
+      });
+    }
+  }
+
+  // ---- controller messages ----
+
+  onMessage(conn: ControllerConnection, msg: OfpMessage, raw: Buffer): void {
+    const session = this.sessions.get(conn);
+    if (session === undefined) return;
+    try {
+      handleRequest(this, conn, session, msg);
+    } catch (e) {
+      const err =
+        e instanceof OfpError
+          ? e
+          : OfpError.badRequest(OFPBRC.EPERM, e instanceof Error ? e.message : String(e));
+      if (!(e instanceof OfpError)) this.log.error({ err: e, type: msg.type }, "handler failed");
+      this.log.debug(
+        { controller: conn.label, error: err.message, xid: msg.xid },
+        "request refused",
+      );
+      this.stats.errorsSent++;
+      conn.sendError(err.data.length > 0 ? err : err.withData(raw), msg.xid);
+    }
+  }
+}

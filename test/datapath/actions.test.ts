@@ -1,0 +1,327 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { OFPAT, OFPP } from "../../src/ofchannel/constants.js";
+import type { Action } from "../../src/ofchannel/types.js";
+import { FlowKey } from "../../src/flowtable/flow-key.js";
+import { ActionExecutor, compileActions, type ActionTarget } from "../../src/datapath/actions.js";
+import { PacketLayout, parseFrame } from "../../src/datapath/parse.js";
+import {
+  computeL4Checksum,
+  isPartialChecksum,
+  pseudoHeaderSum,
+  fold,
+  l4Length,
+} from "../../src/datapath/checksum.js";
+import { checksumsOk, eth, ipNum, ipv4, tcpFrame, udp, udpFrame } from "../support/frames.js";
+
+interface Sent {
+  kind: string;
+  port: number;
+  bytes: Buffer;
+  maxLen?: number;
+}
+
+/** Records every output with a copy of the bytes as they were at that moment. */
+class RecordingTarget implements ActionTarget {
+  sent: Sent[] = [];
+  locals = 0;
+  outputPort(port: number, frame: Buffer, length: number) {
+    this.sent.push({ kind: "port", port, bytes: Buffer.from(frame.subarray(0, length)) });
+  }
+  flood(frame: Buffer, length: number, _l: PacketLayout, _in: number, all: boolean) {
+    this.sent.push({
+      kind: all ? "all" : "flood",
+      port: -1,
+      bytes: Buffer.from(frame.subarray(0, length)),
+    });
+  }
+  toController(frame: Buffer, length: number, _in: number, maxLen: number) {
+    this.sent.push({
+      kind: "controller",
+      port: -1,
+      bytes: Buffer.from(frame.subarray(0, length)),
+      maxLen,
+    });
+  }
+  normal(frame: Buffer, length: number) {
+    this.sent.push({ kind: "normal", port: -1, bytes: Buffer.from(frame.subarray(0, length)) });
+  }
+  table(frame: Buffer, length: number) {
+    this.sent.push({ kind: "table", port: -1, bytes: Buffer.from(frame.subarray(0, length)) });
+  }
+  local() {
+    this.locals++;
+  }
+}
+
+function run(actions: Action[], frame: Buffer, inPort = 1) {
+  const target = new RecordingTarget();
+  const exec = new ActionExecutor(target);
+  const layout = new PacketLayout();
+  parseFrame(frame, frame.length, inPort, new FlowKey(), layout);
+  const original = Buffer.from(frame);
+  exec.execute(compileActions(actions), frame, frame.length, layout, inPort);
+  expect(frame).toEqual(original); // the caller's bytes are never modified
+  return target;
+}
+
+function reparse(bytes: Buffer): FlowKey {
+  const key = new FlowKey();
+  parseFrame(bytes, bytes.length, 1, key, new PacketLayout());
+  return key;
+}
+
+const out = (port: number, maxLen = 0): Action => ({ type: OFPAT.OUTPUT, port, maxLen });
+
+describe("compileActions + ActionExecutor", () => {
+  it("has a checksum reference that notices corruption", () => {
+    const bad = tcpFrame();
+    bad[bad.length - 1] ^= 1;
+    expect(checksumsOk(bad)).toEqual({ ip: true, l4: false });
+    bad[20] ^= 1;
+    expect(checksumsOk(bad).ip).toBe(false);
+  });
+
+  it("outputs to physical and virtual ports", () => {
+    const f = tcpFrame();
+    const t = run(
+      [
+        out(2),
+        out(OFPP.IN_PORT),
+        out(OFPP.FLOOD),
+        out(OFPP.ALL),
+        out(OFPP.CONTROLLER, 128),
+        out(OFPP.NORMAL),
+        out(OFPP.TABLE),
+        out(OFPP.LOCAL),
+      ],
+      f,
+      5,
+    );
+    expect(t.sent.map((s) => [s.kind, s.port])).toEqual([
+      ["port", 2],
+      ["port", 5],
+      ["flood", -1],
+      ["all", -1],
+      ["controller", -1],
+      ["normal", -1],
+      ["table", -1],
+    ]);
+    expect(t.sent[4].maxLen).toBe(128);
+    expect(t.locals).toBe(1);
+    expect(t.sent.every((s) => s.bytes.equals(f))).toBe(true);
+  });
+
+  it("drops output to the input port unless it is OFPP_IN_PORT, and ignores OFPP_NONE", () => {
+    expect(run([out(3), out(OFPP.NONE)], tcpFrame(), 3).sent).toEqual([]);
+  });
+
+  it("treats ENQUEUE as output to its port", () => {
+    const t = run([{ type: OFPAT.ENQUEUE, port: 4, queueId: 1 }], tcpFrame());
+    expect(t.sent.map((s) => s.port)).toEqual([4]);
+  });
+
+  it("emits one copy per output with the rewrites so far", () => {
+    const f = tcpFrame();
+    const t = run(
+      [
+        out(2),
+        { type: OFPAT.SET_DL_DST, dlAddr: "02:00:00:00:00:99" },
+        out(3),
+        { type: OFPAT.SET_TP_DST, tpPort: 8080 },
+        out(4),
+      ],
+      f,
+    );
+    expect(t.sent[0].bytes).toEqual(f);
+    expect(t.sent[1].bytes.subarray(0, 6).toString("hex")).toBe("020000000099");
+    expect(reparse(t.sent[1].bytes).tpDst).toBe(80);
+    expect(reparse(t.sent[2].bytes).tpDst).toBe(8080);
+    expect(t.sent[2].bytes.subarray(0, 6).toString("hex")).toBe("020000000099");
+    expect(checksumsOk(t.sent[2].bytes)).toEqual({ ip: true, l4: true });
+  });
+
+  it("sets dl_src and dl_dst", () => {
+    const t = run(
+      [
+        { type: OFPAT.SET_DL_SRC, dlAddr: "aa:bb:cc:dd:ee:ff" },
+        { type: OFPAT.SET_DL_DST, dlAddr: "01:02:03:04:05:06" },
+        out(2),
+      ],
+      tcpFrame(),
+    );
+    expect(t.sent[0].bytes.subarray(0, 12).toString("hex")).toBe("010203040506aabbccddeeff");
+  });
+
+  it("pushes an 802.1Q tag for SET_VLAN_VID / SET_VLAN_PCP on untagged frames (other field 0)", () => {
+    const f = tcpFrame();
+    const vid = run([{ type: OFPAT.SET_VLAN_VID, vlanVid: 10 }, out(2)], f).sent[0].bytes;
+    expect(vid.length).toBe(f.length + 4);
+    expect([reparse(vid).dlVlan, reparse(vid).dlVlanPcp, reparse(vid).tpDst]).toEqual([10, 0, 80]);
+    expect(Buffer.concat([vid.subarray(0, 12), vid.subarray(16)])).toEqual(f);
+    const pcp = run([{ type: OFPAT.SET_VLAN_PCP, vlanPcp: 5 }, out(2)], f).sent[0].bytes;
+    expect([reparse(pcp).dlVlan, reparse(pcp).dlVlanPcp]).toEqual([0, 5]);
+  });
+
+  it("modifies only the selected TCI bits of a tagged frame, and strips tags", () => {
+    const f = tcpFrame({ vlan: { vid: 7, pcp: 3 } });
+    const vid = run([{ type: OFPAT.SET_VLAN_VID, vlanVid: 4000 }, out(2)], f).sent[0].bytes;
+    expect([vid.length, reparse(vid).dlVlan, reparse(vid).dlVlanPcp]).toEqual([f.length, 4000, 3]);
+    const pcp = run([{ type: OFPAT.SET_VLAN_PCP, vlanPcp: 6 }, out(2)], f).sent[0].bytes;
+    expect([reparse(pcp).dlVlan, reparse(pcp).dlVlanPcp]).toEqual([7, 6]);
+    const stripped = run([{ type: OFPAT.STRIP_VLAN }, out(2)], f).sent[0].bytes;
+    expect(stripped).toEqual(tcpFrame());
+    // Strip of an untagged frame is a no-op; push after strip uses the moved layout.
+    const again = run(
+      [
+        { type: OFPAT.STRIP_VLAN },
+        { type: OFPAT.STRIP_VLAN },
+        { type: OFPAT.SET_VLAN_VID, vlanVid: 9 },
+        { type: OFPAT.SET_TP_SRC, tpPort: 1 },
+        out(2),
+      ],
+      f,
+    ).sent[0].bytes;
+    expect([reparse(again).dlVlan, reparse(again).tpSrc]).toEqual([9, 1]);
+    expect(checksumsOk(again)).toEqual({ ip: true, l4: true });
+  });
+
+  it("rewrites IPv4 addresses with valid IP and TCP/UDP checksums", () => {
+    for (const f of [tcpFrame(), udpFrame(), tcpFrame({ vlan: { vid: 2, pcp: 0 } })]) {
+      const b = run(
+        [
+          { type: OFPAT.SET_NW_SRC, nwAddr: ipNum("192.168.7.1") },
+          { type: OFPAT.SET_NW_DST, nwAddr: ipNum("172.16.255.254") },
+          out(2),
+        ],
+        f,
+      ).sent[0].bytes;
+      const k = reparse(b);
+      expect([k.nwSrc, k.nwDst]).toEqual([ipNum("192.168.7.1"), ipNum("172.16.255.254")]);
+      expect(checksumsOk(b)).toEqual({ ip: true, l4: true });
+    }
+  });
+
+  it("keeps a zero UDP checksum zero", () => {
+    const b = run(
+      [
+        { type: OFPAT.SET_NW_DST, nwAddr: ipNum("10.9.9.9") },
+        { type: OFPAT.SET_TP_DST, tpPort: 99 },
+        out(2),
+      ],
+      udpFrame({ noChecksum: true }),
+    ).sent[0].bytes;
+    expect(b.readUInt16BE(14 + 20 + 6)).toBe(0);
+    expect(checksumsOk(b).ip).toBe(true);
+  });
+
+  it("rewrites ports with valid checksums, and leaves L4 of later fragments alone", () => {
+    const b = run(
+      [{ type: OFPAT.SET_TP_SRC, tpPort: 1 }, { type: OFPAT.SET_TP_DST, tpPort: 65535 }, out(2)],
+      udpFrame(),
+    ).sent[0].bytes;
+    expect([reparse(b).tpSrc, reparse(b).tpDst]).toEqual([1, 65535]);
+    expect(checksumsOk(b)).toEqual({ ip: true, l4: true });
+    const frag = eth(
+      { type: 0x0800 },
+      ipv4({ proto: 17, fragField: 0x0020 }, udp({ sport: 1, dport: 2 })),
+    );
+    const fb = run(
+      [{ type: OFPAT.SET_TP_DST, tpPort: 7 }, { type: OFPAT.SET_NW_DST, nwAddr: 1 }, out(2)],
+      frag,
+    ).sent[0].bytes;
+    expect(fb.subarray(34)).toEqual(frag.subarray(34));
+    expect(checksumsOk(fb).ip).toBe(true);
+  });
+
+  it("sets nw_tos keeping ECN, with a valid IP checksum", () => {
+    const f = eth({ type: 0x0800 }, ipv4({ proto: 6, tos: 0x03 }, [...tcpFrame().subarray(34)]));
+    const b = run([{ type: OFPAT.SET_NW_TOS, nwTos: 0xb8 }, out(2)], f).sent[0].bytes;
+    expect(b[15]).toBe(0xbb);
+    expect(checksumsOk(b).ip).toBe(true);
+  });
+
+  it("leaves non-IP frames alone for nw/tp rewrites", () => {
+    const arpish = eth({ type: 0x0806 }, new Array(28).fill(1));
+    const b = run(
+      [
+        { type: OFPAT.SET_NW_DST, nwAddr: 5 },
+        { type: OFPAT.SET_TP_DST, tpPort: 5 },
+        { type: OFPAT.SET_NW_TOS, nwTos: 4 },
+        out(2),
+      ],
+      arpish,
+    ).sent[0].bytes;
+    expect(b).toEqual(arpish);
+  });
+
+  it("keeps partial (offload) checksums partial across rewrites, completable at egress", () => {
+    const f = tcpFrame(
+      {},
+      new Array(301).fill(0).map((_, i) => i & 0xff),
+    );
+    const layout = new PacketLayout();
+    parseFrame(f, f.length, 1, new FlowKey(), layout);
+    // What a sender with tx checksum offload hands over: just the pseudo-header sum.
+    const ps = fold(pseudoHeaderSum(f, 14, l4Length(f, layout)));
+    f.writeUInt16BE(ps, 14 + 20 + 16);
+    expect(isPartialChecksum(f, layout)).toBe(true);
+    const b = run(
+      [
+        { type: OFPAT.SET_NW_DST, nwAddr: ipNum("10.1.1.1") },
+        { type: OFPAT.SET_TP_DST, tpPort: 81 },
+        out(2),
+      ],
+      f,
+    ).sent[0].bytes;
+    const bl = new PacketLayout();
+    parseFrame(b, b.length, 1, new FlowKey(), bl);
+    expect(isPartialChecksum(b, bl)).toBe(true);
+    computeL4Checksum(b, bl);
+    expect(checksumsOk(b)).toEqual({ ip: true, l4: true });
+  });
+
+  it("skips vendor actions and counts them", () => {
+    const c = compileActions([
+      { type: OFPAT.VENDOR, vendor: 0x2320, body: Buffer.alloc(8) },
+      out(2),
+    ]);
+    expect(c.unsupported).toBe(1);
+    expect(c.code.length).toBe(4);
+  });
+
+  it("keeps checksums valid for any sequence of rewrites (property)", () => {
+    const rewrite = fc.oneof(
+      fc
+        .integer({ min: 0, max: 0xffffffff })
+        .map((a): Action => ({ type: OFPAT.SET_NW_SRC, nwAddr: a })),
+      fc
+        .integer({ min: 0, max: 0xffffffff })
+        .map((a): Action => ({ type: OFPAT.SET_NW_DST, nwAddr: a })),
+      fc
+        .integer({ min: 0, max: 0xffff })
+        .map((p): Action => ({ type: OFPAT.SET_TP_SRC, tpPort: p })),
+      fc
+        .integer({ min: 0, max: 0xffff })
+        .map((p): Action => ({ type: OFPAT.SET_TP_DST, tpPort: p })),
+      fc.integer({ min: 0, max: 0xff }).map((t): Action => ({ type: OFPAT.SET_NW_TOS, nwTos: t })),
+      fc
+        .integer({ min: 0, max: 4095 })
+        .map((v): Action => ({ type: OFPAT.SET_VLAN_VID, vlanVid: v })),
+      fc.constant<Action>({ type: OFPAT.STRIP_VLAN }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(rewrite, { maxLength: 8 }),
+        fc.boolean(),
+        fc.uint8Array({ maxLength: 40 }),
+        (acts, isTcp, data) => {
+          const f = isTcp ? tcpFrame({}, [...data]) : udpFrame({}, [...data]);
+          const b = run([...acts, out(2)], f).sent[0].bytes;
+          const ok = checksumsOk(b);
+          return ok.ip && ok.l4;
+        },
+      ),
+    );
+  });
+});

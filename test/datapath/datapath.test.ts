@@ -1,0 +1,181 @@
+import { describe, expect, it } from "vitest";
+import { OFPAT, OFPP, OFPPC, OFPPR, OFPPS, OFPR } from "../../src/ofchannel/constants.js";
+import type { Action, PhyPort } from "../../src/ofchannel/types.js";
+import { Datapath } from "../../src/datapath/datapath.js";
+import { CompiledActions } from "../../src/datapath/actions.js";
+import { MemoryPort } from "../../src/datapath/port.js";
+import { eth, arp, tcpFrame, udpFrame } from "../support/frames.js";
+import { RuleLookup } from "../support/rule-lookup.js";
+
+const out = (port: number, maxLen = 0): Action => ({ type: OFPAT.OUTPUT, port, maxLen });
+
+function setup(n = 3) {
+  const lookup = new RuleLookup();
+  const misses: { inPort: number; length: number; dlType: number }[] = [];
+  const controller: { inPort: number; reason: number; maxLen: number; bytes: Buffer }[] = [];
+  const statuses: { reason: number; port: PhyPort }[] = [];
+  const dp = new Datapath({
+    lookup,
+    callbacks: {
+      onMiss: (_f, length, inPort, key) => misses.push({ inPort, length, dlType: key.dlType }),
+      onController: (frame, length, inPort, reason, maxLen) =>
+        controller.push({ inPort, reason, maxLen, bytes: Buffer.from(frame.subarray(0, length)) }),
+      onPortStatus: (reason, port) => statuses.push({ reason, port }),
+    },
+  });
+  const sw: MemoryPort[] = [];
+  const hosts: MemoryPort[] = [];
+  for (let i = 1; i <= n; i++) {
+    const [s, h] = MemoryPort.pair(i, `p${i}`, `02:00:00:00:00:0${i}`);
+    dp.addPort(s);
+    sw.push(s);
+    hosts.push(h);
+  }
+  return { dp, lookup, sw, hosts, misses, controller, statuses };
+}
+
+function send(h: MemoryPort, f: Buffer) {
+  h.send(f, f.length);
+}
+
+describe("Datapath", () => {
+  it("forwards by flow, counts the hit and caches the compiled actions", () => {
+    const { lookup, hosts, sw } = setup();
+    const rule = lookup.add({ inPort: 1 }, [out(2)]);
+    const f = tcpFrame();
+    send(hosts[0], f);
+    send(hosts[0], f);
+    expect(hosts[1].received).toEqual([f, f]);
+    expect(hosts[2].received).toEqual([]);
+    expect([rule.packets, rule.bytes]).toEqual([2, 2 * f.length]);
+    expect(rule.compiled).toBeInstanceOf(CompiledActions);
+    const first = rule.compiled;
+    send(hosts[0], f);
+    expect(rule.compiled).toBe(first);
+    rule.actions = [out(3)];
+    send(hosts[0], f);
+    expect(hosts[2].received).toEqual([f]);
+    expect(sw[0].counters.rxPackets).toBe(4);
+    expect(sw[1].counters.txPackets).toBe(3);
+  });
+
+  it("reports misses with the parsed key, unless the port has NO_PACKET_IN", () => {
+    const { dp, hosts, misses } = setup();
+    const f = eth({ type: 0x0806 }, arp(1, "10.0.0.1", "10.0.0.2"));
+    send(hosts[1], f);
+    expect(misses).toEqual([{ inPort: 2, length: f.length, dlType: 0x0806 }]);
+    dp.setPortConfig(2, OFPPC.NO_PACKET_IN, OFPPC.NO_PACKET_IN);
+    send(hosts[1], f);
+    expect(misses.length).toBe(1);
+    expect(dp.stats).toMatchObject({ missed: 2, packetInSuppressed: 1 });
+  });
+
+  it("floods to all ports but the input and NO_FLOOD ones; ALL includes NO_FLOOD", () => {
+    const { dp, lookup, hosts } = setup(4);
+    lookup.add({ inPort: 1 }, [out(OFPP.FLOOD)]);
+    lookup.add({ inPort: 2 }, [out(OFPP.ALL)]);
+    dp.setPortConfig(3, OFPPC.NO_FLOOD, OFPPC.NO_FLOOD);
+    dp.setPortConfig(4, OFPPC.PORT_DOWN, OFPPC.PORT_DOWN);
+    send(hosts[0], tcpFrame());
+    expect(hosts.map((h) => h.received.length)).toEqual([0, 1, 0, 0]);
+    send(hosts[1], tcpFrame());
+    expect(hosts.map((h) => h.received.length)).toEqual([1, 1, 1, 0]);
+  });
+
+  it("enforces PORT_DOWN / NO_RECV on receive and NO_FWD / PORT_DOWN on output", () => {
+    const { dp, lookup, hosts, sw } = setup();
+    lookup.add({}, [out(OFPP.ALL)]);
+    dp.setPortConfig(1, OFPPC.NO_RECV, OFPPC.NO_RECV);
+    send(hosts[0], tcpFrame());
+    expect(hosts.map((h) => h.received.length)).toEqual([0, 0, 0]);
+    expect(sw[0].counters.rxDropped).toBe(1);
+    dp.setPortConfig(1, 0, OFPPC.NO_RECV);
+    dp.setPortConfig(2, OFPPC.NO_FWD, OFPPC.NO_FWD);
+    send(hosts[0], tcpFrame());
+    expect(hosts.map((h) => h.received.length)).toEqual([0, 0, 1]);
+    lookup.rules[0].actions = [out(2)];
+    send(hosts[0], tcpFrame());
+    expect(sw[1].counters.txDropped).toBe(1);
+    expect(dp.setPortConfig(9, 0, 0)).toBe(false);
+  });
+
+  it("sends to the controller with reason ACTION and max_len", () => {
+    const { lookup, hosts, controller } = setup();
+    lookup.add({}, [{ type: OFPAT.SET_TP_DST, tpPort: 99 }, out(OFPP.CONTROLLER, 64)]);
+    send(hosts[2], udpFrame());
+    expect(controller.length).toBe(1);
+    expect(controller[0]).toMatchObject({ inPort: 3, reason: OFPR.ACTION, maxLen: 64 });
+    expect(controller[0].bytes.readUInt16BE(36)).toBe(99);
+  });
+
+  it("learns MACs for NORMAL: floods unknown and broadcast, unicasts known, ages out", () => {
+    const { dp, lookup, hosts } = setup();
+    lookup.add({}, [out(OFPP.NORMAL)]);
+    const a = "02:aa:00:00:00:01";
+    const b = "02:bb:00:00:00:02";
+    send(hosts[0], eth({ src: a, dst: b, type: 0x0800 }, [0x45]));
+    expect(hosts.map((h) => h.received.length)).toEqual([0, 1, 1]); // b unknown: flooded
+    send(hosts[1], eth({ src: b, dst: a, type: 0x0800 }, [0x45]));
+    expect(hosts.map((h) => h.received.length)).toEqual([1, 1, 1]); // a learned on port 1
+    send(hosts[0], eth({ src: a, dst: b, type: 0x0800 }, [0x45]));
+    expect(hosts.map((h) => h.received.length)).toEqual([1, 2, 1]);
+    send(hosts[0], eth({ src: a, dst: "ff:ff:ff:ff:ff:ff", type: 0x0806 }, [0]));
+    expect(hosts.map((h) => h.received.length)).toEqual([1, 3, 2]);
+    dp.now += 301;
+    send(hosts[0], eth({ src: "02:cc:00:00:00:03", dst: b, type: 0x0800 }, [0x45]));
+    expect(hosts.map((h) => h.received.length)).toEqual([1, 4, 3]); // b aged out: flooded
+  });
+
+  it("runs packet_out actions, with TABLE resubmitting to the flow table", () => {
+    const { dp, lookup, hosts, misses } = setup();
+    lookup.add({ inPort: 3 }, [out(1)]);
+    dp.execute([out(2), out(OFPP.TABLE)], tcpFrame(), undefined, 3);
+    expect(hosts.map((h) => h.received.length)).toEqual([1, 1, 0]);
+    dp.execute([out(OFPP.IN_PORT)], tcpFrame(), undefined, 2);
+    expect(hosts[1].received.length).toBe(2);
+    dp.execute([out(OFPP.TABLE)], tcpFrame(), undefined, OFPP.CONTROLLER);
+    expect(misses.map((m) => m.inPort)).toEqual([OFPP.CONTROLLER]);
+    // TABLE in a flow's own actions goes nowhere.
+    lookup.rules[0].actions = [out(OFPP.TABLE), out(OFPP.LOCAL)];
+    send(hosts[2], tcpFrame());
+    expect(dp.stats).toMatchObject({ tableDrops: 1, localDrops: 1 });
+  });
+
+  it("counts runts and callback exceptions instead of throwing", () => {
+    const { dp, hosts, sw } = setup();
+    send(hosts[0], Buffer.alloc(10));
+    expect(dp.stats.runts).toBe(1);
+    expect(sw[0].counters.rxFrameErr).toBe(1);
+    const bad = new Datapath({
+      lookup: new RuleLookup(),
+      callbacks: {
+        onMiss: () => {
+          throw new Error("boom");
+        },
+        onController: () => {},
+        onPortStatus: () => {},
+      },
+    });
+    const [s, h] = MemoryPort.pair(1, "x");
+    bad.addPort(s);
+    send(h, tcpFrame());
+    expect(bad.stats.errors).toBe(1);
+  });
+
+  it("reports link changes as MODIFY and vanished ports as DELETE", () => {
+    const { dp, sw, statuses } = setup();
+    dp.tick();
+    expect(statuses).toEqual([]);
+    sw[1].linkUp = false;
+    dp.tick();
+    expect(statuses.map((s) => [s.reason, s.port.portNo, s.port.state & OFPPS.LINK_DOWN])).toEqual([
+      [OFPPR.MODIFY, 2, OFPPS.LINK_DOWN],
+    ]);
+    sw[2].close();
+    dp.tick();
+    expect(statuses[1]).toMatchObject({ reason: OFPPR.DELETE, port: { portNo: 3 } });
+    expect(dp.ports().map((p) => p.portNo)).toEqual([1, 2]);
+    expect(dp.portStats().map((s) => s.portNo)).toEqual([1, 2]);
+    expect(dp.portStats(2).length).toBe(1);
+  });
+});

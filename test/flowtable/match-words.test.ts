@@ -1,0 +1,175 @@
+import { describe, expect, it } from "vitest";
+import { OFP_VLAN_NONE, OFPFW } from "../../src/ofchannel/constants.js";
+import { FlowTable } from "../../src/flowtable/flow-table.js";
+import { EXACT_MASK, matchToWords } from "../../src/flowtable/match-words.js";
+import {
+  exactMatch,
+  flowMod,
+  ip,
+  keyOf,
+  matchOf,
+  type MatchFields,
+  type PacketFields,
+} from "./helpers.js";
+
+/** Does a table holding only `fields` send `packet` to it? */
+function hits(fields: MatchFields, packet: PacketFields): boolean {
+  const t = new FlowTable({ clock: () => 0 });
+  t.applyFlowMod(flowMod({ match: matchOf(fields) }));
+  return t.lookup(keyOf(packet)) !== undefined;
+}
+
+const tcp = { dlType: 0x0800, nwProto: 6 };
+
+describe("OF1.0 match semantics", () => {
+  it("a match that wildcards everything matches every packet", () => {
+    expect(hits({}, { inPort: 7, dlType: 0x86dd })).toBe(true);
+  });
+
+  it("each of the 12 fields, when specified, must equal the packet's", () => {
+    const full: PacketFields = {
+      inPort: 3,
+      dlSrc: "00:00:00:00:00:0a",
+      dlDst: "00:00:00:00:00:0b",
+      dlVlan: 5,
+      dlVlanPcp: 2,
+      dlType: 0x0800,
+      nwTos: 0x20,
+      nwProto: 17,
+      nwSrc: ip("10.0.0.1"),
+      nwDst: ip("10.0.0.2"),
+      tpSrc: 53,
+      tpDst: 5353,
+    };
+    const other: PacketFields = {
+      inPort: 4,
+      dlSrc: "00:00:00:00:00:0c",
+      dlDst: "00:00:00:00:00:0d",
+      dlVlan: 6,
+      dlVlanPcp: 3,
+      dlType: 0x0800,
+      nwTos: 0x40,
+      nwProto: 6,
+      nwSrc: ip("10.0.0.9"),
+      nwDst: ip("10.0.0.8"),
+      tpSrc: 54,
+      tpDst: 5354,
+    };
+    for (const f of Object.keys(full) as (keyof PacketFields)[]) {
+      if (f === "dlType") continue;
+      // Keep dl_type/nw_proto in the match so the field applies.
+      const fields = { dlType: 0x0800, nwProto: 17, [f]: full[f] };
+      expect(hits(fields, full), f).toBe(true);
+      const changed = f === "nwProto" ? other : { ...full, [f]: other[f] };
+      expect(hits(fields, changed), f).toBe(false);
+    }
+    expect(hits({ dlType: 0x0800 }, { dlType: 0x0806 })).toBe(false);
+  });
+
+  it("nw_src/nw_dst wildcard counts leave that many low bits unconsidered", () => {
+    const m = { dlType: 0x0800, nwSrc: ip("10.1.2.0"), nwSrcBits: 8 };
+    expect(hits(m, { dlType: 0x0800, nwSrc: ip("10.1.2.200") })).toBe(true);
+    expect(hits(m, { dlType: 0x0800, nwSrc: ip("10.1.3.1") })).toBe(false);
+    const d = { dlType: 0x0800, nwDst: ip("192.168.0.0"), nwDstBits: 16 };
+    expect(hits(d, { dlType: 0x0800, nwDst: ip("192.168.77.1") })).toBe(true);
+    expect(hits(d, { dlType: 0x0800, nwDst: ip("192.169.0.1") })).toBe(false);
+  });
+
+  it("a nw_src/nw_dst wildcard count of 32 or more matches any address and is reported as 32", () => {
+    for (const bits of [32, 33, 63]) {
+      const m = {
+        dlType: 0x0800,
+        nwSrc: ip("1.2.3.4"),
+        nwSrcBits: bits,
+        nwDst: 7,
+        nwDstBits: bits,
+      };
+      expect(hits(m, { dlType: 0x0800, nwSrc: ip("9.9.9.9"), nwDst: 1 })).toBe(true);
+      const w = matchToWords(matchOf(m)).match.wildcards;
+      expect((w & OFPFW.NW_SRC_MASK) >>> OFPFW.NW_SRC_SHIFT).toBe(32);
+      expect((w & OFPFW.NW_DST_MASK) >>> OFPFW.NW_DST_SHIFT).toBe(32);
+    }
+  });
+
+  it("dl_vlan 0xffff matches only untagged packets, whatever dl_vlan_pcp says", () => {
+    const m = { dlVlan: OFP_VLAN_NONE, dlVlanPcp: 5 };
+    expect(hits(m, {})).toBe(true);
+    expect(hits(m, { dlVlan: 10, dlVlanPcp: 5 })).toBe(false);
+    expect(matchToWords(matchOf(m)).match.wildcards & OFPFW.DL_VLAN_PCP).toBeTruthy();
+  });
+
+  it("ARP opcode matches in nw_proto and ARP sender/target IPs in nw_src/nw_dst", () => {
+    const m = { dlType: 0x0806, nwProto: 1, nwSrc: ip("10.0.0.1"), nwDst: ip("10.0.0.2") };
+    const request = { dlType: 0x0806, nwProto: 1, nwSrc: ip("10.0.0.1"), nwDst: ip("10.0.0.2") };
+    expect(hits(m, request)).toBe(true);
+    expect(hits(m, { ...request, nwProto: 2 })).toBe(false);
+    expect(hits(m, { ...request, nwDst: ip("10.0.0.3") })).toBe(false);
+  });
+
+  it("ICMP type and code match in tp_src and tp_dst", () => {
+    const m = { dlType: 0x0800, nwProto: 1, tpSrc: 8, tpDst: 0 };
+    expect(hits(m, { dlType: 0x0800, nwProto: 1, tpSrc: 8, tpDst: 0 })).toBe(true);
+    expect(hits(m, { dlType: 0x0800, nwProto: 1, tpSrc: 0, tpDst: 0 })).toBe(false);
+  });
+
+  it("wildcarding dl_type leaves every L3/L4 field unconsidered (OVS normalisation)", () => {
+    const m = { nwProto: 6, nwSrc: ip("1.1.1.1"), nwTos: 0x20, tpSrc: 80 };
+    expect(hits(m, { dlType: 0x0800, nwProto: 17, nwSrc: ip("2.2.2.2"), tpSrc: 9 })).toBe(true);
+    const n = matchToWords(matchOf(m)).match;
+    // As Open vSwitch sends a match-all: prefix counts of exactly 32.
+    expect(n.wildcards).toBe(0x3820ff);
+    expect([n.nwProto, n.nwSrc, n.nwTos, n.tpSrc]).toEqual([0, 0, 0, 0]);
+  });
+
+  it("nw_* fields are unconsidered unless dl_type is IPv4 or ARP", () => {
+    const m = { dlType: 0x86dd, nwProto: 6, nwSrc: ip("1.1.1.1"), nwDst: ip("2.2.2.2") };
+    expect(hits(m, { dlType: 0x86dd })).toBe(true);
+  });
+
+  it("nw_tos is considered only for IPv4, and only its DSCP bits", () => {
+    expect(hits({ dlType: 0x0806, nwTos: 0x20 }, { dlType: 0x0806 })).toBe(true);
+    expect(hits({ dlType: 0x0800, nwTos: 0x20 }, { dlType: 0x0800, nwTos: 0x21 })).toBe(true);
+    expect(hits({ dlType: 0x0800, nwTos: 0x20 }, { dlType: 0x0800, nwTos: 0x24 })).toBe(false);
+  });
+
+  it("tp_* are unconsidered unless nw_proto is TCP, UDP or ICMP with dl_type IPv4", () => {
+    expect(hits({ dlType: 0x0800, nwProto: 47, tpSrc: 80 }, { dlType: 0x0800, nwProto: 47 })).toBe(
+      true,
+    );
+    expect(hits({ dlType: 0x0800, tpDst: 80 }, { ...tcp, tpDst: 81 })).toBe(true);
+    expect(hits({ dlType: 0x0806, nwProto: 6, tpDst: 80 }, { dlType: 0x0806, nwProto: 6 })).toBe(
+      true,
+    );
+    expect(hits({ ...tcp, tpDst: 80 }, { ...tcp, tpDst: 81 })).toBe(false);
+  });
+
+  it("an entry specifying every field that applies is exact, even with non-applicable fields wildcarded", () => {
+    const arp = { inPort: 1, dlType: 0x0806, nwProto: 1, nwSrc: 1, nwDst: 2 };
+    const viaWildcards = matchToWords({
+      ...exactMatch(arp),
+      wildcards: OFPFW.TP_SRC | OFPFW.TP_DST | OFPFW.NW_TOS,
+    });
+    const viaZero = matchToWords(exactMatch({ ...arp, tpSrc: 99, nwTos: 0x40 }));
+    expect(viaWildcards.exact).toBe(true);
+    expect(viaZero.exact).toBe(true);
+    expect(viaWildcards.value).toEqual(viaZero.value);
+    expect(viaWildcards.mask).toEqual(EXACT_MASK);
+    expect(viaZero.match).toEqual(viaWildcards.match);
+  });
+
+  it("the normalised match zeroes wildcarded field values and masks prefixes", () => {
+    const raw = {
+      ...exactMatch({
+        inPort: 5,
+        dlSrc: "AA:BB:CC:DD:EE:FF",
+        dlType: 0x0800,
+        nwSrc: ip("10.1.2.3"),
+      }),
+      wildcards: OFPFW.IN_PORT | (8 << OFPFW.NW_SRC_SHIFT),
+    };
+    const n = matchToWords(raw).match;
+    expect(n.inPort).toBe(0);
+    expect(n.dlSrc).toBe("aa:bb:cc:dd:ee:ff");
+    expect(n.nwSrc).toBe(ip("10.1.2.0"));
+  });
+});

@@ -1,0 +1,138 @@
+import { describe, expect, it } from "vitest";
+import { OFPAT, OFPSF_REPLY_MORE, OFPST, OFPT } from "../../src/ofchannel/constants.js";
+import { decodeMessage, encodeMessage } from "../../src/ofchannel/codec.js";
+import type { MessageOf } from "../../src/ofchannel/messages.js";
+import { splitStatsReply } from "../../src/ofchannel/multipart.js";
+import type { FlowStats } from "../../src/ofchannel/types.js";
+import { MATCH_ALL } from "./helpers.js";
+
+type Reply = MessageOf<typeof OFPT.STATS_REPLY>;
+
+function flow(i: number): FlowStats {
+  return {
+    tableId: 0,
+    match: { ...MATCH_ALL, inPort: i & 0xffff },
+    durationSec: i,
+    durationNsec: 0,
+    priority: i & 0xffff,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    cookie: BigInt(i),
+    packetCount: 0n,
+    byteCount: 0n,
+    // vary the entry size: 0..4 actions
+    actions: Array.from({ length: i % 5 }, (_, k) => ({
+      type: OFPAT.OUTPUT,
+      port: k + 1,
+      maxLen: 0,
+    })),
+  };
+}
+
+function checkParts(reply: Reply, parts: Reply[], key: "flows" | "ports" | "tables" | "queues") {
+  const wires = parts.map(encodeMessage);
+  for (const w of wires) expect(w.length).toBeLessThanOrEqual(65535);
+  parts.forEach((p, i) => {
+    expect(p.xid).toBe(reply.xid);
+    expect(p.flags & OFPSF_REPLY_MORE).toBe(i < parts.length - 1 ? OFPSF_REPLY_MORE : 0);
+  });
+  const decoded = wires.map((w) => decodeMessage(w) as unknown as Record<string, unknown>);
+  const joined = decoded.flatMap((d) => d[key] as unknown[]);
+  expect(joined).toEqual((reply as unknown as Record<string, unknown>)[key]);
+}
+
+describe("splitStatsReply", () => {
+  it("splits a 3,000-flow reply into messages under 64 KiB, in order", () => {
+    const reply: Reply = {
+      type: OFPT.STATS_REPLY,
+      xid: 42,
+      flags: 0,
+      statsType: OFPST.FLOW,
+      flows: Array.from({ length: 3000 }, (_, i) => flow(i)),
+    };
+    expect(() => encodeMessage(reply)).toThrow(RangeError);
+    const parts = splitStatsReply(reply);
+    expect(parts.length).toBeGreaterThan(4);
+    checkParts(reply, parts, "flows");
+    // greedy: every part but the last is too full to take the next entry
+    const sizes = parts.map((p) => encodeMessage(p).length);
+    for (let i = 0; i < sizes.length - 1; i++) expect(sizes[i]).toBeGreaterThan(65535 - 128);
+  });
+
+  it("splits port, table and queue replies by whole entries", () => {
+    const ports = Array.from({ length: 1000 }, (_, i) => ({
+      portNo: i,
+      rxPackets: 1n,
+      txPackets: 2n,
+      rxBytes: 3n,
+      txBytes: 4n,
+      rxDropped: 0n,
+      txDropped: 0n,
+      rxErrors: 0n,
+      txErrors: 0n,
+      rxFrameErr: 0n,
+      rxOverErr: 0n,
+      rxCrcErr: 0n,
+      collisions: 0n,
+    }));
+    const p: Reply = { type: OFPT.STATS_REPLY, xid: 1, flags: 0, statsType: OFPST.PORT, ports };
+    const pParts = splitStatsReply(p);
+    expect(pParts).toHaveLength(Math.ceil(1000 / Math.floor((65535 - 12) / 104)));
+    checkParts(p, pParts, "ports");
+    const tables = Array.from({ length: 1100 }, (_, i) => ({
+      tableId: i & 0xff,
+      name: `t${i}`,
+      wildcards: 0,
+      maxEntries: 1,
+      activeCount: 0,
+      lookupCount: 0n,
+      matchedCount: 0n,
+    }));
+    const t: Reply = { type: OFPT.STATS_REPLY, xid: 2, flags: 0, statsType: OFPST.TABLE, tables };
+    checkParts(t, splitStatsReply(t), "tables");
+    const queues = Array.from({ length: 2100 }, (_, i) => ({
+      portNo: 1,
+      queueId: i,
+      txBytes: 0n,
+      txPackets: 0n,
+      txErrors: 0n,
+    }));
+    const q: Reply = { type: OFPT.STATS_REPLY, xid: 3, flags: 0, statsType: OFPST.QUEUE, queues };
+    checkParts(q, splitStatsReply(q), "queues");
+  });
+
+  it("leaves small, empty and single-body replies whole, with REPLY_MORE clear", () => {
+    const empty: Reply = {
+      type: OFPT.STATS_REPLY,
+      xid: 5,
+      flags: 1,
+      statsType: OFPST.FLOW,
+      flows: [],
+    };
+    expect(splitStatsReply(empty)).toEqual([{ ...empty, flags: 0 }]);
+    const small: Reply = { ...empty, flows: [flow(1), flow(2)] };
+    expect(splitStatsReply(small)).toEqual([{ ...small, flags: 0 }]);
+    const agg: Reply = {
+      type: OFPT.STATS_REPLY,
+      xid: 6,
+      flags: 0,
+      statsType: OFPST.AGGREGATE,
+      aggregate: { packetCount: 1n, byteCount: 2n, flowCount: 3 },
+    };
+    expect(splitStatsReply(agg)).toEqual([agg]);
+  });
+
+  it("honours a smaller maximum", () => {
+    const reply: Reply = {
+      type: OFPT.STATS_REPLY,
+      xid: 9,
+      flags: 0,
+      statsType: OFPST.FLOW,
+      flows: Array.from({ length: 10 }, () => flow(0)),
+    };
+    const parts = splitStatsReply(reply, 12 + 88 * 3);
+    expect(parts.map((p) => (p.statsType === OFPST.FLOW ? p.flows.length : -1))).toEqual([
+      3, 3, 3, 1,
+    ]);
+  });
+});

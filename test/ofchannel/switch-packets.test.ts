@@ -1,0 +1,387 @@
+import { describe, expect, it } from "vitest";
+import {
+  OFP_NO_BUFFER,
+  OFPAT,
+  OFPBAC,
+  OFPBRC,
+  OFPET,
+  OFPFC,
+  OFPFF,
+  OFPFW,
+  OFPP,
+  OFPR,
+  OFPRR,
+  OFPST,
+  OFPT,
+} from "../../src/ofchannel/constants.js";
+import { eth, tcpFrame } from "../support/frames.js";
+import {
+  flowMod,
+  inPortMatch,
+  output,
+  sleep,
+  switchPerTest,
+  errorOf,
+  barrier,
+  allFlowsRequest,
+} from "./switch-harness.js";
+
+const startSwitch = switchPerTest();
+
+const big = (n: number) =>
+  eth(
+    { type: 0x88b5 },
+    Array.from({ length: n }, (_, i) => i & 0xff),
+  );
+
+describe("OpenFlowSwitch: PACKET_IN and PACKET_OUT", () => {
+  it("buffers a miss, cuts the data to miss_send_len and releases the buffer to one PACKET_OUT", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    const frame = big(500);
+    h.inject(1, frame);
+    const pin = await c.expect(OFPT.PACKET_IN);
+    expect([pin.reason, pin.inPort, pin.totalLen, pin.data.length]).toEqual([
+      OFPR.NO_MATCH,
+      1,
+      514,
+      128,
+    ]);
+    expect(pin.data).toEqual(frame.subarray(0, 128));
+    expect(pin.bufferId).not.toBe(OFP_NO_BUFFER);
+    c.send({
+      type: OFPT.PACKET_OUT,
+      xid: 3,
+      bufferId: pin.bufferId,
+      inPort: 1,
+      actions: [output(2)],
+      data: Buffer.alloc(0),
+    });
+    await barrier(c);
+    expect(h.hosts[1].received).toEqual([frame]);
+    const again = await c.request({
+      type: OFPT.PACKET_OUT,
+      xid: 0,
+      bufferId: pin.bufferId,
+      inPort: 1,
+      actions: [output(2)],
+      data: Buffer.alloc(0),
+    });
+    expect(errorOf(again)).toEqual([OFPET.BAD_REQUEST, OFPBRC.BUFFER_EMPTY]);
+    const unknown = await c.request({
+      type: OFPT.PACKET_OUT,
+      xid: 0,
+      bufferId: pin.bufferId ^ 0x100,
+      inPort: 1,
+      actions: [output(2)],
+      data: Buffer.alloc(0),
+    });
+    expect(errorOf(unknown)).toEqual([OFPET.BAD_REQUEST, OFPBRC.BUFFER_UNKNOWN]);
+    expect(h.hosts[1].received).toHaveLength(1);
+  });
+
+  it("sends inline PACKET_OUT data, floods, and validates ports and actions", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    const f = tcpFrame();
+    c.send({
+      type: OFPT.PACKET_OUT,
+      xid: 1,
+      bufferId: OFP_NO_BUFFER,
+      inPort: 1,
+      actions: [output(OFPP.FLOOD)],
+      data: f,
+    });
+    await barrier(c);
+    expect([h.hosts[0].received, h.hosts[1].received, h.hosts[2].received]).toEqual([[], [f], [f]]);
+    const po = (
+      actions: Parameters<typeof output>[0] extends number ? ReturnType<typeof output>[] : never,
+      inPort = 1,
+    ) =>
+      c.request({
+        type: OFPT.PACKET_OUT,
+        xid: 0,
+        bufferId: OFP_NO_BUFFER,
+        inPort,
+        actions,
+        data: f,
+      });
+    expect(errorOf(await po([output(9)]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
+    expect(errorOf(await po([output(0)]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
+    expect(errorOf(await po([output(OFPP.NONE)]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
+    expect(errorOf(await po([output(2)], 0xff10))).toEqual([OFPET.BAD_REQUEST, OFPBRC.EPERM]);
+    const vlan = await c.request({
+      type: OFPT.PACKET_OUT,
+      xid: 0,
+      bufferId: OFP_NO_BUFFER,
+      inPort: 1,
+      actions: [{ type: OFPAT.SET_VLAN_VID, vlanVid: 5000 }],
+      data: f,
+    });
+    expect(errorOf(vlan)).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_ARGUMENT]);
+    const enq = await c.request({
+      type: OFPT.PACKET_OUT,
+      xid: 0,
+      bufferId: OFP_NO_BUFFER,
+      inPort: 1,
+      actions: [{ type: OFPAT.ENQUEUE, port: 2, queueId: 1 }],
+      data: f,
+    });
+    expect(errorOf(enq)).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_QUEUE]);
+    expect(h.hosts[1].received).toHaveLength(1);
+  });
+
+  it("sends PACKET_IN for output to CONTROLLER cut to max_len, and whole and unbuffered for 0xffff", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    c.send(flowMod({ match: inPortMatch(1), actions: [output(OFPP.CONTROLLER, 60)] }));
+    c.send(flowMod({ match: inPortMatch(2), actions: [output(OFPP.CONTROLLER, 0xffff)] }));
+    await barrier(c);
+    const f = big(300);
+    h.inject(1, f);
+    const a = await c.expect(OFPT.PACKET_IN);
+    expect([a.reason, a.data.length, a.totalLen]).toEqual([OFPR.ACTION, 60, f.length]);
+    h.inject(2, f);
+    const b = await c.expect(OFPT.PACKET_IN);
+    expect([b.reason, b.bufferId, b.data]).toEqual([OFPR.ACTION, OFP_NO_BUFFER, f]);
+  });
+
+  it("sends every packet whole with OFP_NO_BUFFER when the buffers are all held", async () => {
+    const h = await startSwitch({ packetInRate: 0 });
+    const c = await h.connect();
+    for (let i = 0; i < 260; i++) h.inject(1, big(200));
+    await barrier(c);
+    const pins = c.drain(OFPT.PACKET_IN);
+    expect(pins).toHaveLength(260);
+    expect(
+      pins.slice(0, 256).every((p) => p.bufferId !== OFP_NO_BUFFER && p.data.length === 128),
+    ).toBe(true);
+    expect(
+      pins.slice(256).every((p) => p.bufferId === OFP_NO_BUFFER && p.data.length === 214),
+    ).toBe(true);
+    expect(new Set(pins.slice(0, 256).map((p) => p.bufferId)).size).toBe(256);
+  });
+});
+
+describe("OpenFlowSwitch: FLOW_MOD", () => {
+  it("applies a flow before the next message, so a packet after BARRIER_REPLY meets it", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    c.send(flowMod({ match: inPortMatch(1), actions: [output(3)] }));
+    await barrier(c);
+    const f = tcpFrame();
+    h.inject(1, f);
+    expect(h.hosts[2].received).toEqual([f]);
+    c.send(flowMod({ command: OFPFC.MODIFY, match: inPortMatch(1), actions: [output(2)] }));
+    await barrier(c);
+    h.inject(1, f);
+    expect(h.hosts[1].received).toEqual([f]);
+    const [fs] = await c.stats(allFlowsRequest(OFPST.FLOW));
+    expect(fs).toMatchObject({
+      flows: [{ packetCount: 2n, byteCount: BigInt(2 * f.length), priority: 0x8000 }],
+    });
+  });
+
+  it("reports priorities as sent, also for exact-match entries, and aggregates", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    const exact = {
+      ...flowMod().match,
+      wildcards: 0,
+      inPort: 1,
+      dlSrc: "00:00:00:00:00:01",
+      dlDst: "00:00:00:00:00:02",
+      dlVlan: 0xffff,
+      dlType: 0x0800,
+      nwProto: 6,
+      nwSrc: 0x0a000001,
+      nwDst: 0x0a000002,
+      tpSrc: 1234,
+      tpDst: 80,
+    };
+    c.send(flowMod({ match: exact, priority: 7, actions: [output(2)] }));
+    c.send(flowMod({ match: inPortMatch(2), priority: 300, actions: [output(1)] }));
+    await barrier(c);
+    h.inject(1, tcpFrame());
+    const [fs] = await c.stats(allFlowsRequest(OFPST.FLOW));
+    if (fs.type !== OFPT.STATS_REPLY || fs.statsType !== OFPST.FLOW)
+      throw new Error("no flow stats");
+    expect(
+      fs.flows.map((f) => [f.priority, f.packetCount]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    ).toEqual([
+      [7, 1n],
+      [300, 0n],
+    ]);
+    const [agg] = await c.stats(allFlowsRequest(OFPST.AGGREGATE));
+    expect(agg).toMatchObject({ aggregate: { flowCount: 2, packetCount: 1n } });
+    expect(h.hosts[1].received).toHaveLength(1);
+  });
+
+  it("sends the buffered packet through the new flow, and reports a bad buffer after the flow took effect", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    const f = tcpFrame();
+    h.inject(1, f);
+    const pin = await c.expect(OFPT.PACKET_IN);
+    c.send(flowMod({ match: inPortMatch(1), actions: [output(2)], bufferId: pin.bufferId }));
+    await barrier(c);
+    expect(h.hosts[1].received).toEqual([f]);
+    const e = await c.request(
+      flowMod({ match: inPortMatch(3), actions: [output(1)], bufferId: pin.bufferId }),
+    );
+    expect(errorOf(e)).toEqual([OFPET.BAD_REQUEST, OFPBRC.BUFFER_EMPTY]);
+    h.inject(3, f);
+    expect(h.hosts[0].received).toEqual([f]);
+  });
+
+  it("refuses bad actions, bad commands, and a full table", async () => {
+    const h = await startSwitch({ maxFlows: 1 });
+    const c = await h.connect();
+    expect(errorOf(await c.request(flowMod({ actions: [output(OFPP.TABLE)] })))).toEqual([
+      OFPET.BAD_ACTION,
+      OFPBAC.BAD_OUT_PORT,
+    ]);
+    expect(
+      errorOf(
+        await c.request(
+          flowMod({ actions: [{ type: OFPAT.VENDOR, vendor: 0x2320, body: Buffer.alloc(8) }] }),
+        ),
+      ),
+    ).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_VENDOR]);
+    expect(errorOf(await c.request(flowMod({ command: 9 })))).toEqual([OFPET.FLOW_MOD_FAILED, 4]);
+    c.send(flowMod({ match: inPortMatch(1), actions: [output(7)] })); // a port that may appear later: accepted
+    await barrier(c);
+    expect(errorOf(await c.request(flowMod({ match: inPortMatch(2) })))).toEqual([
+      OFPET.FLOW_MOD_FAILED,
+      0,
+    ]);
+  });
+
+  it("sends FLOW_REMOVED for deletes and idle expiry when SEND_FLOW_REM was set", async () => {
+    const h = await startSwitch({ tickMs: 20 });
+    const c = await h.connect();
+    c.send(
+      flowMod({
+        match: inPortMatch(1),
+        actions: [output(2)],
+        flags: OFPFF.SEND_FLOW_REM,
+        cookie: 5n,
+      }),
+    );
+    c.send(flowMod({ match: inPortMatch(2), actions: [output(1)] }));
+    c.send(
+      flowMod({
+        match: inPortMatch(3),
+        actions: [output(1)],
+        idleTimeout: 1,
+        flags: OFPFF.SEND_FLOW_REM,
+        priority: 9,
+      }),
+    );
+    await barrier(c);
+    h.inject(1, tcpFrame());
+    c.send(flowMod({ command: OFPFC.DELETE, match: flowMod().match, outPort: 2 }));
+    const rem = await c.expect(OFPT.FLOW_REMOVED);
+    expect([rem.reason, rem.cookie, rem.packetCount, rem.match.inPort]).toEqual([
+      OFPRR.DELETE,
+      5n,
+      1n,
+      1,
+    ]);
+    const idle = await c.expect(OFPT.FLOW_REMOVED, 3000);
+    expect([idle.reason, idle.priority, idle.idleTimeout]).toEqual([OFPRR.IDLE_TIMEOUT, 9, 1]);
+    await barrier(c);
+    expect(c.drain(OFPT.FLOW_REMOVED)).toEqual([]);
+    expect(h.sw.table.activeCount).toBe(1);
+  });
+
+  it("splits a long flow dump into several replies with REPLY_MORE", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    for (let i = 0; i < 1000; i++) {
+      c.send(
+        flowMod({
+          match: {
+            ...flowMod().match,
+            wildcards: OFPFW.ALL & ~OFPFW.DL_SRC,
+            dlSrc: `02:00:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 0xff).toString(16).padStart(2, "0")}`,
+          },
+          actions: [output(2)],
+        }),
+      );
+    }
+    await barrier(c);
+    const parts = await c.stats(allFlowsRequest(OFPST.FLOW));
+    expect(parts.length).toBeGreaterThan(1);
+    const n = parts.reduce(
+      (s, p) =>
+        s + (p.type === OFPT.STATS_REPLY && p.statsType === OFPST.FLOW ? p.flows.length : 0),
+      0,
+    );
+    expect(n).toBe(1000);
+  });
+});
+
+describe("OpenFlowSwitch: several controllers and packet-in limits", () => {
+  it("sends PACKET_IN to every controller and replies only to the asker", async () => {
+    const h = await startSwitch();
+    const a = await h.connect();
+    const b = await h.connect();
+    h.inject(1, tcpFrame());
+    const [pa, pb] = await Promise.all([a.expect(OFPT.PACKET_IN), b.expect(OFPT.PACKET_IN)]);
+    expect(pa.totalLen).toBe(pb.totalLen);
+    await a.request({ type: OFPT.FEATURES_REQUEST, xid: 0x4242 });
+    await barrier(b);
+    expect(b.inbox.filter((m) => m.xid === 0x4242)).toEqual([]);
+    // Each session has its own buffers: both may release their copy.
+    a.send({
+      type: OFPT.PACKET_OUT,
+      xid: 1,
+      bufferId: pa.bufferId,
+      inPort: 1,
+      actions: [output(2)],
+      data: Buffer.alloc(0),
+    });
+    b.send({
+      type: OFPT.PACKET_OUT,
+      xid: 1,
+      bufferId: pb.bufferId,
+      inPort: 1,
+      actions: [output(3)],
+      data: Buffer.alloc(0),
+    });
+    await Promise.all([barrier(a), barrier(b)]);
+    expect([h.hosts[1].received.length, h.hosts[2].received.length]).toEqual([1, 1]);
+  });
+
+  it("rate-limits packet-ins per controller with a token bucket and counts the drops", async () => {
+    const h = await startSwitch({ packetInRate: 10, packetInBurst: 3 });
+    const c = await h.connect();
+    for (let i = 0; i < 50; i++) h.inject(1, tcpFrame());
+    await barrier(c);
+    expect(c.drain(OFPT.PACKET_IN)).toHaveLength(3);
+    expect(h.sw.stats.packetInsRateLimited).toBe(47);
+    await sleep(250);
+    h.inject(1, tcpFrame());
+    await c.expect(OFPT.PACKET_IN);
+  });
+
+  it("drops packet-ins, not replies, for a controller that does not read, with bounded memory", async () => {
+    const h = await startSwitch({ packetInRate: 0, queueLimits: { packetInBytes: 64 * 1024 } });
+    const c = await h.connect();
+    c.send({ type: OFPT.SET_CONFIG, xid: 1, flags: 0, missSendLen: 0xffff });
+    await barrier(c);
+    c.socket.pause();
+    const f = big(1400);
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 200; i++) h.inject(1, f);
+      await sleep(5);
+    }
+    expect(h.sw.stats.packetInsQueueDropped).toBeGreaterThan(0);
+    const conn = [...h.sw.hub.ready][0];
+    expect(conn.queue.unsentBytes).toBeLessThan(64 * 1024 + 2 * 1500);
+    c.socket.resume();
+    await barrier(c);
+    expect(c.drain(OFPT.PACKET_IN).length).toBe(h.sw.stats.packetInsSent);
+  });
+});
