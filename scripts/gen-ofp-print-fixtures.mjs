@@ -8,10 +8,11 @@ import { fileURLToPath, URL } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { GOLDEN_CASES } = await import(`${root}dist/test/ofchannel/golden-cases.js`);
 const { encodeMessage } = await import(`${root}dist/src/ofchannel/codec.js`);
-const { ofpPrint } = await import(`${root}dist/test/ofchannel/ofp-print.js`);
+const { ofpPrint, ovsOfctlVersion } = await import(`${root}dist/test/ofchannel/ofp-print.js`);
 
 const dir = `${root}test/fixtures/ofp-print/`;
 mkdirSync(dir, { recursive: true });
+writeFileSync(`${dir}ovs-version.txt`, `${ovsOfctlVersion()}\n`);
 for (const c of GOLDEN_CASES) {
   const wire = encodeMessage(c.msg);
   writeFileSync(`${dir}${c.name}.hex`, wire.toString("hex") + "\n");

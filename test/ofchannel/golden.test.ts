@@ -7,10 +7,17 @@ import { describe, expect, it } from "vitest";
 import { OFPAT, OFPT } from "../../src/ofchannel/constants.js";
 import { decodeMessage, encodeMessage } from "../../src/ofchannel/codec.js";
 import { GOLDEN_CASES } from "./golden-cases.js";
-import { FIXTURE_DIR, haveOvsOfctl, ofpPrint } from "./ofp-print.js";
+import { FIXTURE_DIR, haveOvsOfctl, ofpPrint, ovsOfctlVersion } from "./ofp-print.js";
 
 if (!haveOvsOfctl)
   console.warn("ovs-ofctl is not installed: golden tests check stored fixtures only");
+// Whole-output equality with the stored fixtures only holds for the ovs-ofctl that wrote them;
+// another version is still checked value by value.
+const storedVersion = readFileSync(`${FIXTURE_DIR}ovs-version.txt`, "utf8").trim();
+const sameVersion = ovsOfctlVersion() === storedVersion;
+if (haveOvsOfctl && !sameVersion) {
+  console.warn(`ovs-ofctl is not ${storedVersion}: comparing values only, not whole outputs`);
+}
 
 describe("golden cases cover", () => {
   it("every message type and every action type", () => {
@@ -48,6 +55,6 @@ describe.each(GOLDEN_CASES)("golden $name", ({ name, msg, expect: fragments }) =
   it.runIf(haveOvsOfctl)("is printed the same way by the installed ovs-ofctl", () => {
     const live = ofpPrint(wire);
     for (const f of fragments) expect(live).toContain(f);
-    expect(live).toBe(readFileSync(txtFile, "utf8"));
+    if (sameVersion) expect(live).toBe(readFileSync(txtFile, "utf8"));
   });
 });

@@ -9,6 +9,12 @@ export const FIXTURE_DIR = fileURLToPath(new URL("../fixtures/ofp-print/", impor
 export const haveOvsOfctl: boolean =
   spawnSync(OVS_OFCTL, ["--version"], { timeout: 5000 }).status === 0;
 
+/** The first line of `ovs-ofctl --version` ("ovs-ofctl (Open vSwitch) 3.1.0"), or null. */
+export function ovsOfctlVersion(): string | null {
+  if (!haveOvsOfctl) return null;
+  return execFileSync(OVS_OFCTL, ["--version"], { encoding: "utf8", timeout: 5000 }).split("\n")[0];
+}
+
 /** ovs-ofctl's rendering of one message (stdout only; its log lines go to stderr). */
 export function ofpPrint(bytes: Buffer): string {
   return execFileSync(OVS_OFCTL, ["ofp-print", bytes.toString("hex")], {
