@@ -42,8 +42,10 @@ export interface OfswitchOptions {
 export function ofswitchArgv(topo: Topology, o: OfswitchOptions): string[] {
   const argv = [process.execPath, ...o.nodeFlags, join(o.root, "dist/src/cli.js")];
   for (const port of topo.switchIfs) argv.push("-i", port);
-  argv.push("-l", `ptcp:${o.listenPort}:127.0.0.1`, "--fail-mode", "secure");
-  if (o.mode.kind === "reactive") argv.push("-c", `tcp:127.0.0.1:${o.mode.controllerPort}`);
+  argv.push("-l", `ptcp:${o.listenPort}:127.0.0.1`, "--fail-mode", "secure", "--log-level", "warn");
+  // Open vSwitch puts no limit on packet-ins by default (controller_rate_limit unset): nor here.
+  if (o.mode.kind === "reactive")
+    argv.push("-c", `tcp:127.0.0.1:${o.mode.controllerPort}`, "--packet-in-rate", "0");
   return argv;
 }
 

@@ -427,9 +427,10 @@ describe("options and command lines", () => {
         "ptcp:16634:127.0.0.1",
         "--fail-mode",
         "secure",
-        "-c",
-        "tcp:127.0.0.1:16653",
+        "--log-level",
+        "warn",
       ],
+      ...["-c", "tcp:127.0.0.1:16653", "--packet-in-rate", "0"],
     ]);
   });
 });
