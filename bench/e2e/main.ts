@@ -1,7 +1,8 @@
 // End-to-end benchmark: ofswitch vs the Linux bridge vs Open vSwitch's userspace datapath, hosts
 // on veths. `bash scripts/bench.sh [--quick] [--peers ...] [--figures ...]`; --help for the rest.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeEndToEndDocs, writeProfileDocs, type RunMeta } from "./docs.js";
@@ -34,6 +35,20 @@ function settings(opts: Options): string {
   ].join(", ");
 }
 
+/** The commit under test (with "+changes" when the tree differs from it). */
+function revision(): string {
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-C", root, ...args], { encoding: "utf8" }).trim();
+  try {
+    return (
+      git("rev-parse", "--short", "HEAD") +
+      (git("status", "--porcelain", "--untracked-files=no") ? "+changes" : "")
+    );
+  } catch {
+    return "(not a git checkout)";
+  }
+}
+
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
   preflight();
@@ -64,6 +79,7 @@ async function main(): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
+  const loadAtStart = loadavg()[0];
   progress.plan(planSeconds(opts));
   const has = (g: string) => opts.groups.includes(g as never);
   const forwarding = has("tcp") || has("udp64") || has("latency");
@@ -106,7 +122,12 @@ async function main(): Promise<number> {
   const meta: RunMeta = {
     date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
     command: opts.command,
-    machine: `${cpus().length} cores, ${process.platform} ${process.version}`,
+    machine: [
+      `${cpus().length} cores`,
+      `load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end`,
+      `Node ${process.version}`,
+      `ofswitch ${revision()}`,
+    ].join(", "),
     settings: settings(opts),
   };
   if (opts.docs) {
