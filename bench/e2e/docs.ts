@@ -29,7 +29,9 @@ const METHOD = `How each figure is measured (\`bench/e2e/\`):
   \`dump-aggregate\`). OVS is not preloaded unless \`--preload-ovs\` is given.
 - TCP: \`iperf3 -J\` host 1 to host 2, receiver goodput; 1 and 4 streams (\`-P 4\`); first with
   the veths' default offloads, then with \`ethtool -K IF tx off tso off gso off gro off rx off\`
-  on all four veth ends (all later figures run with offloads off).
+  on all four veth ends (all later figures run with offloads off). "failed" means no run
+  produced a figure: with the default offloads not even iperf3's control connection gets through
+  Open vSwitch's userspace datapath on veths here (ping does), so those rows have no OVS value.
 - 64-byte frames: a UDP generator (\`agent.js blast\`, 18-byte payload, one flow, as fast as one
   Node process sends, measured faster than \`iperf3 -u -l 18 -b 0\` here) to an address host 2
   drops silently. Offered = host 1's veth tx_packets, delivered = host 2's veth rx_packets, per

@@ -87,7 +87,7 @@ export function parseOptions(argv: string[]): Options {
       "--flow-rate <r>",
       "offered new flows per second in the flow-setup run",
       positiveInt,
-      20_000,
+      50_000,
     )
     .option(
       "--flow-count <n>",

@@ -67,13 +67,16 @@ export function ratiosSvg(lines: FigureLine[], subtitle: string): string {
   const axisY = top + bars.length * rowH;
   for (let e = lo; e <= hi; e++) {
     for (const m of e === hi ? [1] : [1, 2, 5]) {
-      const v = m * 10 ** e;
-      const gx = x(v).toFixed(1);
-      out.push(`<line x1="${gx}" y1="${top - 4}" x2="${gx}" y2="${axisY}" stroke="#e4e4e4"/>`);
+      const gx = x(m * 10 ** e).toFixed(1);
       out.push(
-        `<text x="${gx}" y="${axisY + 14}" text-anchor="middle" fill="#555">${formatValue(v)}</text>`,
+        `<line x1="${gx}" y1="${top - 4}" x2="${gx}" y2="${axisY}" stroke="${m === 1 ? "#d0d0d0" : "#eeeeee"}"/>`,
       );
     }
+    // decades only: 1-2-5 labels would collide on a narrow plot
+    const label = e < 0 ? (10 ** e).toFixed(-e) : String(10 ** e);
+    out.push(
+      `<text x="${x(10 ** e).toFixed(1)}" y="${axisY + 14}" text-anchor="middle" fill="#555">${label}</text>`,
+    );
   }
   bars.forEach((b, i) => {
     const y = top + i * rowH;
