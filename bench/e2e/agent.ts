@@ -1,7 +1,8 @@
 // Traffic helpers the harness runs inside a host namespace (`ip netns exec NS node agent.js ...`):
 //   blast   --dst IP --port P --size BYTES --seconds S        one UDP flow, as fast as it can
 //   flows   --net A.B.C.D --port P --count N --rate R         N UDP packets to N distinct addresses
-//   sample  --if IFNAME --seconds S                           rx_packets of IFNAME over time
+//   sample  --if IFNAME --seconds S --max-seconds M           rx_packets of IFNAME over time, for
+//           at least S and at most M seconds, ending once the counter has been still for 1 s
 // Each prints one JSON line on stdout when done. Times are process.hrtime (CLOCK_MONOTONIC, shared
 // by all namespaces), in nanoseconds as numbers.
 import dgram from "node:dgram";
@@ -19,6 +20,7 @@ function args() {
       port: { type: "string" },
       size: { type: "string", default: "18" },
       seconds: { type: "string" },
+      "max-seconds": { type: "string" },
       count: { type: "string" },
       rate: { type: "string" },
       if: { type: "string" },
@@ -82,24 +84,31 @@ function flows(net: string, port: number, count: number, rate: number): void {
 }
 
 /** Records (time, rx_packets) each time the counter moves, polling every ~1 ms. */
-function sample(ifname: string, seconds: number): void {
+function sample(ifname: string, minSeconds: number, maxSeconds: number): void {
   const path = `/sys/class/net/${ifname}/statistics/rx_packets`;
   const read = () => Number(readFileSync(path, "utf8"));
   const start = now();
   const startRx = read();
   let last = startRx;
+  let lastChange = start;
   const changes: [number, number][] = [];
   process.stdout.write("ready\n");
   const timer = setInterval(() => {
     const t = now();
     const rx = read();
-    if (rx !== last) changes.push([t, (last = rx)]);
-    if (t - start > seconds * 1e9) {
+    if (rx !== last) {
+      changes.push([t, (last = rx)]);
+      lastChange = t;
+    }
+    const quiet = t - start > minSeconds * 1e9 && t - lastChange > QUIET_NS;
+    if (quiet || t - start > maxSeconds * 1e9) {
       clearInterval(timer);
       print({ startNs: start, startRx, changes });
     }
   }, 1);
 }
+
+const QUIET_NS = 1e9;
 
 function print(result: object): void {
   process.stdout.write(JSON.stringify(result) + "\n");
@@ -108,7 +117,7 @@ function print(result: object): void {
 const { mode, values, num } = args();
 if (mode === "blast") blast(values.dst!, num("port"), num("size"), num("seconds"));
 else if (mode === "flows") flows(values.net!, num("port"), num("count"), num("rate"));
-else if (mode === "sample") sample(values.if!, num("seconds"));
+else if (mode === "sample") sample(values.if!, num("seconds"), num("max-seconds"));
 else {
   console.error("usage: agent.js blast|flows|sample ...");
   process.exit(2);

@@ -42,7 +42,9 @@ const METHOD = `How each figure is measured (\`bench/e2e/\`):
   table. After a ping has taught it both MACs, host 1 sends N UDP packets at a fixed offered rate,
   packet i to 10.64.0.0+i (routed to host 2's MAC): every packet is a table miss, a PACKET_IN
   and a FLOW_MOD with the packet. Rate = frames reaching host 2's veth / time from the first send
-  to the last arrival; the runs' notes give delivered/sent and the entries installed. ofswitch
+  to the last arrival (the receiver stops once host 2's counter has been still for 1 s, at most
+  10 s after sending ends, so a switch that queues and delivers late is credited); the runs'
+  notes give delivered/sent and the entries installed. ofswitch
   runs here with \`--packet-in-rate 0\` (its default is 1,000/s): Open vSwitch sets no packet-in
   limit by default either. ofswitch always runs with \`--log-level warn\`.
 - CPU: utime+stime from /proc/PID/stat of the switch process(es) over the run (OVS:

@@ -173,7 +173,9 @@ export async function flowSetup(
 ): Promise<FlowSetup> {
   const [h1, h2] = ctx.topo.hosts;
   const sendSeconds = count / rate;
-  const drainSeconds = 3;
+  // A switch that queued what it could not handle yet keeps delivering after the sender stops:
+  // the sampler waits for host 2's counter to stay still for 1 s, up to this long.
+  const drainSeconds = 10;
   const sampler = ctx.teardown.start(
     "rx sampler",
     inNs(h2.ns, [
@@ -182,7 +184,9 @@ export async function flowSetup(
       "--if",
       h2.ifname,
       "--seconds",
-      String(sendSeconds + drainSeconds + 1),
+      String(sendSeconds + 2),
+      "--max-seconds",
+      String(sendSeconds + drainSeconds),
     ]),
   );
   try {

@@ -277,7 +277,7 @@ export async function reactiveSession(peer: PeerId, env: SessionEnv): Promise<vo
     });
     await setOffloads(ctx.topo, false);
     await connectivity(ctx.topo);
-    const estimate = opts.flowCount / opts.flowRate + 5;
+    const estimate = opts.flowCount / opts.flowRate + 8;
     let k = 0;
     await repeat(
       env,
@@ -315,7 +315,7 @@ export function planSeconds(opts: Options): number {
     const reactive = opts.peers.filter(
       (p) => p === "ofswitch" || (p === "ovs_netdev" && opts.ovsReactive),
     ).length;
-    total += reactive * (8 + r * (opts.flowCount / opts.flowRate + 5));
+    total += reactive * (8 + r * (opts.flowCount / opts.flowRate + 8));
   }
   return total;
 }
