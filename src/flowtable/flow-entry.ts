@@ -2,7 +2,6 @@
 // FlowTable.recordHit; everything below "classifier bookkeeping" belongs to the flow table.
 import { OFPAT } from "../ofchannel/constants.js";
 import type { Action, FlowRemoved, FlowStats, Match } from "../ofchannel/types.js";
-import { BYTES, HitCounters, LAST_USED, PACKETS, RECORD } from "./hit-counters.js";
 import type { MatchWords } from "./match-words.js";
 
 export class FlowEntry {
@@ -19,17 +18,10 @@ export class FlowEntry {
   actions: readonly Action[];
   /** The datapath's pre-compiled form of `actions`; reset to undefined whenever they change. */
   compiled: unknown = undefined;
+  packets = 0;
+  bytes = 0;
   readonly createdMs: number;
-  /**
-   * Where packets, bytes and last-used time live while the entry is in a table: a record of
-   * `counters` (FlowTable.recordHit writes it). -1 once removed: the values are then frozen
-   * in the fields below (and further hits, if any, count there).
-   */
-  hitSlot = -1;
-  private counters: HitCounters | undefined = undefined;
-  private ownPackets = 0;
-  private ownBytes = 0;
-  private ownLastUsedMs: number;
+  lastUsedMs: number;
 
   // ---- classifier bookkeeping ----
   readonly mask: Int32Array;
@@ -71,48 +63,7 @@ export class FlowEntry {
     this.emergency = emergency;
     this.seq = seq;
     this.createdMs = nowMs;
-    this.ownLastUsedMs = nowMs;
-  }
-
-  get packets(): number {
-    return this.counter(PACKETS, this.ownPackets);
-  }
-  get bytes(): number {
-    return this.counter(BYTES, this.ownBytes);
-  }
-  get lastUsedMs(): number {
-    return this.counter(LAST_USED, this.ownLastUsedMs);
-  }
-
-  /** Moves the counters into a record of `counters` (the table does this on insert). */
-  attachCounters(counters: HitCounters): void {
-    this.hitSlot = counters.alloc(this.ownLastUsedMs);
-    const d = counters.data;
-    d[this.hitSlot * RECORD + PACKETS] = this.ownPackets;
-    d[this.hitSlot * RECORD + BYTES] = this.ownBytes;
-    this.counters = counters;
-  }
-
-  /** Freezes the counters into the entry and frees its record (on removal). */
-  detachCounters(): void {
-    if (this.counters === undefined) return;
-    this.ownPackets = this.packets;
-    this.ownBytes = this.bytes;
-    this.ownLastUsedMs = this.lastUsedMs;
-    this.counters.release(this.hitSlot);
-    this.counters = undefined;
-    this.hitSlot = -1;
-  }
-
-  /** A hit on an entry no longer in a table (FlowTable.recordHit on a stale reference). */
-  recordDetachedHit(bytes: number, nowMs: number): void {
-    this.ownPackets++;
-    this.ownBytes += bytes;
-    this.ownLastUsedMs = nowMs;
-  }
-
-  private counter(field: number, own: number): number {
-    return this.counters === undefined ? own : this.counters.data[this.hitSlot * RECORD + field];
+    this.lastUsedMs = nowMs;
   }
 
   /** Replaces the actions (MODIFY) and drops the datapath's compiled form of the old ones. */

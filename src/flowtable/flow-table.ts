@@ -13,7 +13,6 @@ import type {
 import { Classifier } from "./classifier.js";
 import { ExpiryHeap } from "./expiry-heap.js";
 import { FlowEntry } from "./flow-entry.js";
-import { BYTES, HitCounters, LAST_USED, PACKETS, RECORD } from "./hit-counters.js";
 import type { FlowKey } from "./flow-key.js";
 import { matchToWords, type MatchWords } from "./match-words.js";
 
@@ -69,9 +68,6 @@ export class FlowTable {
   private seq = 0;
   private lookups = 0;
   private matched = 0;
-  private readonly hits = new HitCounters();
-  /** Keeps lookupBatch's touch of each hit's counter record from being optimised away. */
-  touchSink = 0;
 
   constructor(opts: FlowTableOptions = {}) {
     this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
@@ -112,35 +108,16 @@ export class FlowTable {
    */
   lookupBatch(keys: readonly FlowKey[], count: number, out: (FlowEntry | undefined)[]): void {
     this.active.lookupBatch(keys, count, out);
-    // Reading each hit's counter record now overlaps those misses too: the recordHit calls
-    // (and the datapath's read of the entry) that follow find entry and record in cache.
-    const d = this.hits.data;
     let hits = 0;
-    let touched = 0;
-    for (let i = 0; i < count; i++) {
-      const e = out[i];
-      if (e !== undefined) {
-        hits++;
-        touched += d[e.hitSlot * RECORD + PACKETS];
-      }
-    }
-    this.touchSink = touched;
+    for (let i = 0; i < count; i++) if (out[i] !== undefined) hits++;
     this.lookups += count;
     this.matched += hits;
   }
 
-  /** Counts a packet of `bytes` on `entry` and stamps it with `now` (one typed-array record). */
   recordHit(entry: FlowEntry, bytes: number): void {
-    const slot = entry.hitSlot;
-    if (slot < 0) {
-      entry.recordDetachedHit(bytes, this.now);
-      return;
-    }
-    const d = this.hits.data;
-    const b = slot * RECORD;
-    d[b + PACKETS]++;
-    d[b + BYTES] += bytes;
-    d[b + LAST_USED] = this.now;
+    entry.packets++;
+    entry.bytes += bytes;
+    entry.lastUsedMs = this.now;
   }
 
   applyFlowMod(fm: FlowMod): FlowModResult {
@@ -262,7 +239,6 @@ export class FlowTable {
       this.now,
     );
     c.insert(e);
-    e.attachCounters(this.hits);
     if (e.idleTimeout > 0 || e.hardTimeout > 0) {
       e.deadlineMs = Math.min(
         e.hardTimeout > 0 ? e.createdMs + e.hardTimeout * 1000 : Infinity,
@@ -324,7 +300,6 @@ export class FlowTable {
   private detach(e: FlowEntry): void {
     (e.emergency ? this.emergency : this.normal).remove(e);
     this.expiry.remove(e);
-    e.detachCounters();
     e.removed = true;
   }
 

@@ -9,6 +9,11 @@
 import { FLOW_KEY_WORDS, type FlowKey } from "./flow-key.js";
 
 const MIN_CAPACITY = 16;
+/**
+ * Below this many keys the table (≤ 1 MB) stays in L2 and findBatch's passes cost more than the
+ * misses they would hide (bench/flowtable.ts, 1,000 entries), so it just calls find().
+ */
+export const BATCH_MIN_SIZE = 16384;
 
 /** Mixes one word into the running hash: multiply, then fold high bits down (cheap; finish()
  * does the full avalanche). Each step is a bijection of h, so keys differing in one word differ. */
@@ -60,7 +65,8 @@ export class WordHashTable<T> {
   private batchHash = new Int32Array(0);
   private batchId = new Int32Array(0);
 
-  constructor() {
+  /** `batchMinSize`: below this size findBatch calls find() per key (tests pass 0). */
+  constructor(private readonly batchMinSize = BATCH_MIN_SIZE) {
     this.index = new Int32Array(MIN_CAPACITY * 2);
     this.capMask = MIN_CAPACITY - 1;
     this.keys = new Int32Array((MIN_CAPACITY / 2) * FLOW_KEY_WORDS);
@@ -102,6 +108,10 @@ export class WordHashTable<T> {
     mask: Int32Array,
     out: (T | undefined)[],
   ): void {
+    if (this.count < this.batchMinSize) {
+      for (let i = 0; i < count; i++) out[i] = this.find(keys[i].words, mask);
+      return;
+    }
     if (this.batchHash.length < count) {
       this.batchHash = new Int32Array(count);
       this.batchId = new Int32Array(count);

@@ -6,7 +6,7 @@ import { OFP_VLAN_NONE, OFPFC } from "../../src/ofchannel/constants.js";
 import type { FlowEntry } from "../../src/flowtable/flow-entry.js";
 import { FlowKey } from "../../src/flowtable/flow-key.js";
 import { FlowTable } from "../../src/flowtable/flow-table.js";
-import { hashWords, WordHashTable } from "../../src/flowtable/word-hash.js";
+import { BATCH_MIN_SIZE, hashWords, WordHashTable } from "../../src/flowtable/word-hash.js";
 import { exactMatch, flowMod, keyOf, matchOf, type PacketFields } from "./helpers.js";
 
 const ALL_ONES = new Int32Array(9).fill(-1);
@@ -48,8 +48,9 @@ describe("WordHashTable.findBatch", () => {
       fc.property(
         fc.array(fc.tuple(fc.boolean(), fc.nat(300)), { minLength: 20, maxLength: 1200 }),
         fc.constantFrom(1, 7, 64, 300),
-        (ops, batch) => {
-          const t = new WordHashTable<number>();
+        fc.constantFrom(0, 100_000),
+        (ops, batch, batchMinSize) => {
+          const t = new WordHashTable<number>(batchMinSize);
           const words = (n: number): Int32Array =>
             Int32Array.from([n, 0, -1, 0, n * 3, 0, 0, 0, 1]);
           ops.forEach(([add, n], i) => (add ? t.set(words(n), i) : t.delete(words(n))));
@@ -69,7 +70,7 @@ describe("WordHashTable.findBatch", () => {
   it("tells apart keys whose full hashes collide, in find and findBatch, across deletes", () => {
     const base = Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const family = [base, ...Array.from({ length: 40 }, (_, i) => collidingWith(base, 100 + i))];
-    const t = new WordHashTable<number>();
+    const t = new WordHashTable<number>(0);
     family.forEach((w, i) => {
       if (i % 3 !== 2) t.set(w, i);
     });
@@ -147,5 +148,46 @@ describe("FlowTable.lookupBatch", () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe("FlowTable.lookupBatch on a table large enough for the batched passes", () => {
+  it("agrees with lookup for hits, misses and wildcard fallbacks", () => {
+    const n = BATCH_MIN_SIZE + 4000;
+    const single = new FlowTable({ clock: () => 0 });
+    const fields = (i: number): PacketFields => ({
+      inPort: 1 + (i % 7),
+      dlVlan: OFP_VLAN_NONE,
+      dlType: 0x0800,
+      nwProto: 6,
+      nwSrc: 0x0a000000 + i,
+      nwDst: 0x0a800000 + ((i * 7919) % 65521),
+      tpSrc: i & 0xffff,
+      tpDst: 80,
+    });
+    for (let i = 0; i < n; i++) single.applyFlowMod(flowMod({ match: exactMatch(fields(i)) }));
+    // Packets on port 3 that miss the exact table hit this wildcard entry.
+    single.applyFlowMod(flowMod({ match: matchOf({ inPort: 3 }), priority: 5 }));
+    expect(single.activeCount).toBe(n + 1);
+    const keys = Array.from({ length: 3000 }, (_, j) => {
+      const i = (j * 104729) % (2 * n); // half installed, half not
+      return keyOf(fields(i), new FlowKey());
+    });
+    const out = new Array<FlowEntry | undefined>(256).fill(undefined);
+    const kinds = { exact: 0, wildcard: 0, miss: 0 };
+    for (let from = 0; from < keys.length; from += 256) {
+      const chunk = keys.slice(from, from + 256);
+      single.lookupBatch(chunk, chunk.length, out);
+      chunk.forEach((k, i) => {
+        expect(out[i]).toBe(single.lookup(k));
+        kinds[out[i] === undefined ? "miss" : out[i]?.exact ? "exact" : "wildcard"]++;
+      });
+    }
+    expect(Math.min(kinds.exact, kinds.wildcard, kinds.miss)).toBeGreaterThan(100);
+    const stats = single.tableStats()[0];
+    expect([stats.lookupCount, stats.matchedCount]).toEqual([
+      6000n,
+      BigInt(2 * (kinds.exact + kinds.wildcard)),
+    ]);
   });
 });
