@@ -1,5 +1,5 @@
 // Flow table benchmark: lookups/s for exact and wildcard tables, FLOW_MOD ADDs/s, memory per
-// entry. Run after `npx tsc -p .` as `node --expose-gc dist/bench/flowtable.js [--quick]`.
+// entry; single and batched (lookupBatch) lookups. Run after `npx tsc -p .` as `node --expose-gc dist/bench/flowtable.js [--quick]`.
 import {
   OFP_NO_BUFFER,
   OFP_VLAN_NONE,
@@ -10,6 +10,7 @@ import {
 } from "../src/ofchannel/constants.js";
 import type { FlowMod, Match } from "../src/ofchannel/types.js";
 import { FLOW_KEY_WORDS, FlowKey } from "../src/flowtable/flow-key.js";
+import type { FlowEntry } from "../src/flowtable/flow-entry.js";
 import { FlowTable } from "../src/flowtable/flow-table.js";
 
 const quick = process.argv.includes("--quick");
@@ -95,20 +96,35 @@ interface Rate {
   hits: number;
 }
 
-/**
- * Lookups over `keys` (flat, nine words each) in order; best of ROUNDS. With `hit`, also
- * recordHit on each hit (touches the entry, as the datapath will to read its actions).
- */
-function measureLookups(t: FlowTable, keys: Uint32Array, withHit = false): Rate {
-  const key = new FlowKey();
-  const w = key.words;
+/** Best of ROUNDS runs of `round` (which does `total` lookups and returns its hit count). */
+function bestOf(total: number, round: () => number): Rate {
   let best = Infinity;
   let bestWall = Infinity;
   let hits = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    hits = 0;
     const c0 = cpuNs();
     const t0 = process.hrtime.bigint();
+    hits = round();
+    bestWall = Math.min(bestWall, Number(process.hrtime.bigint() - t0));
+    best = Math.min(best, cpuNs() - c0);
+  }
+  return {
+    perSec: total / (best / 1e9),
+    ns: best / total,
+    wallNs: bestWall / total,
+    hits: hits / total,
+  };
+}
+
+/**
+ * Lookups over `keys` (flat, nine words each) in order. With `withHit`, also recordHit on each
+ * hit (as the datapath does before reading the entry's actions).
+ */
+function measureLookups(t: FlowTable, keys: Uint32Array, withHit = false): Rate {
+  const key = new FlowKey();
+  const w = key.words;
+  return bestOf(LOOKUPS, () => {
+    let hits = 0;
     for (let i = 0, off = 0; i < LOOKUPS; i++, off += FLOW_KEY_WORDS) {
       if (off === keys.length) off = 0;
       for (let j = 0; j < FLOW_KEY_WORDS; j++) w[j] = keys[off + j];
@@ -118,15 +134,36 @@ function measureLookups(t: FlowTable, keys: Uint32Array, withHit = false): Rate 
         hits++;
       }
     }
-    bestWall = Math.min(bestWall, Number(process.hrtime.bigint() - t0));
-    best = Math.min(best, cpuNs() - c0);
-  }
-  return {
-    perSec: LOOKUPS / (best / 1e9),
-    ns: best / LOOKUPS,
-    wallNs: bestWall / LOOKUPS,
-    hits: hits / LOOKUPS,
-  };
+    return hits;
+  });
+}
+
+const BATCH_SIZES = [16, 32, 64, 256];
+
+/** As measureLookups, through lookupBatch: keys copied into `batch` preallocated FlowKeys. */
+function measureBatched(t: FlowTable, keys: Uint32Array, batch: number, withHit = false): Rate {
+  const batchKeys = Array.from({ length: batch }, () => new FlowKey());
+  const out = new Array<FlowEntry | undefined>(batch).fill(undefined);
+  const total = Math.floor(LOOKUPS / batch) * batch;
+  return bestOf(total, () => {
+    let hits = 0;
+    for (let done = 0, off = 0; done < total; done += batch) {
+      for (let b = 0; b < batch; b++, off += FLOW_KEY_WORDS) {
+        if (off === keys.length) off = 0;
+        const w = batchKeys[b].words;
+        for (let j = 0; j < FLOW_KEY_WORDS; j++) w[j] = keys[off + j];
+      }
+      t.lookupBatch(batchKeys, batch, out);
+      for (let b = 0; b < batch; b++) {
+        const e = out[b];
+        if (e !== undefined) {
+          if (withHit) t.recordHit(e, 64);
+          hits++;
+        }
+      }
+    }
+    return hits;
+  });
 }
 
 const fmt = (x: number): string =>
@@ -208,7 +245,11 @@ function main(): void {
       ? [10, 1_000, 100_000]
       : [10, 1_000, 100_000, 1_000_000];
   const exactOnly = only !== undefined;
-  const nsAt: Record<number, number> = {};
+  /** ns per installed-key lookup by table size: "single" and "batch N". */
+  const nsAt: Record<string, Record<number, number>> = {};
+  const note = (kind: string, n: number, r: Rate): void => {
+    (nsAt[kind] ??= {})[n] = r.ns;
+  };
   for (const n of sizes) {
     console.log(`exact table: installing ${n} entries`);
     const before = heapNow();
@@ -220,10 +261,20 @@ function main(): void {
       console.log(line);
     }
     const hit = measureLookups(t, hitKeys);
-    nsAt[n] = hit.ns;
+    note("single", n, hit);
     report(`exact ${n}: installed keys`, hit);
     report(`exact ${n}: installed keys + recordHit`, measureLookups(t, hitKeys, true));
     report(`exact ${n}: misses`, measureLookups(t, missKeys));
+    for (const b of BATCH_SIZES) {
+      const r = measureBatched(t, hitKeys, b);
+      note(`batch ${b}`, n, r);
+      report(`exact ${n}: installed keys, batch ${b}`, r);
+    }
+    report(
+      `exact ${n}: installed keys + recordHit, batch 64`,
+      measureBatched(t, hitKeys, 64, true),
+    );
+    report(`exact ${n}: misses, batch 64`, measureBatched(t, missKeys, 64));
   }
   for (const maskCount of exactOnly ? [] : [1, 8, 32]) {
     console.log(`wildcard: 1000 rules over ${maskCount} masks`);
@@ -246,6 +297,8 @@ function main(): void {
     report("combined: exact hits", measureLookups(t, hitKeys));
     report("combined: exact hits + recordHit", measureLookups(t, hitKeys, true));
     report("combined: exact misses (wildcard search)", measureLookups(t, missKeys));
+    report("combined: exact hits, batch 64", measureBatched(t, hitKeys, 64));
+    report("combined: exact hits + recordHit, batch 64", measureBatched(t, hitKeys, 64, true));
   }
   if (!exactOnly) {
     const n = quick ? 50_000 : 200_000;
@@ -276,8 +329,9 @@ function main(): void {
       console.log(line);
     }
   }
-  if (nsAt[1_000_000] !== undefined && nsAt[1_000] !== undefined) {
-    const line = `ratio lookup time 1,000,000 / 1,000 exact entries: ${(nsAt[1_000_000] / nsAt[1_000]).toFixed(2)}`;
+  for (const [kind, at] of Object.entries(nsAt)) {
+    if (at[1_000_000] === undefined || at[1_000] === undefined) continue;
+    const line = `ratio lookup time 1,000,000 / 1,000 exact entries, ${kind}: ${(at[1_000_000] / at[1_000]).toFixed(2)} (${at[1_000].toFixed(0)} -> ${at[1_000_000].toFixed(0)} ns)`;
     results.push(line);
     console.log(line);
   }

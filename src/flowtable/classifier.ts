@@ -125,6 +125,23 @@ export class Classifier {
       const e = this.exactTable.find(words, EXACT_MASK);
       if (e !== undefined) return e;
     }
+    return this.lookupWildcard(words);
+  }
+
+  /**
+   * out[i] = lookup(keys[i]) for i < count, with the exact-table probes of the whole batch
+   * overlapped (WordHashTable.findBatch); exact misses then search the subtables one by one.
+   */
+  lookupBatch(keys: readonly FlowKey[], count: number, out: (FlowEntry | undefined)[]): void {
+    if (this.exactTable.size !== 0) this.exactTable.findBatch(keys, count, EXACT_MASK, out);
+    else for (let i = 0; i < count; i++) out[i] = undefined;
+    if (this.subtables.length === 0) return;
+    for (let i = 0; i < count; i++) {
+      if (out[i] === undefined) out[i] = this.lookupWildcard(keys[i].words);
+    }
+  }
+
+  private lookupWildcard(words: Uint32Array): FlowEntry | undefined {
     const subs = this.subtables;
     let best: FlowEntry | undefined = undefined;
     let bestPriority = -1;
