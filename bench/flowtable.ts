@@ -176,7 +176,7 @@ function report(name: string, r: Rate): void {
 }
 
 /** Installs n random exact TCP entries; returns the keys of installed packets and of misses. */
-function exactTable(n: number, t = new FlowTable({ maxEntries: 2_000_000 })) {
+function exactTable(n: number, t = new FlowTable({ maxEntries: 2_000_000, cacheSlots: 0 })) {
   const sampleCount = Math.min(n, 1 << 20);
   const installed = new Uint32Array(n * FLOW_KEY_WORDS);
   for (let i = 0; i < n; i++) {
@@ -278,7 +278,7 @@ function main(): void {
   }
   for (const maskCount of exactOnly ? [] : [1, 8, 32]) {
     console.log(`wildcard: 1000 rules over ${maskCount} masks`);
-    const t = new FlowTable();
+    const t = new FlowTable({ cacheSlots: 0 });
     wildcardRules(t, 1000, maskCount);
     const keys = new Uint32Array(65536 * FLOW_KEY_WORDS);
     for (let i = 0; i < 65536; i++) {
@@ -299,6 +299,32 @@ function main(): void {
     report("combined: exact misses (wildcard search)", measureLookups(t, missKeys));
     report("combined: exact hits, batch 64", measureBatched(t, hitKeys, 64));
     report("combined: exact hits + recordHit, batch 64", measureBatched(t, hitKeys, 64, true));
+    // The same table behind the exact-match cache (FlowTable's default): uniform random keys
+    // over all 100,000 entries defeat any cache; real traffic repeats a working set of flows.
+    console.log("combined, with the exact-match cache (8192 slots)");
+    const c = exactTable(100_000, new FlowTable({ maxEntries: 2_000_000 }));
+    wildcardRules(c.t, 1000, 8);
+    report("combined + cache: exact hits, uniform over 100k", measureLookups(c.t, c.hitKeys));
+    const hot = (keys: Uint32Array, flows: number): Uint32Array => {
+      const out = new Uint32Array(keys.length);
+      for (let i = 0; i < keys.length / FLOW_KEY_WORDS; i++) {
+        const from = (i % flows) * FLOW_KEY_WORDS;
+        out.set(keys.subarray(from, from + FLOW_KEY_WORDS), i * FLOW_KEY_WORDS);
+      }
+      return out;
+    };
+    report(
+      "combined + cache: 1,000 active flows, exact hits + recordHit",
+      measureLookups(c.t, hot(c.hitKeys, 1000), true),
+    );
+    report(
+      "combined + cache: 1,000 active flows, table misses (full wildcard search)",
+      measureLookups(c.t, hot(c.missKeys, 1000)),
+    );
+    report(
+      "combined, no cache: 1,000 active flows, table misses (full wildcard search)",
+      measureLookups(t, hot(missKeys, 1000)),
+    );
   }
   if (!exactOnly) {
     const n = quick ? 50_000 : 200_000;

@@ -109,6 +109,8 @@ export class Classifier {
   /** Kept sorted with `before`, so lookup can stop at the first subtable that cannot win. */
   private readonly subtables: Subtable[] = [];
   private count = 0;
+  /** Bumped by every insert and remove, so caches of lookup results know when to forget. */
+  version = 0;
 
   get size(): number {
     return this.count;
@@ -165,6 +167,7 @@ export class Classifier {
 
   /** Caller guarantees no entry with the same match (and priority, for wildcard ones) exists. */
   insert(e: FlowEntry): void {
+    this.version++;
     this.count++;
     if (e.exact) {
       this.exactTable.set(e.value, e);
@@ -182,6 +185,7 @@ export class Classifier {
   }
 
   remove(e: FlowEntry): void {
+    this.version++;
     this.count--;
     if (e.exact) {
       this.exactTable.delete(e.value);

@@ -15,6 +15,8 @@ import { ExpiryHeap } from "./expiry-heap.js";
 import { FlowEntry } from "./flow-entry.js";
 import type { FlowKey } from "./flow-key.js";
 import { matchToWords, type MatchWords } from "./match-words.js";
+import { MicroflowCache } from "./microflow-cache.js";
+import { hashKey } from "./word-hash.js";
 
 export const DEFAULT_MAX_ENTRIES = 1_000_000;
 export const TABLE_NAME = "classifier";
@@ -42,6 +44,8 @@ export interface FlowTableOptions {
   maxEntries?: number;
   /** Monotonic milliseconds. */
   clock?: () => number;
+  /** Slots of the exact-match cache in front of the classifier (a power of two; 0: none). */
+  cacheSlots?: number;
 }
 
 const flowModError = (code: number): FlowModResult => ({
@@ -68,9 +72,15 @@ export class FlowTable {
   private seq = 0;
   private lookups = 0;
   private matched = 0;
+  private readonly cache: MicroflowCache<FlowEntry> | undefined;
+  /** The classifier and its version the cache's contents were computed from. */
+  private cacheSource: Classifier = this.normal;
+  private cacheVersion = 0;
 
   constructor(opts: FlowTableOptions = {}) {
     this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    const slots = opts.cacheSlots ?? 8192;
+    this.cache = slots > 0 ? new MicroflowCache<FlowEntry>(slots) : undefined;
     this.clock = opts.clock ?? (() => performance.now());
     this.now = this.clock();
   }
@@ -96,9 +106,36 @@ export class FlowTable {
   /** The entry for a packet (emergency table only in emergency mode); counts lookups/matched. */
   lookup(key: FlowKey): FlowEntry | undefined {
     this.lookups++;
-    const e = this.active.lookup(key);
+    const cls = this.active;
+    const cache = this.cache;
+    let e: FlowEntry | undefined;
+    if (cache === undefined) {
+      e = cls.lookup(key);
+    } else {
+      // Any insert or removal (flow_mod, expiry, emergency switch) may change any packet's
+      // answer: forget everything, synchronously, so a BARRIER_REPLY means the new table.
+      if (cls !== this.cacheSource || cls.version !== this.cacheVersion) {
+        cache.invalidate();
+        this.cacheSource = cls;
+        this.cacheVersion = cls.version;
+      }
+      const words = key.words;
+      const hash = hashKey(words);
+      const slot = cache.find(words, hash);
+      if (slot >= 0) {
+        e = cache.value(slot);
+      } else {
+        e = cls.lookup(key);
+        cache.offer(words, hash, e);
+      }
+    }
     if (e !== undefined) this.matched++;
     return e;
+  }
+
+  /** Lookups answered by the exact-match cache (for stats and benchmarks). */
+  get cacheHits(): number {
+    return this.cache?.hits ?? 0;
   }
 
   /**

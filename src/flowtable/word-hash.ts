@@ -38,6 +38,20 @@ export function hashWords(w: Int32Array): number {
   return finish(h);
 }
 
+/** hashWords of a packet key (no mask): the microflow cache's hash. */
+export function hashKey(key: Uint32Array): number {
+  let h = 0x9747b28c;
+  h = mix(h, key[0]);
+  h = mix(h, key[1]);
+  h = mix(h, key[2]);
+  h = mix(h, key[3]);
+  h = mix(h, key[4]);
+  h = mix(h, key[5]);
+  h = mix(h, key[6]);
+  h = mix(h, key[7]);
+  return finish(mix(h, key[8]));
+}
+
 /** hashWords(key & mask) without materialising the masked key. */
 function hashMasked(key: Uint32Array | Int32Array, mask: Int32Array): number {
   let h = 0x9747b28c;

@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { OFPFC, OFPFF } from "../../src/ofchannel/constants.js";
+import { FlowKey } from "../../src/flowtable/flow-key.js";
+import { FlowTable } from "../../src/flowtable/flow-table.js";
+import { MicroflowCache } from "../../src/flowtable/microflow-cache.js";
+import { hashKey } from "../../src/flowtable/word-hash.js";
+import { flowMod, ip, keyOf, matchOf, output } from "./helpers.js";
+
+const pkt = { inPort: 1, dlType: 0x0800, nwProto: 17, nwSrc: ip("10.0.0.1"), tpDst: 53 };
+
+describe("MicroflowCache", () => {
+  it("answers only for the very key it stored, and forgets everything on invalidate", () => {
+    const c = new MicroflowCache<string>(4, 1);
+    const a = keyOf(pkt);
+    const b = keyOf({ ...pkt, tpDst: 54 });
+    c.store(a.words, hashKey(a.words), "a");
+    expect(c.value(c.find(a.words, hashKey(a.words)))).toBe("a");
+    // Same hash, other words: no false hit.
+    expect(c.find(b.words, hashKey(a.words))).toBe(-1);
+    c.invalidate();
+    expect(c.find(a.words, hashKey(a.words))).toBe(-1);
+  });
+
+  it("offer() stores about one answer in insertOneIn", () => {
+    const c = new MicroflowCache<number>(1024, 8);
+    const k = new FlowKey();
+    let stored = 0;
+    for (let i = 0; i < 8000; i++) {
+      k.tpSrc = i;
+      c.offer(k.words, hashKey(k.words), i);
+      if (c.find(k.words, hashKey(k.words)) >= 0) stored++;
+    }
+    expect(stored).toBeGreaterThan(700);
+    expect(stored).toBeLessThan(1300);
+  });
+
+  it("caches a table miss as well as a hit", () => {
+    const c = new MicroflowCache<string>(4, 1);
+    const k = new FlowKey();
+    c.store(k.words, hashKey(k.words), undefined);
+    const slot = c.find(k.words, hashKey(k.words));
+    expect(slot).toBeGreaterThanOrEqual(0);
+    expect(c.value(slot)).toBeUndefined();
+  });
+});
+
+/** Looks `key` up often enough that the cache (which stores 1 answer in 8) surely holds it. */
+function warm(t: FlowTable, key: ReturnType<typeof keyOf>): void {
+  for (let i = 0; i < 200; i++) t.lookup(key);
+}
+
+describe("FlowTable with its exact-match cache", () => {
+  it("a packet that missed meets a flow added after it, and a removed flow is gone at once (BARRIER semantics)", () => {
+    const t = new FlowTable({ clock: () => 0 });
+    const key = keyOf(pkt);
+    warm(t, key);
+    const hitsWhenMissing = t.cacheHits;
+    expect(hitsWhenMissing).toBeGreaterThan(0);
+    expect(t.lookup(key)).toBeUndefined();
+    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), priority: 10, actions: [output(2)] }));
+    expect(t.lookup(key)?.priority).toBe(10);
+    warm(t, key);
+    t.applyFlowMod(
+      flowMod({
+        match: matchOf({ tpDst: 53, dlType: 0x0800, nwProto: 17 }),
+        priority: 20,
+        actions: [output(3)],
+      }),
+    );
+    expect(t.lookup(key)?.priority).toBe(20);
+    warm(t, key);
+    t.applyFlowMod(flowMod({ match: matchOf({}), command: OFPFC.DELETE, actions: [] }));
+    expect(t.lookup(key)).toBeUndefined();
+  });
+
+  it("switching to the emergency table switches the cached answers too", () => {
+    const t = new FlowTable({ clock: () => 0 });
+    const key = keyOf(pkt);
+    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), cookie: 1n, actions: [output(2)] }));
+    t.applyFlowMod(
+      flowMod({
+        match: matchOf({ inPort: 1 }),
+        cookie: 2n,
+        flags: OFPFF.EMERG,
+        actions: [output(3)],
+      }),
+    );
+    warm(t, key);
+    expect(t.lookup(key)?.cookie).toBe(1n);
+    t.setEmergencyMode(true);
+    expect(t.lookup(key)?.cookie).toBe(2n);
+    t.setEmergencyMode(false);
+    expect(t.lookup(key)?.cookie).not.toBe(2n);
+  });
+
+  it("cacheSlots: 0 turns the cache off", () => {
+    const t = new FlowTable({ clock: () => 0, cacheSlots: 0 });
+    warm(t, keyOf(pkt));
+    expect(t.cacheHits).toBe(0);
+  });
+});
