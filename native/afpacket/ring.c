@@ -5,7 +5,10 @@
  *    into the ring header can be put back in the copy;
  *  - PACKET_COPY_THRESH (V2): a frame larger than a slot is queued whole on the socket too
  *    (TP_STATUS_COPY) and read with recv, instead of being truncated;
- *  - PACKET_QDISC_BYPASS: sends go straight to the driver, as a switch's would;
+ *  - PACKET_QDISC_BYPASS: sends go straight to the driver, as a switch's would; but only
+ *    without virtio-net headers: the bypass (__dev_direct_xmit) drops every skb that had to
+ *    be segmented in software (ENOBUFS; e.g. a GSO frame to a device with TSO off), while
+ *    dev_queue_xmit segments it (checked with a hand-made GSO frame on a veth);
  *  - PACKET_VNET_HDR (asked for, set before the ring as the kernel requires): a virtio_net_hdr
  *    precedes every frame, in the ring right before the MAC header and first in recv's data;
  *    it says which frames are GSO and which checksums are partial, and lets sends hand the
@@ -109,7 +112,7 @@ int afp_open(struct afp_ring* r, const char* ifname, const struct afp_config* cf
   if (err) return err;
   /* Older kernels lack it; afp_receive_batch also drops PACKET_OUTGOING frames. */
   (void)set_int(r->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
-  (void)set_int(r->fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
+  if (!r->vnet_len) (void)set_int(r->fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
   int buf = 4 << 20;
   if (setsockopt(r->fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf))
     (void)setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
