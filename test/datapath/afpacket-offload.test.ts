@@ -144,9 +144,10 @@ describe.skipIf(!usable)("Datapath on AfPacketPorts with offload passthrough", (
       const send = `import socket;s=socket.socket(2,2);s.sendto(b'u'*1200,('${h2.ip}',7002))`;
       await runAsync("ip", ["netns", "exec", h1.ns, "/usr/bin/python3", "-c", send], 5000);
       await waitFor(() => got.includes("GOT"), "the datagram", 8000);
-      expect(got).toContain(`GOT 1200 ${h1.ip}`);
-      expect(dp.egress.stats.checksumsOffloaded).toBeGreaterThan(offloaded0);
-      expect(csumErrors(lab, h2)).toBe(errors0);
+      const state = JSON.stringify({ egress: dp.egress.stats, rx: ports[0].afStats });
+      expect(got, state).toContain(`GOT 1200 ${h1.ip}`);
+      expect(dp.egress.stats.checksumsOffloaded, state).toBeGreaterThan(offloaded0);
+      expect(csumErrors(lab, h2), state).toBe(errors0);
     } finally {
       if (listener.exitCode === null && listener.pid !== undefined)
         process.kill(listener.pid, "SIGKILL");
