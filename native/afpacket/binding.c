@@ -146,7 +146,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
       get_u32(env, a[1], "ringBytes", &cfg.ring_bytes) ||
       get_u32(env, a[1], "blockBytes", &cfg.block_bytes) ||
       get_u32(env, a[1], "frameBytes", &cfg.frame_bytes) ||
-      get_u32(env, a[1], "blockTimeoutMs", &cfg.block_tov_ms)) {
+      get_u32(env, a[1], "blockTimeoutMs", &cfg.block_tov_ms) ||
+      get_u32(env, a[1], "vnetHdr", (uint32_t*)&cfg.vnet_hdr)) {
     napi_throw_type_error(env, NULL, "afpacket.open: bad config");
     return NULL;
   }
@@ -159,7 +160,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   uint8_t* tx_area = data_of(env, a[6], &txa_len);
   int32_t* tx_desc = data_of(env, a[7], &txd_len);
   if (!slots || !rx_desc || !large || !tx_area || !tx_desc || slot_bytes == 0 ||
-      rxd_len < 2 * 4 * (slots_len / slot_bytes) || large_len < 8) {
+      rxd_len < AFP_RX_DESC_WORDS * 4 * (slots_len / slot_bytes) || large_len < 8) {
     napi_throw_type_error(env, NULL, "afpacket.open: bad buffers");
     return NULL;
   }
@@ -241,6 +242,16 @@ static napi_value js_flush(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* vnetHdrLen(handle): bytes of virtio_net_hdr before every frame (0: PACKET_VNET_HDR is off). */
+static napi_value js_vnet_hdr_len(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1], out;
+  CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  struct port* p = port_of(env, a[0]);
+  napi_create_uint32(env, p && p->open ? p->ring.vnet_len : 0, &out);
+  return out;
+}
+
 /* stats(handle): [kernel ring drops, frames lost to copy errors], both cumulative. */
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -271,8 +282,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"vnetHdrLen", NULL, js_vnet_hdr_len, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 4, props);
+  napi_define_properties(env, exports, 5, props);
   return exports;
 }
 

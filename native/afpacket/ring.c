@@ -5,15 +5,24 @@
  *    into the ring header can be put back in the copy;
  *  - PACKET_COPY_THRESH (V2): a frame larger than a slot is queued whole on the socket too
  *    (TP_STATUS_COPY) and read with recv, instead of being truncated;
- *  - PACKET_QDISC_BYPASS: sends go straight to the driver, as a switch's would;
+ *  - PACKET_QDISC_BYPASS: sends go straight to the driver, as a switch's would; but only
+ *    without virtio-net headers: the bypass (__dev_direct_xmit) drops every skb that had to
+ *    be segmented in software (ENOBUFS; e.g. a GSO frame to a device with TSO off), while
+ *    dev_queue_xmit segments it (checked with a hand-made GSO frame on a veth);
+ *  - PACKET_VNET_HDR (asked for, set before the ring as the kernel requires): a virtio_net_hdr
+ *    precedes every frame, in the ring right before the MAC header and first in recv's data;
+ *    it says which frames are GSO and which checksums are partial, and lets sends hand the
+ *    kernel whole GSO frames with partial checksums, as a bridge passes them on;
  *  - the socket is bound only after the ring exists, so no frame is queued outside it. */
 #include "ring.h"
 
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <endian.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -37,6 +46,10 @@ static int set_int(int fd, int level, int opt, int v) {
 
 static int setup_ring(struct afp_ring* r, const struct afp_config* cfg, const char** what) {
   long page = sysconf(_SC_PAGESIZE);
+  /* Refused by kernels without it (and for rings before 4.16): frames then go without. */
+  r->vnet_len = 0;
+  if (cfg->vnet_hdr && set_int(r->fd, SOL_PACKET, PACKET_VNET_HDR, 1) == 0)
+    r->vnet_len = sizeof(struct virtio_net_hdr);
   if (set_int(r->fd, SOL_PACKET, PACKET_VERSION, cfg->version == 3 ? TPACKET_V3 : TPACKET_V2))
     return fail(what, "PACKET_VERSION");
   if (set_int(r->fd, SOL_PACKET, PACKET_RESERVE, VLAN_TAG_LEN))
@@ -99,7 +112,7 @@ int afp_open(struct afp_ring* r, const char* ifname, const struct afp_config* cf
   if (err) return err;
   /* Older kernels lack it; afp_receive_batch also drops PACKET_OUTGOING frames. */
   (void)set_int(r->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
-  (void)set_int(r->fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
+  if (!r->vnet_len) (void)set_int(r->fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
   int buf = 4 << 20;
   if (setsockopt(r->fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf))
     (void)setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
@@ -133,7 +146,16 @@ struct rx_frame {
   uint16_t tci, tpid;
   uint8_t pkttype;
   uint8_t* mac;
+  struct virtio_net_hdr vnet; /* zero without PACKET_VNET_HDR */
 };
+
+/* The kernel writes the header right before the MAC header of a ring frame. */
+static void read_vnet(const struct afp_ring* r, struct rx_frame* f) {
+  if (r->vnet_len)
+    memcpy(&f->vnet, f->mac - r->vnet_len, sizeof f->vnet);
+  else
+    memset(&f->vnet, 0, sizeof f->vnet);
+}
 
 static inline uint32_t load_status(volatile uint32_t* p) {
   return __atomic_load_n(p, __ATOMIC_ACQUIRE);
@@ -154,6 +176,7 @@ static int peek(struct afp_ring* r, struct rx_frame* f) {
     f->tpid = h->tp_vlan_tpid;
     f->pkttype = sll->sll_pkttype;
     f->mac = base + h->tp_mac;
+    read_vnet(r, f);
     return 1;
   }
   if (!r->in_block) {
@@ -183,6 +206,7 @@ static int peek(struct afp_ring* r, struct rx_frame* f) {
   f->tpid = h->hv1.tp_vlan_tpid;
   f->pkttype = sll->sll_pkttype;
   f->mac = r->pkt + h->tp_mac;
+  read_vnet(r, f);
   return 1;
 }
 
@@ -235,9 +259,15 @@ uint32_t afp_receive_batch(struct afp_ring* r, int32_t* desc) {
     int32_t flags = 0;
     uint32_t len;
     if (f.status & TP_STATUS_COPY) {
-      /* The whole frame waits on the socket queue, in ring order. */
-      ssize_t got = recv(r->fd, r->large + VLAN_TAG_LEN, r->large_bytes - VLAN_TAG_LEN,
-                         MSG_DONTWAIT | MSG_TRUNC);
+      /* The whole frame waits on the socket queue, in ring order, behind its own header. */
+      struct iovec iov[2] = {{&f.vnet, r->vnet_len},
+                             {r->large + VLAN_TAG_LEN, r->large_bytes - VLAN_TAG_LEN}};
+      struct msghdr mh;
+      memset(&mh, 0, sizeof mh);
+      mh.msg_iov = r->vnet_len ? iov : iov + 1;
+      mh.msg_iovlen = r->vnet_len ? 2 : 1;
+      ssize_t got = recvmsg(r->fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
+      if (got >= (ssize_t)r->vnet_len) got -= r->vnet_len;
       if (got < 0 || (size_t)got > r->large_bytes - VLAN_TAG_LEN) {
         r->errors++;
         consume(r);
@@ -261,9 +291,22 @@ uint32_t afp_receive_batch(struct afp_ring* r, int32_t* desc) {
     if (tagged) flags |= AFP_RX_VLAN;
     if (f.status & TP_STATUS_CSUMNOTREADY) flags |= AFP_RX_CSUM_PARTIAL;
     if (f.status & TP_STATUS_CSUM_VALID) flags |= AFP_RX_CSUM_VALID;
+    const struct virtio_net_hdr* vh = &f.vnet;
+    uint32_t csum = 0;
+    if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+      flags |= AFP_RX_CSUM_PARTIAL;
+      /* csum_start counts from the MAC header as the kernel holds it, without the tag. */
+      uint32_t start = le16toh(vh->csum_start) + extra;
+      csum = (start << 16) | le16toh(vh->csum_offset);
+    }
+    if (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID) flags |= AFP_RX_CSUM_VALID;
+    if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) flags |= AFP_RX_GSO;
     consume(r);
-    desc[2 * n] = (int32_t)len;
-    desc[2 * n + 1] = flags;
+    int32_t* d = desc + AFP_RX_DESC_WORDS * n;
+    d[0] = (int32_t)len;
+    d[1] = flags;
+    d[2] = (int32_t)(((uint32_t)vh->gso_type << 16) | le16toh(vh->gso_size));
+    d[3] = (int32_t)csum;
     n++;
     if (flags & AFP_RX_LARGE) break; /* one large buffer per batch */
   }

@@ -14,6 +14,11 @@
 #define AFP_RX_LARGE 4        /* the frame is in the large buffer, not in its slot */
 #define AFP_RX_TRUNCATED 8    /* the ring slot was too small and the frame could not be copied */
 #define AFP_RX_CSUM_VALID 16  /* TP_STATUS_CSUM_VALID: the checksum was verified already */
+#define AFP_RX_GSO 32         /* virtio-net header: a GSO frame (gso_type/gso_size in desc) */
+
+/* Receive descriptor per frame: [length, flags, gso_type << 16 | gso_size,
+ * csum_start << 16 | csum_offset]; the last two are 0 without virtio-net headers. */
+#define AFP_RX_DESC_WORDS 4
 
 struct afp_config {
   int version;            /* 2 or 3 */
@@ -21,11 +26,15 @@ struct afp_config {
   uint32_t block_bytes;   /* V3 block size (frames never span blocks) */
   uint32_t frame_bytes;   /* V2 slot size */
   uint32_t block_tov_ms;  /* V3 block retire timeout */
+  int vnet_hdr;           /* ask for PACKET_VNET_HDR (kept off when the kernel refuses it) */
 };
 
 struct afp_ring {
   int fd;
   int version;
+  /* sizeof(struct virtio_net_hdr) when PACKET_VNET_HDR is on, else 0: every received frame is
+   * then described by one and every sent frame must start with one. */
+  uint32_t vnet_len;
   uint8_t* map;
   size_t map_len;
   uint32_t block_bytes, block_nr, frame_bytes, frame_nr;
@@ -54,11 +63,12 @@ int afp_open(struct afp_ring* r, const char* ifname, const struct afp_config* cf
 void afp_close(struct afp_ring* r);
 
 /* Moves up to slot_count ready frames into the slots (or one into `large`, which ends the
- * batch), writing [length, flags] pairs to desc. Returns the number of frames. */
+ * batch), writing AFP_RX_DESC_WORDS words per frame to desc. Returns the number of frames. */
 uint32_t afp_receive_batch(struct afp_ring* r, int32_t* desc);
 
 /* Sends n frames; desc holds [offset, length, result] triples over `area`. result is set to 0
- * or -errno. Returns the number sent. */
+ * or -errno. Returns the number sent. With vnet_len set, each frame's bytes in `area` begin
+ * with its virtio_net_hdr (the caller writes it). */
 uint32_t afp_send_batch(struct afp_ring* r, const uint8_t* area, int32_t* desc, uint32_t n);
 
 /* Reads (and clears) the kernel's drop counter into r->drops; clears a pending socket error. */

@@ -15,6 +15,8 @@ export interface AfPacketNative {
       blockBytes: number;
       frameBytes: number;
       blockTimeoutMs: number;
+      /** 1: ask for PACKET_VNET_HDR (a virtio_net_hdr before every frame, both ways). */
+      vnetHdr: number;
     },
     slots: Buffer,
     slotBytes: number,
@@ -29,7 +31,12 @@ export interface AfPacketNative {
   /** [kernel ring drops, frames lost copying], cumulative for the socket. */
   stats(handle: AfPacketHandle): [number, number];
   close(handle: AfPacketHandle): void;
+  /** Bytes of virtio_net_hdr before every frame: VNET_HDR_LEN, or 0 when the kernel refused. */
+  vnetHdrLen(handle: AfPacketHandle): number;
 }
+
+/** Words per received frame in rxDesc: [length, flags, gsoType << 16 | gsoSize, csumStart << 16 | csumOffset]. */
+export const RX_DESC_WORDS = 4;
 
 /** Opaque native port (an N-API external). */
 export type AfPacketHandle = { readonly __afpacket: unique symbol };
@@ -46,6 +53,8 @@ export const AFP_RX = {
   TRUNCATED: 8,
   /** The kernel already verified the checksum (TP_STATUS_CSUM_VALID). */
   CSUM_VALID: 16,
+  /** A GSO frame (virtio-net header): several segments' payload behind one set of headers. */
+  GSO: 32,
 } as const;
 
 const ADDON_PATHS = [

@@ -6,16 +6,21 @@
 //     the handler sees `frame` at offset 0 as with PcapPort, with no per-packet allocation;
 //   - send: copies the frame into a preallocated transmit area; all queued frames of all
 //     AfPacketPorts go out with one sendmmsg per port at the end of the receive batch (or
-//     after the current task when sent outside a batch, e.g. PACKET_OUT).
+//     after the current task when sent outside a batch, e.g. PACKET_OUT);
+//   - offloads (PACKET_VNET_HDR, on unless vnetHdr: false): each received frame's GSO and
+//     partial-checksum state is in `rxOffload`, and sendOffload() hands the kernel whole GSO
+//     frames and partial checksums, so Egress need not segment or complete them.
 import { MAX_FRAME } from "./actions.js";
 import {
   AFP_RX,
   loadAfPacket,
+  RX_DESC_WORDS,
   type AfPacketHandle,
   type AfPacketNative,
 } from "./afpacket-native.js";
 import { PcapPort, type PcapPortOptions } from "./pcap-port.js";
 import type { PortRefresh } from "./port.js";
+import { RxOffload, writeVnetHdr } from "./vnet.js";
 
 export interface AfPacketPortOptions extends PcapPortOptions {
   /** TPACKET_V2 (per-frame wake-ups) or TPACKET_V3 (per-block, up to blockTimeoutMs late). */
@@ -30,6 +35,8 @@ export interface AfPacketPortOptions extends PcapPortOptions {
   frameBytes?: number;
   /** Frames per JavaScript call. */
   batchSize?: number;
+  /** Ask for virtio-net headers (GSO and checksum offload passthrough); default true. */
+  vnetHdr?: boolean;
 }
 
 /** Receive slot: a 1500-byte MTU frame plus a restored VLAN tag, rounded up. */
@@ -52,6 +59,8 @@ export class AfPacketStats {
   flushes = 0;
   /** Receive batches delivered to JavaScript. */
   batches = 0;
+  /** Frames received as GSO (virtio-net header gso_type set). */
+  gsoFrames = 0;
 }
 
 // Ports with queued frames; flushed when the outermost receive batch ends.
@@ -69,6 +78,13 @@ export class AfPacketPort extends PcapPort {
   readonly afStats = new AfPacketStats();
   /** AFP_RX flags of the frame being delivered; valid only inside the frame handler. */
   rxFlags = 0;
+  /** True while the socket carries virtio-net headers (set when the capture opens). */
+  offloads = false;
+  /** The delivered frame's offload state (valid inside the handler) when `offloads`. */
+  rxOffload: RxOffload | undefined;
+  private readonly rxMeta = new RxOffload();
+  /** Bytes of virtio-net header before every frame in the transmit area (0 or 10). */
+  private vnetLen = 0;
   private readonly native: AfPacketNative;
   private handle: AfPacketHandle | undefined;
   private readonly slots: Buffer;
@@ -98,7 +114,7 @@ export class AfPacketPort extends PcapPort {
     this.slots = Buffer.allocUnsafeSlow(batch * SLOT_BYTES);
     for (let i = 0; i < batch; i++)
       this.slotViews.push(this.slots.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES));
-    this.rxDesc = new Int32Array(2 * batch);
+    this.rxDesc = new Int32Array(RX_DESC_WORDS * batch);
   }
 
   protected override startCapture(): void {
@@ -113,6 +129,7 @@ export class AfPacketPort extends PcapPort {
         blockBytes: o.blockBytes ?? 256 << 10,
         frameBytes: o.frameBytes ?? SLOT_BYTES,
         blockTimeoutMs: o.blockTimeoutMs ?? 1,
+        vnetHdr: o.vnetHdr === false ? 0 : 1,
       },
       this.slots,
       SLOT_BYTES,
@@ -122,6 +139,9 @@ export class AfPacketPort extends PcapPort {
       this.txDesc,
       this.onBatch,
     );
+    this.vnetLen = this.native.vnetHdrLen(this.handle);
+    this.offloads = this.vnetLen > 0;
+    this.rxOffload = this.offloads ? this.rxMeta : undefined;
   }
 
   protected override stopCapture(): void {
@@ -143,12 +163,21 @@ export class AfPacketPort extends PcapPort {
     const desc = this.rxDesc;
     const c = this.counters;
     const s = this.afStats;
+    const meta = this.rxMeta;
     s.batches++;
     batchDepth++;
     try {
       for (let i = 0; i < n; i++) {
-        const len = desc[2 * i];
-        const flags = desc[2 * i + 1];
+        const d = RX_DESC_WORDS * i;
+        const len = desc[d];
+        const flags = desc[d + 1];
+        const gso = desc[d + 2];
+        const csum = desc[d + 3];
+        meta.gsoType = gso >>> 16;
+        meta.gsoSize = gso & 0xffff;
+        meta.csumPartial = (flags & AFP_RX.CSUM_PARTIAL) !== 0;
+        meta.csumStart = csum >>> 16;
+        meta.csumOffset = csum & 0xffff;
         c.rxPackets++;
         c.rxBytes += len;
         if (flags !== 0) {
@@ -160,6 +189,7 @@ export class AfPacketPort extends PcapPort {
           if ((flags & AFP_RX.CSUM_PARTIAL) !== 0) s.checksumPartial++;
           if ((flags & AFP_RX.VLAN) !== 0) s.vlanRestored++;
           if ((flags & AFP_RX.LARGE) !== 0) s.largeFrames++;
+          if ((flags & AFP_RX.GSO) !== 0) s.gsoFrames++;
         }
         this.rxFlags = flags;
         this.handler?.((flags & AFP_RX.LARGE) !== 0 ? this.large : this.slotViews[i], len, this);
@@ -171,17 +201,33 @@ export class AfPacketPort extends PcapPort {
   };
 
   override send(frame: Buffer, length: number): boolean {
-    if (!this.handle || length > TX_AREA_BYTES) {
+    return this.sendOffload(frame, length, 0, 0, 0, -1, 0);
+  }
+
+  /** See Port.sendOffload; the metadata is lost when `offloads` is false. */
+  sendOffload(
+    frame: Buffer,
+    length: number,
+    gsoType: number,
+    gsoSize: number,
+    hdrLen: number,
+    csumStart: number,
+    csumOffset: number,
+  ): boolean {
+    const vlen = this.vnetLen;
+    const size = vlen + length;
+    if (!this.handle || size > TX_AREA_BYTES) {
       this.counters.txDropped++;
       return false;
     }
-    if (this.txCount === TX_MAX || this.txUsed + length > TX_AREA_BYTES) this.flushQueued();
+    if (this.txCount === TX_MAX || this.txUsed + size > TX_AREA_BYTES) this.flushQueued();
     const at = this.txUsed;
-    frame.copy(this.txArea, at, 0, length);
+    if (vlen > 0) writeVnetHdr(this.txArea, at, gsoType, gsoSize, hdrLen, csumStart, csumOffset);
+    frame.copy(this.txArea, at + vlen, 0, length);
     const d = 3 * this.txCount++;
     this.txDesc[d] = at;
-    this.txDesc[d + 1] = length;
-    this.txUsed = at + length;
+    this.txDesc[d + 1] = size;
+    this.txUsed = at + size;
     this.txBytesQueued += length;
     if (!this.inDirty) {
       this.inDirty = true;
@@ -224,7 +270,7 @@ export class AfPacketPort extends PcapPort {
     const d = this.txDesc;
     for (let i = 0; i < n; i++) {
       const result = d[3 * i + 2];
-      if (result === 0) c.txBytes += d[3 * i + 1];
+      if (result === 0) c.txBytes += d[3 * i + 1] - this.vnetLen;
       else if (result === -EAGAIN || result === -ENOBUFS) c.txDropped++;
       else c.txErrors++;
     }

@@ -11,6 +11,7 @@ import { Egress, type EgressOptions } from "./egress.js";
 import { MacLearningTable } from "./learning.js";
 import { ETH_HEADER_LEN, PacketLayout, parseFrame } from "./parse.js";
 import type { Port } from "./port.js";
+import type { RxOffload } from "./vnet.js";
 
 /** What a flow table entry must offer; src/flowtable's FlowEntry is structurally one. */
 export interface FlowEntryLike {
@@ -157,7 +158,15 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
       return;
     }
     try {
-      this.pipeline(frame, length, port.portNo, this.key, this.layout, this.executor);
+      this.pipeline(
+        frame,
+        length,
+        port.portNo,
+        this.key,
+        this.layout,
+        this.executor,
+        port.rxOffload,
+      );
     } catch {
       this.stats.errors++;
     }
@@ -170,8 +179,10 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     key: FlowKey,
     layout: PacketLayout,
     executor: ActionExecutor,
+    rx: RxOffload | undefined,
   ): void {
     parseFrame(frame, length, inPort, key, layout);
+    this.egress.setIngress(rx, layout);
     if (this.dropFragments && layout.ipv4) {
       const l3 = layout.l3Offset; // MF flag or a fragment offset: any fragment
       if (((frame[l3 + 6] & 0x3f) | frame[l3 + 7]) !== 0) {
@@ -216,11 +227,18 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   ): void {
     const prog = actions instanceof CompiledActions ? actions : compileActions(actions);
     parseFrame(frame, length, inPort, this.outKey, this.outLayout);
+    // A packet_out may run inside a frame handler: that frame's offload state comes back after.
+    const eg = this.egress;
+    const rx = eg.rx;
+    const rxEthType = eg.rxEthTypeOffset;
+    eg.setIngress(undefined, this.outLayout);
     this.inPacketOut = true;
     try {
       this.outExecutor.execute(prog, frame, length, this.outLayout, inPort);
     } finally {
       this.inPacketOut = false;
+      eg.rx = rx;
+      eg.rxEthTypeOffset = rxEthType;
     }
   }
 
@@ -270,7 +288,7 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
       this.stats.tableDrops++;
       return;
     }
-    this.pipeline(frame, length, inPort, this.key, this.layout, this.executor);
+    this.pipeline(frame, length, inPort, this.key, this.layout, this.executor, undefined);
   }
 
   local(): void {

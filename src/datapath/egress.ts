@@ -7,10 +7,21 @@
 //   - a TCP/IPv4 frame above the MTU is segmented in software (fresh checksums per segment);
 //   - any other frame above the MTU is counted in oversizeDrops and dropped.
 // Frames within the MTU with complete checksums cost one pseudo-header sum.
+// A port that passes offloads through (AfPacketPort with virtio-net headers) is instead handed
+// the frame whole with what the kernel needs to finish it, as a bridge would (see
+// transmitOffload); the JavaScript path above stays for ports that cannot take that.
 import { MAX_FRAME } from "./actions.js";
-import { computeIpv4Checksum, computeL4Checksum, isPartialChecksum } from "./checksum.js";
+import {
+  computeIpv4Checksum,
+  computeL4Checksum,
+  fold,
+  isPartialChecksum,
+  l4Length,
+  pseudoHeaderSum,
+} from "./checksum.js";
 import { ETH_HEADER_LEN, L4, PacketLayout, VLAN_TAG_LEN } from "./parse.js";
 import type { Port } from "./port.js";
+import { VNET_GSO, type RxOffload } from "./vnet.js";
 
 const TCP_FIN = 0x01;
 const TCP_PSH = 0x08;
@@ -24,7 +35,14 @@ export class EgressStats {
   segmentsSent = 0;
   /** Frames above the egress MTU that could not be segmented (non-TCP, fragments). */
   oversizeDrops = 0;
+  /** Frames above the MTU handed whole to an offloading port for the kernel to segment. */
+  gsoSent = 0;
+  /** Frames within the MTU sent with a partial checksum for the kernel (or receiver) to finish. */
+  checksumsOffloaded = 0;
 }
+
+const TCP_CSUM_OFFSET = 16;
+const UDP_CSUM_OFFSET = 6;
 
 /** Both on by default; switching one off exists to measure what it is for. */
 export interface EgressOptions {
@@ -38,13 +56,24 @@ export class Egress {
   private readonly segLayout = new PacketLayout();
   private readonly complete: boolean;
   private readonly segment: boolean;
+  /** The frame's offload state from its input port (see setIngress), or undefined. */
+  rx: RxOffload | undefined = undefined;
+  /** ethTypeOffset when received: a tag pushed or popped since moves csum_start with it. */
+  rxEthTypeOffset = 0;
 
   constructor(opts: EgressOptions = {}) {
     this.complete = opts.completeChecksums ?? true;
     this.segment = opts.segmentTcp ?? true;
   }
 
+  /** The Datapath calls this once per frame, after parsing, before running its actions. */
+  setIngress(rx: RxOffload | undefined, layout: PacketLayout): void {
+    this.rx = rx;
+    this.rxEthTypeOffset = layout.ethTypeOffset;
+  }
+
   transmit(port: Port, frame: Buffer, length: number, layout: PacketLayout): void {
+    if (port.offloads === true && this.transmitOffload(port, frame, length, layout)) return;
     const maxLen = port.mtu + ETH_HEADER_LEN + (layout.vlanOffset >= 0 ? VLAN_TAG_LEN : 0);
     if (length <= maxLen) {
       if (
@@ -69,6 +98,76 @@ export class Egress {
       this.stats.oversizeDrops++;
       port.counters.txDropped++;
     }
+  }
+
+  /**
+   * Sends through port.sendOffload when the frame needs an offload: false (nothing sent) when
+   * it does not, or when it cannot be described safely, and the JavaScript path takes it.
+   *   - TCP/UDP over IPv4 within the MTU, checksum partial by the kernel's word and still by
+   *     the O(1) test (rewrites keep partial sums partial): NEEDS_CSUM at the L4 header;
+   *   - TCP/IPv4 above the MTU: GSO TCPV4 with the input's gso_size (at most the egress MSS)
+   *     and NEEDS_CSUM, after turning a complete checksum into the pseudo-header sum;
+   *   - UDP/IPv4 above the MTU: only a UDP GSO frame (UDP_L4) whose checksum is still partial;
+   *   - anything else the kernel marked (IPv6 GSO, ...): its header as received, csum_start
+   *     moved by a pushed or popped tag (OF1.0 rewrites nothing else in such frames).
+   */
+  private transmitOffload(
+    port: Port,
+    frame: Buffer,
+    length: number,
+    layout: PacketLayout,
+  ): boolean {
+    const rx = this.rx;
+    const maxLen = port.mtu + ETH_HEADER_LEN + (layout.vlanOffset >= 0 ? VLAN_TAG_LEN : 0);
+    const l4 = layout.l4;
+    if (layout.ipv4 && (l4 === L4.TCP || l4 === L4.UDP)) {
+      const l3 = layout.l3Offset;
+      const l4Off = layout.l4Offset;
+      const hdrLen = layout.payloadOffset;
+      const ckOff = l4 === L4.TCP ? TCP_CSUM_OFFSET : UDP_CSUM_OFFSET;
+      if (length <= maxLen) {
+        if (rx === undefined || !rx.csumPartial || !isPartialChecksum(frame, layout)) return false;
+        this.stats.checksumsOffloaded++;
+        port.sendOffload?.(frame, length, VNET_GSO.NONE, 0, hdrLen, l4Off, ckOff);
+        return true;
+      }
+      // Trailing bytes beyond the IP datagram would become payload of the last segment.
+      if (layout.l3End !== length || ((frame[l3 + 6] & 0x3f) | frame[l3 + 7]) !== 0) return false;
+      if (l4 === L4.UDP) {
+        if (rx === undefined || rx.gsoType !== VNET_GSO.UDP_L4 || !rx.csumPartial) return false;
+        if (!isPartialChecksum(frame, layout)) return false;
+        this.stats.gsoSent++;
+        port.sendOffload?.(frame, length, rx.gsoType, rx.gsoSize, hdrLen, l4Off, ckOff);
+        return true;
+      }
+      const mss = port.mtu - (hdrLen - l3);
+      if (mss <= 0 || hdrLen >= length) return false;
+      let gsoSize = mss;
+      let ecn = (frame[l4Off + 13] & TCP_CWR) !== 0 ? VNET_GSO.ECN : 0;
+      if (rx !== undefined && (rx.gsoType & ~VNET_GSO.ECN) === VNET_GSO.TCPV4) {
+        if (rx.gsoSize > 0 && rx.gsoSize < mss) gsoSize = rx.gsoSize;
+        ecn = rx.gsoType & VNET_GSO.ECN;
+      }
+      if (!isPartialChecksum(frame, layout)) {
+        const sum = fold(pseudoHeaderSum(frame, l3, l4Length(frame, layout)));
+        frame[l4Off + ckOff] = sum >>> 8;
+        frame[l4Off + ckOff + 1] = sum & 0xff;
+      }
+      this.stats.gsoSent++;
+      port.sendOffload?.(frame, length, VNET_GSO.TCPV4 | ecn, gsoSize, hdrLen, l4Off, ckOff);
+      return true;
+    }
+    if (rx === undefined || (rx.gsoType === VNET_GSO.NONE && !rx.csumPartial)) return false;
+    if (rx.gsoType === VNET_GSO.NONE && length > maxLen) return false;
+    let start = -1;
+    if (rx.csumPartial) {
+      start = rx.csumStart + layout.ethTypeOffset - this.rxEthTypeOffset;
+      if (start < ETH_HEADER_LEN || start + rx.csumOffset + 2 > length) return false;
+    }
+    if (rx.gsoType !== VNET_GSO.NONE) this.stats.gsoSent++;
+    else this.stats.checksumsOffloaded++;
+    port.sendOffload?.(frame, length, rx.gsoType, rx.gsoSize, 0, start, rx.csumOffset);
+    return true;
   }
 
   /** Splits a TCP/IPv4 frame into segments that fit the port's MTU, as TSO would. */

@@ -4,6 +4,7 @@
 // must be done with the bytes when it returns.
 import { OFPPS } from "../ofchannel/constants.js";
 import type { MacAddress, PhyPort, PortStats } from "../ofchannel/types.js";
+import type { RxOffload } from "./vnet.js";
 
 export type FrameHandler = (frame: Buffer, length: number, port: Port) => void;
 
@@ -63,6 +64,28 @@ export interface Port {
    * that send immediately (PcapPort, MemoryPort) do not implement it.
    */
   flush?(): void;
+  /**
+   * True when the port passes offloads through (AfPacketPort with virtio-net headers): it then
+   * offers `rxOffload` for received frames and `sendOffload` for whole GSO frames and partial
+   * checksums. Absent or false: frames must be segmented and checksums completed before send().
+   */
+  readonly offloads?: boolean;
+  /** What the kernel said about the frame being delivered; valid inside the frame handler. */
+  readonly rxOffload?: RxOffload;
+  /**
+   * send() with offload metadata for the kernel: `gsoType` (VNET_GSO) and `gsoSize` make it
+   * segment (or pass on whole) a frame above the MTU; `csumStart` >= 0 leaves the checksum at
+   * csumStart + csumOffset for it to finish. `hdrLen`: bytes of headers (Ethernet to L4).
+   */
+  sendOffload?(
+    frame: Buffer,
+    length: number,
+    gsoType: number,
+    gsoSize: number,
+    hdrLen: number,
+    csumStart: number,
+    csumOffset: number,
+  ): boolean;
   /** Re-reads link state (and MTU, speed) from the system. */
   refresh(): PortRefresh;
   /** The port as OFPT_FEATURES_REPLY / PORT_STATUS describe it. */

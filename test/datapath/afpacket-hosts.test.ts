@@ -9,6 +9,7 @@ import { Egress } from "../../src/datapath/egress.js";
 import { PacketLayout, parseFrame } from "../../src/datapath/parse.js";
 import { PcapPort } from "../../src/datapath/pcap-port.js";
 import { createPort, resolveBackend } from "../../src/datapath/port-factory.js";
+import { VNET_GSO } from "../../src/datapath/vnet.js";
 import { FlowKey } from "../../src/flowtable/flow-key.js";
 import { labPrefix, NetLab, netnsAvailable, run, type LabHost } from "../support/netlab.js";
 import { waitFor } from "../support/wait.js";
@@ -40,10 +41,14 @@ describe.skipIf(!usable)("AfPacketPort between hosts with offloads on", () => {
 
   it("flags frames whose UDP checksum the sender left partial", async () => {
     const a = new AfPacketPort(1, h1.switchIf);
-    const got: { frame: Buffer; flags: number }[] = [];
+    const got: { frame: Buffer; flags: number; csum: number[] }[] = [];
     a.open((frame, length) => {
       if (frame.readUInt16BE(12) === 0x0800 && frame[23] === 17)
-        got.push({ frame: Buffer.from(frame.subarray(0, length)), flags: a.rxFlags });
+        got.push({
+          frame: Buffer.from(frame.subarray(0, length)),
+          flags: a.rxFlags,
+          csum: [a.rxOffload?.csumStart ?? -1, a.rxOffload?.csumOffset ?? -1],
+        });
     });
     try {
       // The socket hands the datagram to a veth with checksum offload: CHECKSUM_PARTIAL.
@@ -55,25 +60,33 @@ describe.skipIf(!usable)("AfPacketPort between hosts with offloads on", () => {
       parseFrame(frame, frame.length, 1, new FlowKey(), layout);
       expect(isPartialChecksum(frame, layout)).toBe(true);
       expect(a.afStats.checksumPartial).toBeGreaterThanOrEqual(1);
+      // The virtio-net header says where: at the UDP header, checksum 6 bytes in.
+      expect(a.offloads).toBe(true);
+      expect(got[0].csum).toEqual([layout.l4Offset, 6]);
     } finally {
       a.close();
     }
   });
 
-  it("receives GSO frames whole, and egress segments them so TCP completes", async () => {
-    const a = new AfPacketPort(1, h1.switchIf);
-    const b = new AfPacketPort(2, h2.switchIf);
+  // vnetHdr false: egress segments and completes in JavaScript; true: the kernel does.
+  it.each([false, true])("receives GSO frames whole; TCP completes (vnetHdr %s)", async (vnet) => {
+    const a = new AfPacketPort(1, h1.switchIf, { vnetHdr: vnet });
+    const b = new AfPacketPort(2, h2.switchIf, { vnetHdr: vnet });
     const egress = new Egress();
     const key = new FlowKey();
     const layout = new PacketLayout();
     let largest = 0;
+    let gsoSeen = 0;
     a.open((frame, length) => {
       largest = Math.max(largest, length);
+      if (length > a.mtu + 14 && a.rxOffload?.gsoType === VNET_GSO.TCPV4) gsoSeen++;
       parseFrame(frame, length, 1, key, layout);
+      egress.setIngress(a.rxOffload, layout);
       egress.transmit(b, frame, length, layout);
     });
     b.open((frame, length) => {
       parseFrame(frame, length, 2, key, layout);
+      egress.setIngress(b.rxOffload, layout);
       egress.transmit(a, frame, length, layout);
     });
     const server = spawn("ip", ["netns", "exec", h2.ns, "iperf3", "-s", "-1", "-p", "5302"], {
@@ -92,7 +105,16 @@ describe.skipIf(!usable)("AfPacketPort between hosts with offloads on", () => {
       expect(code).toBe(0);
       expect(a.afStats.largeFrames).toBeGreaterThan(0);
       expect(largest).toBeGreaterThan(a.mtu + 14);
-      expect(egress.stats.tcpSegmented).toBeGreaterThan(0);
+      expect(a.offloads).toBe(vnet);
+      if (vnet) {
+        expect(gsoSeen).toBeGreaterThan(0);
+        expect(a.afStats.gsoFrames).toBeGreaterThan(0);
+        expect(egress.stats.gsoSent).toBeGreaterThan(0);
+        expect(egress.stats.tcpSegmented + egress.stats.checksumsCompleted).toBe(0);
+      } else {
+        expect(egress.stats.tcpSegmented).toBeGreaterThan(0);
+        expect(egress.stats.gsoSent + egress.stats.checksumsOffloaded).toBe(0);
+      }
       expect(a.counters.rxErrors + a.counters.rxOverErr).toBe(0);
     } finally {
       server.kill("SIGKILL");
