@@ -39,7 +39,13 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   cp package-lock.json "$stamp"
 fi
 
-test -f native/afpacket/build/Release/afpacket.node ||
+# npm ci builds the AF_PACKET addon; rebuild it when its sources changed since (a pull).
+addon=native/afpacket/build/Release/afpacket.node
+if [ -f "$addon" ] && [ -n "$(find native/afpacket -maxdepth 1 -newer "$addon" \( -name '*.c' -o -name '*.h' -o -name '*.gyp' \))" ]; then
+  echo "setup: rebuilding the AF_PACKET addon (sources changed)"
+  node native/afpacket/install.mjs
+fi
+test -f "$addon" ||
   echo "setup: the AF_PACKET addon is not built (npm run build:native); ports fall back to libpcap" >&2
 
 echo "setup: building"
