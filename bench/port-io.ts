@@ -3,7 +3,7 @@
 // Port backend, with nothing else on the path (no parse, no lookup). Measures iperf3 TCP (one
 // stream, offloads off on every veth) and 64-byte UDP frames per second, and the forwarder's
 // CPU time per frame.
-//   node dist/bench/port-io.js [--seconds 5] [--backends bridge,pcap,afpacket,afpacket-v3] [--tests tcp,udp64,blast64]
+//   node dist/bench/port-io.js [--seconds 5] [--backends bridge,pcap,afpacket] [--tests tcp,udp64,blast64]
 // Run as root. Uses prefix "pio<pid>" for every namespace and interface it creates.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -196,12 +196,7 @@ async function main(): Promise<void> {
         }
         continue;
       }
-      // "afpacket-v3": the AF_PACKET backend with a TPACKET_V3 (block) ring.
-      const [kind, ring] = backend.split("-");
-      const portOpts = {
-        backend: kind as PortBackend,
-        ringVersion: ring === "v3" ? 3 : 2,
-      } as const;
+      const portOpts = { backend: backend as PortBackend };
       const a = createPort(1, h1.switchIf, portOpts);
       const b = createPort(2, h2.switchIf, portOpts);
       const fwd = new Forwarder(a, b);

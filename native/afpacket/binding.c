@@ -142,11 +142,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t iflen;
   CHECK(env, napi_get_value_string_utf8(env, a[0], ifname, sizeof ifname, &iflen));
   struct afp_config cfg;
-  if (get_u32(env, a[1], "version", (uint32_t*)&cfg.version) ||
-      get_u32(env, a[1], "ringBytes", &cfg.ring_bytes) ||
-      get_u32(env, a[1], "blockBytes", &cfg.block_bytes) ||
+  if (get_u32(env, a[1], "ringBytes", &cfg.ring_bytes) ||
       get_u32(env, a[1], "frameBytes", &cfg.frame_bytes) ||
-      get_u32(env, a[1], "blockTimeoutMs", &cfg.block_tov_ms) ||
       get_u32(env, a[1], "vnetHdr", (uint32_t*)&cfg.vnet_hdr)) {
     napi_throw_type_error(env, NULL, "afpacket.open: bad config");
     return NULL;

@@ -50,40 +50,24 @@ static int setup_ring(struct afp_ring* r, const struct afp_config* cfg, const ch
   r->vnet_len = 0;
   if (cfg->vnet_hdr && set_int(r->fd, SOL_PACKET, PACKET_VNET_HDR, 1) == 0)
     r->vnet_len = sizeof(struct virtio_net_hdr);
-  if (set_int(r->fd, SOL_PACKET, PACKET_VERSION, cfg->version == 3 ? TPACKET_V3 : TPACKET_V2))
+  if (set_int(r->fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2))
     return fail(what, "PACKET_VERSION");
   if (set_int(r->fd, SOL_PACKET, PACKET_RESERVE, VLAN_TAG_LEN))
     return fail(what, "PACKET_RESERVE");
-  if (cfg->version == 3) {
-    struct tpacket_req3 req;
-    memset(&req, 0, sizeof req);
-    r->block_bytes = cfg->block_bytes;
-    r->block_nr = cfg->ring_bytes / cfg->block_bytes;
-    if (r->block_nr < 2) r->block_nr = 2;
-    r->frame_bytes = 2048; /* V3 frames are packed; this only has to divide the block */
-    req.tp_block_size = r->block_bytes;
-    req.tp_block_nr = r->block_nr;
-    req.tp_frame_size = r->frame_bytes;
-    req.tp_frame_nr = (r->block_bytes / r->frame_bytes) * r->block_nr;
-    req.tp_retire_blk_tov = cfg->block_tov_ms;
-    if (setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req))
-      return fail(what, "PACKET_RX_RING (V3)");
-  } else {
-    struct tpacket_req req;
-    r->frame_bytes = cfg->frame_bytes;
-    r->block_bytes = (uint32_t)page * 16;
-    while (r->block_bytes < r->frame_bytes) r->block_bytes <<= 1;
-    r->block_nr = cfg->ring_bytes / r->block_bytes;
-    if (r->block_nr < 2) r->block_nr = 2;
-    r->frame_nr = (r->block_bytes / r->frame_bytes) * r->block_nr;
-    req.tp_block_size = r->block_bytes;
-    req.tp_block_nr = r->block_nr;
-    req.tp_frame_size = r->frame_bytes;
-    req.tp_frame_nr = r->frame_nr;
-    if (setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req))
-      return fail(what, "PACKET_RX_RING (V2)");
-    if (set_int(r->fd, SOL_PACKET, PACKET_COPY_THRESH, 1)) return fail(what, "PACKET_COPY_THRESH");
-  }
+  struct tpacket_req req;
+  r->frame_bytes = cfg->frame_bytes;
+  r->block_bytes = (uint32_t)page * 16;
+  while (r->block_bytes < r->frame_bytes) r->block_bytes <<= 1;
+  r->block_nr = cfg->ring_bytes / r->block_bytes;
+  if (r->block_nr < 2) r->block_nr = 2;
+  r->frame_nr = (r->block_bytes / r->frame_bytes) * r->block_nr;
+  req.tp_block_size = r->block_bytes;
+  req.tp_block_nr = r->block_nr;
+  req.tp_frame_size = r->frame_bytes;
+  req.tp_frame_nr = r->frame_nr;
+  if (setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req))
+    return fail(what, "PACKET_RX_RING");
+  if (set_int(r->fd, SOL_PACKET, PACKET_COPY_THRESH, 1)) return fail(what, "PACKET_COPY_THRESH");
   r->map_len = (size_t)r->block_bytes * r->block_nr;
   r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, 0);
   if (r->map == MAP_FAILED) {
@@ -97,10 +81,7 @@ int afp_open(struct afp_ring* r, const char* ifname, const struct afp_config* cf
              const char** what) {
   r->fd = -1;
   r->map = NULL;
-  r->version = cfg->version == 3 ? 3 : 2;
   r->cursor = 0;
-  r->in_block = 0;
-  r->pkts_left = 0;
   r->drops = 0;
   r->errors = 0;
   unsigned ifindex = if_nametoindex(ifname);
@@ -163,70 +144,27 @@ static inline uint32_t load_status(volatile uint32_t* p) {
 
 /* Finds the next ready frame without consuming it; 0 when the ring is empty. */
 static int peek(struct afp_ring* r, struct rx_frame* f) {
-  if (r->version == 2) {
-    uint8_t* base = r->map + (size_t)r->cursor * r->frame_bytes;
-    struct tpacket2_hdr* h = (struct tpacket2_hdr*)base;
-    f->status = load_status(&h->tp_status);
-    if (!(f->status & TP_STATUS_USER)) return 0;
-    const struct sockaddr_ll* sll =
-        (const struct sockaddr_ll*)(base + TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
-    f->len = h->tp_len;
-    f->snaplen = h->tp_snaplen;
-    f->tci = h->tp_vlan_tci;
-    f->tpid = h->tp_vlan_tpid;
-    f->pkttype = sll->sll_pkttype;
-    f->mac = base + h->tp_mac;
-    read_vnet(r, f);
-    return 1;
-  }
-  if (!r->in_block) {
-    struct tpacket_block_desc* bd =
-        (struct tpacket_block_desc*)(r->map + (size_t)r->cursor * r->block_bytes);
-    if (!(load_status(&bd->hdr.bh1.block_status) & TP_STATUS_USER)) return 0;
-    r->in_block = 1;
-    r->pkts_left = bd->hdr.bh1.num_pkts;
-    r->pkt = (uint8_t*)bd + bd->hdr.bh1.offset_to_first_pkt;
-  }
-  if (r->pkts_left == 0) {
-    /* An empty block (retired by timeout): hand it back and look at the next. */
-    struct tpacket_block_desc* bd =
-        (struct tpacket_block_desc*)(r->map + (size_t)r->cursor * r->block_bytes);
-    __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-    r->cursor = (r->cursor + 1) % r->block_nr;
-    r->in_block = 0;
-    return peek(r, f);
-  }
-  struct tpacket3_hdr* h = (struct tpacket3_hdr*)r->pkt;
+  uint8_t* base = r->map + (size_t)r->cursor * r->frame_bytes;
+  struct tpacket2_hdr* h = (struct tpacket2_hdr*)base;
+  f->status = load_status(&h->tp_status);
+  if (!(f->status & TP_STATUS_USER)) return 0;
   const struct sockaddr_ll* sll =
-      (const struct sockaddr_ll*)(r->pkt + TPACKET_ALIGN(sizeof(struct tpacket3_hdr)));
-  f->status = h->tp_status;
+      (const struct sockaddr_ll*)(base + TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
   f->len = h->tp_len;
   f->snaplen = h->tp_snaplen;
-  f->tci = h->hv1.tp_vlan_tci;
-  f->tpid = h->hv1.tp_vlan_tpid;
+  f->tci = h->tp_vlan_tci;
+  f->tpid = h->tp_vlan_tpid;
   f->pkttype = sll->sll_pkttype;
-  f->mac = r->pkt + h->tp_mac;
+  f->mac = base + h->tp_mac;
   read_vnet(r, f);
   return 1;
 }
 
-/* Returns the frame to the kernel (V2) or moves past it, releasing its block at the end (V3). */
+/* Returns the frame's slot to the kernel. */
 static void consume(struct afp_ring* r) {
-  if (r->version == 2) {
-    struct tpacket2_hdr* h = (struct tpacket2_hdr*)(r->map + (size_t)r->cursor * r->frame_bytes);
-    __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-    r->cursor = (r->cursor + 1) % r->frame_nr;
-    return;
-  }
-  struct tpacket3_hdr* h = (struct tpacket3_hdr*)r->pkt;
-  r->pkt += h->tp_next_offset;
-  if (--r->pkts_left == 0) {
-    struct tpacket_block_desc* bd =
-        (struct tpacket_block_desc*)(r->map + (size_t)r->cursor * r->block_bytes);
-    __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-    r->cursor = (r->cursor + 1) % r->block_nr;
-    r->in_block = 0;
-  }
+  struct tpacket2_hdr* h = (struct tpacket2_hdr*)(r->map + (size_t)r->cursor * r->frame_bytes);
+  __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+  r->cursor = (r->cursor + 1) % r->frame_nr;
 }
 
 /* Copies `n` frame bytes from src to dst, re-inserting the VLAN tag when there is one. */
@@ -343,8 +281,8 @@ uint32_t afp_send_batch(struct afp_ring* r, const uint8_t* area, int32_t* desc, 
 
 void afp_poll_stats(struct afp_ring* r) {
   if (r->fd < 0) return;
-  struct tpacket_stats_v3 st;
-  socklen_t len = r->version == 3 ? sizeof(struct tpacket_stats_v3) : sizeof(struct tpacket_stats);
+  struct tpacket_stats st;
+  socklen_t len = sizeof st;
   memset(&st, 0, sizeof st);
   if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) r->drops += st.tp_drops;
   int soerr = 0;

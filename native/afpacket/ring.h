@@ -1,4 +1,4 @@
-/* AF_PACKET socket with a memory-mapped receive ring (TPACKET_V2 or V3) and batched sends.
+/* AF_PACKET socket with a memory-mapped receive ring (TPACKET_V2) and batched sends.
  * Plain C, no Node: binding.c wraps it for JavaScript. */
 #ifndef AFP_RING_H
 #define AFP_RING_H
@@ -21,28 +21,21 @@
 #define AFP_RX_DESC_WORDS 4
 
 struct afp_config {
-  int version;            /* 2 or 3 */
   uint32_t ring_bytes;    /* total receive ring size */
-  uint32_t block_bytes;   /* V3 block size (frames never span blocks) */
-  uint32_t frame_bytes;   /* V2 slot size */
-  uint32_t block_tov_ms;  /* V3 block retire timeout */
+  uint32_t frame_bytes;   /* ring slot size */
   int vnet_hdr;           /* ask for PACKET_VNET_HDR (kept off when the kernel refuses it) */
 };
 
 struct afp_ring {
   int fd;
-  int version;
   /* sizeof(struct virtio_net_hdr) when PACKET_VNET_HDR is on, else 0: every received frame is
    * then described by one and every sent frame must start with one. */
   uint32_t vnet_len;
   uint8_t* map;
   size_t map_len;
   uint32_t block_bytes, block_nr, frame_bytes, frame_nr;
-  /* V2: next frame index. V3: current block, next packet in it, packets left. */
+  /* Next frame index. */
   uint32_t cursor;
-  uint8_t* pkt;
-  uint32_t pkts_left;
-  int in_block;
   /* Receive destinations: `slots` holds slot_count slots of slot_bytes; `large` is for
    * frames that do not fit a slot (it ends a batch). */
   uint8_t* slots;

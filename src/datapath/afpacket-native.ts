@@ -10,11 +10,8 @@ export interface AfPacketNative {
   open(
     ifname: string,
     config: {
-      version: number;
       ringBytes: number;
-      blockBytes: number;
       frameBytes: number;
-      blockTimeoutMs: number;
       /** 1: ask for PACKET_VNET_HDR (a virtio_net_hdr before every frame, both ways). */
       vnetHdr: number;
     },

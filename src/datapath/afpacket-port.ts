@@ -23,15 +23,9 @@ import type { PortRefresh } from "./port.js";
 import { RxOffload, writeVnetHdr } from "./vnet.js";
 
 export interface AfPacketPortOptions extends PcapPortOptions {
-  /** TPACKET_V2 (per-frame wake-ups) or TPACKET_V3 (per-block, up to blockTimeoutMs late). */
-  ringVersion?: 2 | 3;
   /** Receive ring size in bytes; a burst beyond it is dropped by the kernel and counted. */
   ringBytes?: number;
-  /** V3 block size (a frame never spans blocks, so at least 128 KiB for GSO frames). */
-  blockBytes?: number;
-  /** V3: how long a partly filled block waits before the kernel hands it over. */
-  blockTimeoutMs?: number;
-  /** V2 slot size; larger frames take the slower full-copy path. */
+  /** Ring slot size; larger frames take the slower full-copy path. */
   frameBytes?: number;
   /** Frames per JavaScript call. */
   batchSize?: number;
@@ -120,15 +114,11 @@ export class AfPacketPort extends PcapPort {
   protected override startCapture(): void {
     if (this.handle) return;
     const o = this.afOpts;
-    const version = o.ringVersion ?? 2;
     this.handle = this.native.open(
       this.name,
       {
-        version,
         ringBytes: o.ringBytes ?? o.bufferSize ?? 8 << 20,
-        blockBytes: o.blockBytes ?? 256 << 10,
         frameBytes: o.frameBytes ?? SLOT_BYTES,
-        blockTimeoutMs: o.blockTimeoutMs ?? 1,
         vnetHdr: o.vnetHdr === false ? 0 : 1,
       },
       this.slots,
