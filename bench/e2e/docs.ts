@@ -32,10 +32,12 @@ const METHOD = `How each figure is measured (\`bench/e2e/\`):
   on all four veth ends (all later figures run with offloads off). "failed" means no run
   produced a figure: with the default offloads not even iperf3's control connection gets through
   Open vSwitch's userspace datapath on veths here (ping does), so those rows have no OVS value.
-- 64-byte frames: a UDP generator (\`agent.js blast\`, 18-byte payload, one flow, as fast as one
-  Node process sends, measured faster than \`iperf3 -u -l 18 -b 0\` here) to an address host 2
-  drops silently. Offered = host 1's veth tx_packets, delivered = host 2's veth rx_packets, per
-  second of sending. When the bridge loses nothing its figure is the generator's limit.
+- 64-byte frames: one UDP flow of 60-byte frames (64 on the wire) to an address host 2 drops
+  silently, offered at a fixed rate (\`--frame-rate\`, default 400,000/s) by an AF_PACKET
+  generator in host 1 (\`agent.js frames\`: paced every millisecond, sent with sendmmsg; a UDP
+  socket, one datagram per system call, could not offer more than the switches deliver).
+  Offered = host 1's veth tx_packets, delivered = host 2's veth rx_packets, per second of
+  sending. The generator shares the 2 cores with the switch, as every peer's does.
 - Latency: \`ping -i 0.01\` RTT percentiles (linear interpolation) over all pings of a run, idle
   and while a one-stream iperf3 TCP run crosses the switch.
 - Flow setup: reactive mode, \`ovs-testcontroller\` (learning, exact-match flows) behind an empty

@@ -31,6 +31,7 @@ function settings(opts: Options): string {
     `${opts.seconds} s per traffic run`,
     `${opts.pings} pings per latency run`,
     preload,
+    `64-byte frames offered at ${opts.frameRate}/s`,
     `flow setup: ${opts.flowCount} flows offered at ${opts.flowRate}/s`,
   ].join(", ");
 }

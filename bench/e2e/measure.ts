@@ -75,11 +75,12 @@ export interface SmallFrames {
 }
 
 /**
- * 64-byte frames (18-byte UDP payload) from host 1 to an address host 2 drops silently, sent as fast
- * as the generator can. Offered = frames host 1's veth transmitted, delivered = frames host 2's veth
- * received: the interface counters, so the figure is the switch's and not a receiving socket's.
+ * 64-byte frames (18-byte UDP payload) from host 1 to an address host 2 drops silently, offered at
+ * a fixed rate (`pps`) by an AF_PACKET generator in host 1. Offered = frames host 1's veth
+ * transmitted, delivered = frames host 2's veth received: the interface counters, so the figure is
+ * the switch's and not a receiving socket's.
  */
-export async function smallFrames(ctx: Ctx, seconds: number): Promise<SmallFrames> {
+export async function smallFrames(ctx: Ctx, seconds: number, pps: number): Promise<SmallFrames> {
   const [h1, h2] = ctx.topo.hosts;
   const counters = async () => [
     await readCounter(h1.ns, h1.ifname, "tx_packets"),
@@ -88,13 +89,19 @@ export async function smallFrames(ctx: Ctx, seconds: number): Promise<SmallFrame
   const [tx0, rx0] = await counters();
   const argv = inNs(h1.ns, [
     ...ctx.agent,
-    "blast",
+    "frames",
+    "--if",
+    h1.ifname,
+    "--src-mac",
+    h1.mac,
+    "--dst-mac",
+    h2.mac,
+    "--src",
+    h1.ip,
     "--dst",
     ctx.topo.sinkIp,
-    "--port",
-    "9",
-    "--size",
-    "18",
+    "--pps",
+    String(pps),
     "--seconds",
     String(seconds),
   ]);

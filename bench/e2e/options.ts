@@ -16,6 +16,8 @@ export interface Options {
   ovsReactive: boolean;
   flowRate: number;
   flowCount: number;
+  /** Offered rate of the 64-byte frame test. */
+  frameRate: number;
   cpuProf: string | null;
   out: string;
   docs: boolean;
@@ -90,6 +92,12 @@ export function parseOptions(argv: string[]): Options {
       50_000,
     )
     .option(
+      "--frame-rate <r>",
+      "offered 64-byte frames per second (AF_PACKET generator in host 1)",
+      positiveInt,
+      400_000,
+    )
+    .option(
       "--flow-count <n>",
       "new flows per flow-setup run (default rate x seconds)",
       positiveInt,
@@ -133,6 +141,7 @@ export function parseOptions(argv: string[]): Options {
     ovsReactive: o.ovsReactive !== false,
     flowRate: o.flowRate,
     flowCount: o.flowCount ?? o.flowRate * seconds,
+    frameRate: o.frameRate,
     cpuProf: o.cpuProf ?? null,
     out: o.out,
     docs: explicitDocs ? o.docs !== false : !quick && peers.length === PEERS.length && !o.cpuProf,

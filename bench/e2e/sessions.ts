@@ -208,7 +208,7 @@ export async function proactiveSession(peer: PeerId, env: SessionEnv): Promise<v
         s + 2,
         async () => {
           const cpu0 = await cpuOf(sw);
-          const r = await smallFrames(ctx, s);
+          const r = await smallFrames(ctx, s, opts.frameRate);
           const cpu1 = await cpuOf(sw);
           results.add("udp64_delivered_fps", peer, r.deliveredFps);
           results.add("udp64_loss_pct", peer, r.lossPct);
