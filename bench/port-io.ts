@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createPort, type PortBackend } from "../src/datapath/port-factory.js";
 import type { Port } from "../src/datapath/port.js";
-import { labPrefix, NetLab, netnsAvailable, run, type LabHost } from "../test/support/netlab.js";
+import { labPrefix, netnsUnavailable, runSync, Topology } from "../test/support/netns.js";
+import type { NetnsHost } from "../test/support/netns.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -46,7 +47,7 @@ function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<strin
   });
 }
 
-async function withIperfServer<T>(host: LabHost, fn: () => Promise<T>): Promise<T> {
+async function withIperfServer<T>(host: NetnsHost, fn: () => Promise<T>): Promise<T> {
   const server = spawn("ip", ["netns", "exec", host.ns, "iperf3", "-s", "-p", "5299"], {
     stdio: "ignore",
   });
@@ -63,7 +64,7 @@ interface IperfEnd {
   sum?: { packets: number; lost_packets: number; seconds: number };
 }
 
-async function tcpGbps(h1: LabHost, h2: LabHost): Promise<number> {
+async function tcpGbps(h1: NetnsHost, h2: NetnsHost): Promise<number> {
   const out = await runAsync(
     "ip",
     ["netns", "exec", h1.ns, "iperf3", "-c", h2.ip, "-p", "5299", "-t", String(seconds), "-J"],
@@ -73,8 +74,8 @@ async function tcpGbps(h1: LabHost, h2: LabHost): Promise<number> {
   return (end.sum_received?.bits_per_second ?? 0) / 1e9;
 }
 
-function rxPackets(h: LabHost): number {
-  const out = run("ip", ["-n", h.ns, "-s", "-j", "link", "show", "dev", h.hostIf]);
+function rxPackets(h: NetnsHost): number {
+  const out = runSync("ip", ["-n", h.ns, "-s", "-j", "link", "show", "dev", h.hostIf]);
   return (JSON.parse(out) as { stats64: { rx: { packets: number } } }[])[0].stats64.rx.packets;
 }
 
@@ -82,7 +83,7 @@ function rxPackets(h: LabHost): number {
  * 60-byte frames (64 on the wire) from bench/frame-blast (AF_PACKET sendmmsg, far faster than
  * iperf3's UDP sender) at h1; frames/s arriving on h2's interface, and the offered rate.
  */
-async function blast64Pps(h1: LabHost, h2: LabHost): Promise<{ pps: number; offered: number }> {
+async function blast64Pps(h1: NetnsHost, h2: NetnsHost): Promise<{ pps: number; offered: number }> {
   const script = fileURLToPath(new URL("./frame-blast.js", import.meta.url));
   const rx0 = rxPackets(h2);
   const args = ["--if", h1.hostIf, "--src-mac", h1.mac, "--dst-mac", h2.mac];
@@ -97,7 +98,7 @@ async function blast64Pps(h1: LabHost, h2: LabHost): Promise<{ pps: number; offe
 }
 
 /** iperf3's 64-byte UDP (payload 18 bytes): datagrams/s its receiver got. */
-async function udp64Pps(h1: LabHost, h2: LabHost): Promise<number> {
+async function udp64Pps(h1: NetnsHost, h2: NetnsHost): Promise<number> {
   const args = ["-c", h2.ip, "-p", "5299", "-u", "-l", "18", "-b", "0", "-t", String(seconds)];
   const out = await runAsync(
     "ip",
@@ -132,7 +133,7 @@ class Forwarder {
 
 async function measure(
   backend: string,
-  lab: NetLab,
+  lab: Topology,
   fwd: Forwarder | undefined,
   results: Result[],
 ): Promise<void> {
@@ -168,8 +169,8 @@ async function measure(
 }
 
 async function main(): Promise<void> {
-  if (!netnsAvailable()) throw new Error("port-io needs root and ip netns");
-  const lab = new NetLab(labPrefix("pio"));
+  if (netnsUnavailable() !== undefined) throw new Error("port-io needs root and ip netns");
+  const lab = new Topology(labPrefix("pio"), 78);
   const results: Result[] = [];
   const onSignal = () => {
     lab.teardown();
@@ -177,22 +178,22 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   try {
-    const h1 = lab.addHost(1, 78);
-    const h2 = lab.addHost(2, 78);
+    const h1 = lab.addHost(1);
+    const h2 = lab.addHost(2);
     lab.offloadsOff();
     lab.staticArp();
     for (const backend of opts.backends.split(",")) {
       console.error(`port-io: ${backend} (${seconds} s per test)`);
       if (backend === "bridge") {
         const br = `${lab.prefix}br`;
-        run("ip", ["link", "add", br, "type", "bridge"]);
+        runSync("ip", ["link", "add", br, "type", "bridge"]);
         try {
-          run("ip", ["link", "set", h1.switchIf, "master", br]);
-          run("ip", ["link", "set", h2.switchIf, "master", br]);
-          run("ip", ["link", "set", br, "up"]);
+          runSync("ip", ["link", "set", h1.switchIf, "master", br]);
+          runSync("ip", ["link", "set", h2.switchIf, "master", br]);
+          runSync("ip", ["link", "set", br, "up"]);
           await measure(backend, lab, undefined, results);
         } finally {
-          run("ip", ["link", "del", br]);
+          runSync("ip", ["link", "del", br]);
         }
         continue;
       }

@@ -12,7 +12,8 @@ import { parseArgs } from "node:util";
 import { OFPAT, OFPP } from "../src/ofchannel/constants.js";
 import { AfPacketPort } from "../src/datapath/afpacket-port.js";
 import { Datapath } from "../src/datapath/datapath.js";
-import { labPrefix, NetLab, netnsAvailable, run, type LabHost } from "../test/support/netlab.js";
+import { labPrefix, netnsUnavailable, runSync, Topology } from "../test/support/netns.js";
+import type { NetnsHost } from "../test/support/netns.js";
 import { RuleLookup } from "../test/support/rule-lookup.js";
 
 const { values: opts } = parseArgs({
@@ -40,7 +41,7 @@ function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<strin
   });
 }
 
-async function iperf(h1: LabHost, h2: LabHost, streams: number): Promise<number> {
+async function iperf(h1: NetnsHost, h2: NetnsHost, streams: number): Promise<number> {
   const server = spawn("ip", ["netns", "exec", h2.ns, "iperf3", "-s", "-1", "-p", "5311"], {
     stdio: "ignore",
   });
@@ -59,7 +60,7 @@ async function iperf(h1: LabHost, h2: LabHost, streams: number): Promise<number>
   }
 }
 
-function switchUp(lab: NetLab, vnetHdr: boolean): { dp: Datapath; ports: AfPacketPort[] } {
+function switchUp(lab: Topology, vnetHdr: boolean): { dp: Datapath; ports: AfPacketPort[] } {
   const lookup = new RuleLookup();
   lookup.add({}, [{ type: OFPAT.OUTPUT, port: OFPP.FLOOD, maxLen: 0 }]);
   const dp = new Datapath({
@@ -71,24 +72,24 @@ function switchUp(lab: NetLab, vnetHdr: boolean): { dp: Datapath; ports: AfPacke
   return { dp, ports };
 }
 
-function offloadsOn(lab: NetLab): void {
+function offloadsOn(lab: Topology): void {
   const on = ["tx", "on", "tso", "on", "gso", "on", "rx", "on"];
   for (const h of lab.hosts) {
-    run("ip", ["netns", "exec", h.ns, "ethtool", "-K", h.hostIf, ...on]);
-    run("ethtool", ["-K", h.switchIf, ...on]);
+    runSync("ip", ["netns", "exec", h.ns, "ethtool", "-K", h.hostIf, ...on]);
+    runSync("ethtool", ["-K", h.switchIf, ...on]);
   }
 }
 
 async function main(): Promise<void> {
-  if (!netnsAvailable()) throw new Error("switch-offload needs root and ip netns");
-  const lab = new NetLab(labPrefix("swo"));
+  if (netnsUnavailable() !== undefined) throw new Error("switch-offload needs root and ip netns");
+  const lab = new Topology(labPrefix("swo"), 79);
   process.on("SIGINT", () => {
     lab.teardown();
     process.exit(130);
   });
   const rows: Record<string, string | number>[] = [];
   try {
-    const [h1, h2] = [lab.addHost(1, 79), lab.addHost(2, 79)];
+    const [h1, h2] = [lab.addHost(1), lab.addHost(2)];
     lab.staticArp();
     for (const offloads of opts.offloads.split(",")) {
       if (offloads === "off") lab.offloadsOff();
@@ -99,13 +100,13 @@ async function main(): Promise<void> {
           const row: Record<string, string | number> = { mode, offloads, streams };
           if (mode === "bridge") {
             const br = `${lab.prefix}br`;
-            run("ip", ["link", "add", br, "type", "bridge"]);
+            runSync("ip", ["link", "add", br, "type", "bridge"]);
             try {
-              for (const h of lab.hosts) run("ip", ["link", "set", h.switchIf, "master", br]);
-              run("ip", ["link", "set", br, "up"]);
+              for (const h of lab.hosts) runSync("ip", ["link", "set", h.switchIf, "master", br]);
+              runSync("ip", ["link", "set", br, "up"]);
               row.gbps = Number((await iperf(h1, h2, streams)).toFixed(2));
             } finally {
-              run("ip", ["link", "del", br]);
+              runSync("ip", ["link", "del", br]);
             }
           } else {
             const { dp, ports } = switchUp(lab, mode === "switch");

@@ -11,10 +11,11 @@ import { PcapPort } from "../../src/datapath/pcap-port.js";
 import { createPort, resolveBackend } from "../../src/datapath/port-factory.js";
 import { VNET_GSO } from "../../src/datapath/vnet.js";
 import { FlowKey } from "../../src/flowtable/flow-key.js";
-import { labPrefix, NetLab, netnsAvailable, run, type LabHost } from "../support/netlab.js";
+import { labPrefix, netnsUnavailable, runSync, Topology } from "../support/netns.js";
+import type { NetnsHost } from "../support/netns.js";
 import { waitFor } from "../support/wait.js";
 
-const usable = netnsAvailable() && loadAfPacket().native !== undefined;
+const usable = netnsUnavailable() === undefined && loadAfPacket().native !== undefined;
 if (!usable) console.warn("SKIPPING AfPacketPort host tests: need root, ip netns and the addon");
 
 function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<number | null> {
@@ -29,12 +30,12 @@ function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<numbe
 }
 
 describe.skipIf(!usable)("AfPacketPort between hosts with offloads on", () => {
-  const lab = new NetLab(labPrefix("aph"));
-  let h1: LabHost;
-  let h2: LabHost;
+  const lab = new Topology(labPrefix("aph"), 81);
+  let h1: NetnsHost;
+  let h2: NetnsHost;
   beforeAll(() => {
-    h1 = lab.addHost(1, 81);
-    h2 = lab.addHost(2, 81);
+    h1 = lab.addHost(1);
+    h2 = lab.addHost(2);
     lab.staticArp();
   });
   afterAll(() => lab.teardown());
@@ -94,7 +95,8 @@ describe.skipIf(!usable)("AfPacketPort between hosts with offloads on", () => {
     });
     try {
       await waitFor(
-        () => run("ip", ["netns", "exec", h2.ns, "ss", "-ltnH", "sport", "5302"]).includes("5302"),
+        () =>
+          runSync("ip", ["netns", "exec", h2.ns, "ss", "-ltnH", "sport", "5302"]).includes("5302"),
         "the iperf3 server",
       );
       const code = await runAsync(

@@ -11,11 +11,12 @@ import { loadAfPacket } from "../../src/datapath/afpacket-native.js";
 import { AfPacketPort } from "../../src/datapath/afpacket-port.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { ipNum } from "../support/frames.js";
-import { labPrefix, NetLab, netnsAvailable, run, type LabHost } from "../support/netlab.js";
+import { labPrefix, netnsUnavailable, runSync, Topology } from "../support/netns.js";
+import type { NetnsHost } from "../support/netns.js";
 import { RuleLookup } from "../support/rule-lookup.js";
 import { waitFor } from "../support/wait.js";
 
-const usable = netnsAvailable() && loadAfPacket().native !== undefined;
+const usable = netnsUnavailable() === undefined && loadAfPacket().native !== undefined;
 if (!usable)
   console.warn(
     "\n!!! SKIPPING test/datapath/afpacket-offload.test.ts: need root, netns, addon !!!\n",
@@ -39,7 +40,7 @@ function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<strin
 }
 
 /** InCsumErrors of TCP and UDP in a host's namespace. */
-function csumErrors(lab: NetLab, h: LabHost): number {
+function csumErrors(lab: Topology, h: NetnsHost): number {
   const lines = lab.exec(h, "cat", ["/proc/net/snmp"]).split("\n");
   let total = 0;
   for (const proto of ["Tcp:", "Udp:"]) {
@@ -50,16 +51,16 @@ function csumErrors(lab: NetLab, h: LabHost): number {
 }
 
 describe.skipIf(!usable)("Datapath on AfPacketPorts with offload passthrough", () => {
-  const lab = new NetLab(labPrefix("apo"));
+  const lab = new Topology(labPrefix("apo"), 83);
   const lookup = new RuleLookup();
-  let h1: LabHost;
-  let h2: LabHost;
+  let h1: NetnsHost;
+  let h2: NetnsHost;
   let dp: Datapath;
   let ports: AfPacketPort[];
 
   beforeAll(() => {
-    h1 = lab.addHost(1, 83);
-    h2 = lab.addHost(2, 83);
+    h1 = lab.addHost(1);
+    h2 = lab.addHost(2);
     lab.staticArp();
     const [loopA, loopB] = lab.addVethPair("l"); // ports 3 and 4: a wire from the switch to itself
     dp = new Datapath({
@@ -119,7 +120,7 @@ describe.skipIf(!usable)("Datapath on AfPacketPorts with offload passthrough", (
 
   it("delivers a partial-checksum UDP datagram the receiver verifies", async () => {
     between1and2();
-    run("ethtool", ["-K", h2.switchIf, "tx", "off"]); // the kernel finishes it; h2 checks it
+    runSync("ethtool", ["-K", h2.switchIf, "tx", "off"]); // the kernel finishes it; h2 checks it
     const errors0 = csumErrors(lab, h2);
     const offloaded0 = dp.egress.stats.checksumsOffloaded;
     const listener = spawn(
@@ -157,7 +158,7 @@ describe.skipIf(!usable)("Datapath on AfPacketPorts with offload passthrough", (
   it.each([true, false])(
     "carries TCP through a set_nw_dst/set_tp_dst NAT pair (switch veth tx csum %s)",
     async (txOn) => {
-      for (const h of [h1, h2]) run("ethtool", ["-K", h.switchIf, "tx", txOn ? "on" : "off"]);
+      for (const h of [h1, h2]) runSync("ethtool", ["-K", h.switchIf, "tx", txOn ? "on" : "off"]);
       const fake = h2.ip.replace(/\.\d+$/, ".99");
       lab.exec(h1, "ip", ["neigh", "replace", fake, "lladdr", h2.mac, "dev", h1.hostIf]);
       lookup.rules.length = 0;
@@ -183,7 +184,7 @@ describe.skipIf(!usable)("Datapath on AfPacketPorts with offload passthrough", (
   );
 
   it("pushes a VLAN tag on GSO frames and strips it again (through a veth loop)", async () => {
-    for (const h of [h1, h2]) run("ethtool", ["-K", h.switchIf, "tx", "off"]);
+    for (const h of [h1, h2]) runSync("ethtool", ["-K", h.switchIf, "tx", "off"]);
     lookup.rules.length = 0;
     lookup.add({ inPort: 1, dlType: 0x0800, nwProto: 6 }, [
       { type: OFPAT.SET_VLAN_VID, vlanVid: 10 },

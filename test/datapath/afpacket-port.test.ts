@@ -6,10 +6,10 @@ import { AFP_RX, loadAfPacket } from "../../src/datapath/afpacket-native.js";
 import { AfPacketPort, type AfPacketPortOptions } from "../../src/datapath/afpacket-port.js";
 import { PcapPort } from "../../src/datapath/pcap-port.js";
 import { eth, udpFrame } from "../support/frames.js";
-import { labPrefix, NetLab, netnsAvailable } from "../support/netlab.js";
+import { labPrefix, netnsUnavailable, Topology } from "../support/netns.js";
 import { sleep, waitFor } from "../support/wait.js";
 
-const usable = netnsAvailable() && loadAfPacket().native !== undefined;
+const usable = netnsUnavailable() === undefined && loadAfPacket().native !== undefined;
 if (!usable)
   console.warn(
     `SKIPPING AfPacketPort tests: need root, ip netns and the addon (${loadAfPacket().reason ?? "root/netns missing"})`,
@@ -56,7 +56,7 @@ function packetMappings(): number {
 }
 
 describe.skipIf(!usable)("AfPacketPort, TPACKET_V2 ring", () => {
-  const lab = new NetLab(labPrefix("ap2"));
+  const lab = new Topology(labPrefix("ap2"));
   let sw = "";
   let peerIf = "";
   const open: { close(): void }[] = [];
@@ -199,7 +199,7 @@ describe.skipIf(!usable)("AfPacketPort, TPACKET_V2 ring", () => {
 });
 
 describe.skipIf(!usable)("AfPacketPort link changes", () => {
-  const lab = new NetLab(labPrefix("apl"));
+  const lab = new Topology(labPrefix("apl"));
   afterAll(() => lab.teardown());
 
   it("reports a vanished interface as gone and releases its socket", async () => {

@@ -1,7 +1,9 @@
-// Hosts in network namespaces on veth pairs, for integration tests. Each topology uses a
-// unique name prefix; teardown() removes everything it made and kills every process it
-// started (by PID) and is safe to call after a failed setup. Commands run asynchronously:
-// a switch in the test process must keep forwarding while a host pings through it.
+// Hosts in network namespaces on veth pairs, for integration tests and port benchmarks. Each
+// topology uses a unique name prefix; every command is bounded by a timeout; teardown() removes
+// everything it made and kills every process it started (by PID) and is safe to call after a
+// failed setup, and twice. runIn/spawnIn are asynchronous: a switch in the test process must keep
+// forwarding while a host pings through it; runSync/exec are for setup and for tests whose
+// switch runs in another process or thread.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 
 export interface NetnsHost {
@@ -30,6 +32,8 @@ export interface SpawnHandle {
   kill(): void;
 }
 
+const TIMEOUT_MS = 10_000;
+
 /** Why namespaces cannot be used here, or undefined when they can. */
 export function netnsUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "not running as root";
@@ -46,7 +50,12 @@ export function warnSkip(file: string, reason: string): void {
   console.warn(`\n!!! SKIPPING ${file}: ${reason}: integration tests did not run !!!\n`);
 }
 
-export function run(cmd: string, timeoutMs = 10_000): Promise<RunResult> {
+/** A short prefix unique to this process (interface names are limited to 15 bytes). */
+export function labPrefix(tag: string): string {
+  return `${tag}${process.pid % 100000}`;
+}
+
+export function run(cmd: string, timeoutMs = TIMEOUT_MS): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(
       "sh",
@@ -60,50 +69,39 @@ export function run(cmd: string, timeoutMs = 10_000): Promise<RunResult> {
   });
 }
 
+/** Runs a program synchronously and returns its stdout; throws on failure or timeout. */
+export function runSync(cmd: string, args: string[], timeout = TIMEOUT_MS): string {
+  return execFileSync(cmd, args, { encoding: "utf8", timeout, stdio: ["ignore", "pipe", "pipe"] });
+}
+
 function sh(cmd: string): void {
-  execFileSync("sh", ["-c", cmd], { stdio: "pipe", timeout: 10_000 });
+  runSync("sh", ["-c", cmd]);
 }
 
 export class Topology {
   readonly hosts: NetnsHost[] = [];
   private readonly procs: SpawnHandle[] = [];
 
-  private constructor(readonly prefix: string) {}
+  /**
+   * An empty topology: add hosts with addHost and bare veths with addVethPair.
+   * `prefix`: at most 8 characters, unique per test file (or labPrefix); hosts get 10.SUBNET.0.I/24.
+   */
+  constructor(
+    readonly prefix: string,
+    private readonly subnet = 10 + (hash(prefix) % 200),
+  ) {
+    if (prefix.length > 8) throw new Error("prefix too long for interface names");
+  }
 
   /**
-   * Creates `n` hosts named PREFIX-hI in namespaces, each on a veth pair whose switch end
-   * (PREFIX-I-s, left in this namespace, up) the caller attaches to the switch.
-   * `prefix`: at most 8 characters, unique per test file.
+   * Creates `n` hosts (see addHost) after removing what a crashed earlier run with this prefix
+   * left behind.
    */
-  static create(prefix: string, n: number, subnet = 10 + (hash(prefix) % 200)): Topology {
-    if (prefix.length > 8) throw new Error("prefix too long for interface names");
-    const t = new Topology(prefix);
+  static create(prefix: string, n: number, subnet?: number): Topology {
+    const t = new Topology(prefix, subnet);
     try {
       t.cleanupLeftovers();
-      for (let i = 1; i <= n; i++) {
-        const ns = `${prefix}-h${i}`;
-        const switchIf = `${prefix}-${i}s`;
-        const hostIf = `${prefix}-${i}h`;
-        const ip = `10.${subnet}.0.${i}`;
-        sh(`ip netns add ${ns}`);
-        t.hosts.push({ ns, hostIf, switchIf, ip, mac: "" });
-        sh(`ip link add ${switchIf} type veth peer name ${hostIf}`);
-        sh(`ip link set ${hostIf} netns ${ns}`);
-        sh(`ip -n ${ns} addr add ${ip}/24 dev ${hostIf}`);
-        sh(
-          `ip -n ${ns} link set lo up && ip -n ${ns} link set ${hostIf} up && ip link set ${switchIf} up`,
-        );
-        // No IPv6 chatter (router solicitations, DAD) to disturb counters.
-        sh(`ip netns exec ${ns} sysctl -qw net.ipv6.conf.all.disable_ipv6=1`);
-        sh(`sysctl -qw net.ipv6.conf.${switchIf}.disable_ipv6=1`);
-        t.hosts[i - 1].mac = execFileSync(
-          "ip",
-          ["netns", "exec", ns, "cat", `/sys/class/net/${hostIf}/address`],
-          {
-            encoding: "utf8",
-          },
-        ).trim();
-      }
+      for (let i = 1; i <= n; i++) t.addHost(i);
     } catch (e) {
       t.teardown();
       throw e;
@@ -111,8 +109,64 @@ export class Topology {
     return t;
   }
 
+  /**
+   * Host `index` (1-based) in namespace PREFIX-hI with MAC 02:77:00:00:SUBNET:I on a veth pair
+   * whose switch end (PREFIX-Is, left in this namespace, up) the caller attaches to the switch.
+   */
+  addHost(index: number): NetnsHost {
+    const ns = `${this.prefix}-h${index}`;
+    const switchIf = `${this.prefix}-${index}s`;
+    const hostIf = `${this.prefix}-${index}h`;
+    const ip = `10.${this.subnet}.0.${index}`;
+    const mac = `02:77:00:00:${hex2(this.subnet)}:${hex2(index)}`;
+    sh(`ip netns add ${ns}`);
+    const host = { ns, hostIf, switchIf, ip, mac };
+    this.hosts.push(host);
+    sh(`ip link add ${switchIf} type veth peer name ${hostIf}`);
+    sh(`ip link set ${hostIf} address ${mac} netns ${ns}`);
+    sh(`ip -n ${ns} addr add ${ip}/24 dev ${hostIf}`);
+    sh(
+      `ip -n ${ns} link set lo up && ip -n ${ns} link set ${hostIf} up && ip link set ${switchIf} up`,
+    );
+    // No IPv6 chatter (router solicitations, DAD) to disturb counters.
+    sh(`ip netns exec ${ns} sysctl -qw net.ipv6.conf.all.disable_ipv6=1`);
+    sh(`sysctl -qw net.ipv6.conf.${switchIf}.disable_ipv6=1`);
+    return host;
+  }
+
+  /** A bare veth pair PREFIX-SUFFIXa/b in this namespace (both ends up, no IPv6). */
+  addVethPair(suffix: string): [string, string] {
+    const a = `${this.prefix}-${suffix}a`;
+    const b = `${this.prefix}-${suffix}b`;
+    sh(`ip link add ${a} type veth peer name ${b}`);
+    for (const dev of [a, b])
+      sh(`sysctl -qw net.ipv6.conf.${dev}.disable_ipv6=1 && ip link set ${dev} up`);
+    return [a, b];
+  }
+
+  /** ethtool -K on both ends of every host's veth: no checksum offload, TSO, GSO or GRO. */
+  offloadsOff(): void {
+    const off = ["tx", "off", "tso", "off", "gso", "off", "gro", "off", "rx", "off"];
+    for (const h of this.hosts) {
+      this.exec(h, "ethtool", ["-K", h.hostIf, ...off]);
+      runSync("ethtool", ["-K", h.switchIf, ...off]);
+    }
+  }
+
+  /** Static ARP entries between all hosts, so no test or bench depends on ARP timing. */
+  staticArp(): void {
+    for (const a of this.hosts)
+      for (const b of this.hosts)
+        if (a !== b) sh(`ip -n ${a.ns} neigh replace ${b.ip} lladdr ${b.mac} dev ${a.hostIf}`);
+  }
+
+  /** Runs a program synchronously inside a host's namespace and returns its stdout. */
+  exec(host: NetnsHost, cmd: string, args: string[], timeout = TIMEOUT_MS): string {
+    return runSync("ip", ["netns", "exec", host.ns, cmd, ...args], timeout);
+  }
+
   /** Runs `cmd` (sh syntax) inside host `i`'s namespace (0-based). */
-  runIn(i: number, cmd: string, timeoutMs = 10_000): Promise<RunResult> {
+  runIn(i: number, cmd: string, timeoutMs = TIMEOUT_MS): Promise<RunResult> {
     return run(
       `ip netns exec ${this.hosts[i].ns} sh -c '${cmd.replace(/'/g, `'\\''`)}'`,
       timeoutMs,
@@ -163,7 +217,7 @@ export class Topology {
 
   /** Deletes whatever a crashed earlier run with this prefix left behind. */
   private cleanupLeftovers(): void {
-    const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" });
+    const links = runSync("ip", ["-o", "link", "show"]);
     for (const m of links.matchAll(/^\d+: ([^:@]+)[:@]/gm)) {
       if (m[1].startsWith(`${this.prefix}-`)) {
         try {
@@ -173,7 +227,7 @@ export class Topology {
         }
       }
     }
-    const nss = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+    const nss = runSync("ip", ["netns", "list"]);
     for (const line of nss.split("\n")) {
       const ns = line.split(" ")[0];
       if (ns.startsWith(`${this.prefix}-h`)) {
@@ -185,6 +239,10 @@ export class Topology {
       }
     }
   }
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, "0");
 }
 
 function hash(s: string): number {
