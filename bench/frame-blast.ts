@@ -1,8 +1,10 @@
-// Load generator for bench/port-io: sends 60-byte UDP/IPv4 frames (64 on the wire) out of one
-// interface as fast as AF_PACKET sendmmsg allows, for `seconds`, then prints
-// {"sent": N, "seconds": S}. Run it inside a host's namespace:
+// Load generator for bench/port-io and bench/e2e: sends 60-byte UDP/IPv4 frames (64 on the wire)
+// out of one interface through AF_PACKET sendmmsg for `seconds`, as fast as it can or, with
+// --pps N, at a fixed offered rate (paced every millisecond, at most 10 ms of frames at once so
+// a stall is not followed by a burst), then prints {"sent": N, "dropped": D, "seconds": S}.
+// Run it inside a host's namespace:
 //   ip netns exec NS node dist/bench/frame-blast.js --if IF --src-mac M --dst-mac M \
-//     --src-ip A --dst-ip A --seconds 5
+//     --src-ip A --dst-ip A --seconds 5 [--pps 400000]
 import { parseArgs } from "node:util";
 import { AfPacketPort } from "../src/datapath/afpacket-port.js";
 import { eth, ipv4, udp } from "../test/support/frames.js";
@@ -15,6 +17,7 @@ const { values: o } = parseArgs({
     "src-ip": { type: "string" },
     "dst-ip": { type: "string" },
     seconds: { type: "string", default: "5" },
+    pps: { type: "string", default: "0" },
   },
 });
 if (!o.if || !o["src-mac"] || !o["dst-mac"] || !o["src-ip"] || !o["dst-ip"])
@@ -30,15 +33,23 @@ const frame = eth(
 const port = new AfPacketPort(1, o.if, { batchSize: 16, ringBytes: 1 << 20 });
 port.open(() => {});
 const seconds = Number(o.seconds);
+const pps = Number(o.pps);
 const start = performance.now();
 const deadline = start + seconds * 1000;
+let queued = 0;
 
 function burst(): void {
-  for (let i = 0; i < 2048; i++) port.send(frame, frame.length);
+  const t = performance.now();
+  const n =
+    pps > 0
+      ? Math.min(Math.floor(((t - start) / 1000) * pps) - queued, Math.ceil(pps / 100))
+      : 2048;
+  for (let i = 0; i < n; i++) port.send(frame, frame.length);
+  queued += Math.max(n, 0);
   port.flush();
-  if (performance.now() < deadline) setImmediate(burst);
+  if (t < deadline) setImmediate(burst);
   else {
-    const elapsed = (performance.now() - start) / 1000;
+    const elapsed = (t - start) / 1000;
     const c = port.counters;
     console.log(JSON.stringify({ sent: c.txPackets, dropped: c.txDropped, seconds: elapsed }));
     port.close();

@@ -1,14 +1,10 @@
 // Traffic helpers the harness runs inside a host namespace (`ip netns exec NS node agent.js ...`):
-//   frames  --if IF --src-mac M --dst-mac M --src IP --dst IP --pps N --seconds S
-//           60-byte UDP frames (64 on the wire) written to IF through AF_PACKET at N per second
 //   flows   --net A.B.C.D --port P --count N --rate R         N UDP packets to N distinct addresses
 //   sample  --if IFNAME --seconds S --max-seconds M           rx_packets of IFNAME over time, for
 //           at least S and at most M seconds, ending once the counter has been still for 1 s
 // Each prints one JSON line on stdout when done. Times are process.hrtime (CLOCK_MONOTONIC, shared
 // by all namespaces), in nanoseconds as numbers.
 import dgram from "node:dgram";
-import { AfPacketPort } from "../../src/datapath/afpacket-port.js";
-import { eth, ipv4, udp } from "../../test/support/frames.js";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
@@ -26,10 +22,6 @@ function args() {
       count: { type: "string" },
       rate: { type: "string" },
       if: { type: "string" },
-      "src-mac": { type: "string" },
-      "dst-mac": { type: "string" },
-      src: { type: "string" },
-      pps: { type: "string" },
     },
   });
   const num = (name: keyof typeof values) => {
@@ -44,50 +36,6 @@ function ipToInt(ip: string): number {
   return ip.split(".").reduce((acc, part) => (acc << 8) | Number(part), 0) >>> 0;
 }
 const intToIp = (n: number) => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join(".");
-
-/**
- * A fixed offered rate, paced every millisecond and sent in batches (sendmmsg), so the generator
- * is cheap enough to offer more than the switches deliver; a UDP socket sending one datagram per
- * system call was the limit here. Frames the ring refuses are counted as not sent.
- */
-function frames(
-  ifname: string,
-  srcMac: string,
-  dstMac: string,
-  src: string,
-  dst: string,
-  pps: number,
-  seconds: number,
-): void {
-  const frame = eth(
-    { src: srcMac, dst: dstMac, type: 0x0800 },
-    ipv4({ proto: 17, src, dst }, udp({ src, dst, sport: 9999, dport: 9 }, new Array(18).fill(0))),
-  );
-  const port = new AfPacketPort(1, ifname, { ringBytes: 1 << 20 });
-  port.open(() => {});
-  const start = now();
-  const end = start + seconds * 1e9;
-  let due = 0;
-  let sent = 0;
-  let refused = 0;
-  const tick = () => {
-    const t = now();
-    due = Math.min(Math.floor(((t - start) / 1e9) * pps), Math.ceil(seconds * pps));
-    // Never more than ~10 ms of frames at once, so a stall is not followed by a burst.
-    const n = Math.min(due - sent - refused, Math.ceil(pps / 100));
-    for (let i = 0; i < n; i++) {
-      if (port.send(frame, frame.length)) sent++;
-      else refused++;
-    }
-    port.flush();
-    if (t < end) setImmediate(tick);
-    else {
-      port.close();
-      print({ sent, refused, seconds: (t - start) / 1e9 });
-    }
-  };
-  tick();
-}
 
 /** Packet i goes to base+i: every packet is a new 12-tuple for the switch. Paced at `rate`. */
 function flows(net: string, port: number, count: number, rate: number): void {
@@ -143,19 +91,9 @@ function print(result: object): void {
 }
 
 const { mode, values, num } = args();
-if (mode === "frames")
-  frames(
-    values.if!,
-    values["src-mac"]!,
-    values["dst-mac"]!,
-    values.src!,
-    values.dst!,
-    num("pps"),
-    num("seconds"),
-  );
-else if (mode === "flows") flows(values.net!, num("port"), num("count"), num("rate"));
+if (mode === "flows") flows(values.net!, num("port"), num("count"), num("rate"));
 else if (mode === "sample") sample(values.if!, num("seconds"), num("max-seconds"));
 else {
-  console.error("usage: agent.js frames|flows|sample ...");
+  console.error("usage: agent.js flows|sample ...");
   process.exit(2);
 }

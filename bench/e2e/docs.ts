@@ -34,7 +34,7 @@ const METHOD = `How each figure is measured (\`bench/e2e/\`):
   Open vSwitch's userspace datapath on veths here (ping does), so those rows have no OVS value.
 - 64-byte frames: one UDP flow of 60-byte frames (64 on the wire) to an address host 2 drops
   silently, offered at a fixed rate (\`--frame-rate\`, default 400,000/s) by an AF_PACKET
-  generator in host 1 (\`agent.js frames\`: paced every millisecond, sent with sendmmsg; a UDP
+  generator in host 1 (\`bench/frame-blast.ts --pps\`: paced every millisecond, sent with sendmmsg; a UDP
   socket, one datagram per system call, could not offer more than the switches deliver).
   Offered = host 1's veth tx_packets, delivered = host 2's veth rx_packets, per second of
   sending. The generator shares the 2 cores with the switch, as every peer's does.

@@ -1,5 +1,5 @@
 // One measurement each: TCP throughput, 64-byte frame forwarding, ping RTT, controller flow setup.
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { inNs, run, sleep, type Teardown, waitFor } from "./proc.js";
 import { parsePingTimes, percentile } from "./stats.js";
 import { listening } from "./switches.js";
@@ -88,17 +88,17 @@ export async function smallFrames(ctx: Ctx, seconds: number, pps: number): Promi
   ];
   const [tx0, rx0] = await counters();
   const argv = inNs(h1.ns, [
-    ...ctx.agent,
-    "frames",
+    ctx.agent[0],
+    join(dirname(ctx.agent[1]), "../frame-blast.js"),
     "--if",
     h1.ifname,
     "--src-mac",
     h1.mac,
     "--dst-mac",
     h2.mac,
-    "--src",
+    "--src-ip",
     h1.ip,
-    "--dst",
+    "--dst-ip",
     ctx.topo.sinkIp,
     "--pps",
     String(pps),
