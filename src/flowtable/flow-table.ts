@@ -16,7 +16,7 @@ import { FlowEntry } from "./flow-entry.js";
 import type { FlowKey } from "./flow-key.js";
 import { matchToWords, type MatchWords } from "./match-words.js";
 import { MicroflowCache } from "./microflow-cache.js";
-import { hashKey } from "./word-hash.js";
+import { hashWords } from "./word-hash.js";
 
 export const DEFAULT_MAX_ENTRIES = 1_000_000;
 export const TABLE_NAME = "classifier";
@@ -120,7 +120,7 @@ export class FlowTable {
         this.cacheVersion = cls.version;
       }
       const words = key.words;
-      const hash = hashKey(words);
+      const hash = hashWords(words);
       const slot = cache.find(words, hash);
       if (slot >= 0) {
         e = cache.value(slot);

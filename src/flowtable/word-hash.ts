@@ -32,24 +32,11 @@ function finish(h: number): number {
   return h === 0 ? 1 : h;
 }
 
-export function hashWords(w: Int32Array): number {
+/** The hash of nine key words: a table's stored keys (Int32Array) or a packet's (FlowKey.words). */
+export function hashWords(w: Int32Array | Uint32Array): number {
   let h = 0x9747b28c;
   for (let i = 0; i < FLOW_KEY_WORDS; i++) h = mix(h, w[i]);
   return finish(h);
-}
-
-/** hashWords of a packet key (no mask): the microflow cache's hash. */
-export function hashKey(key: Uint32Array): number {
-  let h = 0x9747b28c;
-  h = mix(h, key[0]);
-  h = mix(h, key[1]);
-  h = mix(h, key[2]);
-  h = mix(h, key[3]);
-  h = mix(h, key[4]);
-  h = mix(h, key[5]);
-  h = mix(h, key[6]);
-  h = mix(h, key[7]);
-  return finish(mix(h, key[8]));
 }
 
 /** hashWords(key & mask) without materialising the masked key. */

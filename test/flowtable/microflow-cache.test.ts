@@ -3,7 +3,7 @@ import { OFPFC, OFPFF } from "../../src/ofchannel/constants.js";
 import { FlowKey } from "../../src/flowtable/flow-key.js";
 import { FlowTable } from "../../src/flowtable/flow-table.js";
 import { MicroflowCache } from "../../src/flowtable/microflow-cache.js";
-import { hashKey } from "../../src/flowtable/word-hash.js";
+import { hashWords } from "../../src/flowtable/word-hash.js";
 import { flowMod, ip, keyOf, matchOf, output } from "./helpers.js";
 
 const pkt = { inPort: 1, dlType: 0x0800, nwProto: 17, nwSrc: ip("10.0.0.1"), tpDst: 53 };
@@ -13,12 +13,12 @@ describe("MicroflowCache", () => {
     const c = new MicroflowCache<string>(4, 1);
     const a = keyOf(pkt);
     const b = keyOf({ ...pkt, tpDst: 54 });
-    c.store(a.words, hashKey(a.words), "a");
-    expect(c.value(c.find(a.words, hashKey(a.words)))).toBe("a");
+    c.store(a.words, hashWords(a.words), "a");
+    expect(c.value(c.find(a.words, hashWords(a.words)))).toBe("a");
     // Same hash, other words: no false hit.
-    expect(c.find(b.words, hashKey(a.words))).toBe(-1);
+    expect(c.find(b.words, hashWords(a.words))).toBe(-1);
     c.invalidate();
-    expect(c.find(a.words, hashKey(a.words))).toBe(-1);
+    expect(c.find(a.words, hashWords(a.words))).toBe(-1);
   });
 
   it("offer() stores about one answer in insertOneIn", () => {
@@ -27,8 +27,8 @@ describe("MicroflowCache", () => {
     let stored = 0;
     for (let i = 0; i < 8000; i++) {
       k.tpSrc = i;
-      c.offer(k.words, hashKey(k.words), i);
-      if (c.find(k.words, hashKey(k.words)) >= 0) stored++;
+      c.offer(k.words, hashWords(k.words), i);
+      if (c.find(k.words, hashWords(k.words)) >= 0) stored++;
     }
     expect(stored).toBeGreaterThan(700);
     expect(stored).toBeLessThan(1300);
@@ -37,8 +37,8 @@ describe("MicroflowCache", () => {
   it("caches a table miss as well as a hit", () => {
     const c = new MicroflowCache<string>(4, 1);
     const k = new FlowKey();
-    c.store(k.words, hashKey(k.words), undefined);
-    const slot = c.find(k.words, hashKey(k.words));
+    c.store(k.words, hashWords(k.words), undefined);
+    const slot = c.find(k.words, hashWords(k.words));
     expect(slot).toBeGreaterThanOrEqual(0);
     expect(c.value(slot)).toBeUndefined();
   });
