@@ -40,6 +40,7 @@ export interface SwitchCore {
   readonly log: Logger;
   readonly datapathId: bigint;
   readonly dpDesc: string | undefined;
+  readonly frameIo: string;
   /** The OFPC_FRAG_* mode in force. */
   fragHandling: number;
   /** Sends FLOW_REMOVED for the entries that asked for it. */
@@ -113,7 +114,7 @@ export function handleRequest(
       const body = answerStats(msg, {
         table: sw.table,
         datapath: sw.datapath,
-        desc: () => describeSwitch(sw.datapathId, sw.dpDesc),
+        desc: () => describeSwitch(sw.datapathId, sw.frameIo, sw.dpDesc),
       });
       const reply = { type: OFPT.STATS_REPLY, xid: msg.xid, flags: 0, ...body } as const;
       for (const part of splitStatsReply(reply)) conn.send(part);

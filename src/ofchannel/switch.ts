@@ -52,6 +52,8 @@ export interface SwitchOptions {
   backoff?: BackoffOptions;
   queueLimits?: SendQueueLimits;
   dpDesc?: string;
+  /** The frame I/O backend the ports use, as DESC stats name it (e.g. "AF_PACKET"). */
+  frameIo?: string;
   /** How often expiry and buffer reclamation run (default 100 ms). */
   tickMs?: number;
 }
@@ -72,6 +74,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   private readonly sessions = new Map<ControllerConnection, Session>();
   readonly log: Logger;
   readonly dpDesc: string | undefined;
+  readonly frameIo: string;
   private explicitDpid: bigint | undefined;
   private failTimer: ReturnType<typeof setTimeout> | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;
@@ -82,6 +85,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   constructor(private readonly opts: SwitchOptions) {
     this.log = opts.log;
     this.dpDesc = opts.dpDesc;
+    this.frameIo = opts.frameIo ?? "unspecified";
     this.failMode = opts.failMode ?? "standalone";
     this.probeIntervalMs = opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
     this.explicitDpid = opts.datapathId;

@@ -3,6 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveBackend } from "../../src/datapath/port-factory.js";
 import { Topology, netnsUnavailable, warnSkip } from "../support/netns.js";
 import {
   ensureBuilt,
@@ -51,6 +52,14 @@ describe.skipIf(why !== undefined)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT
     expect(out).toMatch(/n_tables:1, n_buffers:256/);
     topo.hosts.forEach((h, i) => expect(out).toContain(` ${i + 1}(${h.switchIf}): addr:`));
     expect(out).toMatch(/capabilities: FLOW_STATS TABLE_STATS PORT_STATS ARP_MATCH_IP/);
+  });
+
+  it("dump-desc names the frame I/O backend in use (auto: AF_PACKET when the addon loads)", () => {
+    const { backend } = resolveBackend("auto");
+    const name = backend === "afpacket" ? "AF_PACKET" : "libpcap";
+    expect(ofctl(target, "dump-desc")).toMatch(
+      new RegExp(`Hardware: ofswitch software switch \\(Node\\.js [^,]+, frame I/O: ${name}\\)`),
+    );
   });
 
   it("secure mode without flows drops traffic; flows forward it and counters move", async () => {
