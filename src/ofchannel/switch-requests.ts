@@ -169,11 +169,19 @@ function portExists(sw: SwitchCore, portNo: number): boolean {
   return sw.datapath.port(portNo) !== undefined;
 }
 
+/** As OVS: a packet-out may come "from" any physical port number (existing or not, 0 included:
+ * a packet that came from no port) or from NONE, CONTROLLER or LOCAL; an existing port keeps
+ * its meaning for IN_PORT and FLOOD. */
+function packetOutInPortValid(inPort: number): boolean {
+  return (
+    inPort < OFPP.MAX || inPort === OFPP.NONE || inPort === OFPP.CONTROLLER || inPort === OFPP.LOCAL
+  );
+}
+
 function packetOut(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.PACKET_OUT>): void {
   const inPort = m.inPort;
-  const virtualIn = inPort === OFPP.NONE || inPort === OFPP.CONTROLLER || inPort === OFPP.LOCAL;
-  if (!virtualIn && !portExists(sw, inPort)) {
-    throw OfpError.badRequest(OFPBRC.EPERM, `packet_out in_port ${inPort} is not a port`);
+  if (!packetOutInPortValid(inPort)) {
+    throw OfpError.nicira("OFPBRC_BAD_PORT", `packet_out in_port 0x${inPort.toString(16)}`);
   }
   checkActions(m.actions, { packetOut: true, portExists: (p) => portExists(sw, p) });
   const frame = m.bufferId === OFP_NO_BUFFER ? m.data : s.buffers.retrieve(m.bufferId).frame;

@@ -297,7 +297,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
         "request refused",
       );
       this.stats.errorsSent++;
-      conn.sendError(err.data.length > 0 ? err : err.withData(raw), msg.xid);
+      conn.sendError(err.hasMessage ? err : err.withData(raw), msg.xid);
     }
   }
 }
