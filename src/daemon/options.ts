@@ -97,7 +97,11 @@ function program(): Command {
     )
     .option("--miss-send-len <N>", "bytes of a missed packet sent in PACKET_IN", "128")
     .option("--max-flows <N>", "flow table capacity", "1000000")
-    .option("--packet-in-rate <N>", "packet-ins per second per controller (0: no limit)", "1000")
+    .option(
+      "--packet-in-rate <N>",
+      "packet-ins per second per controller (0: no limit, as Open vSwitch)",
+      "0",
+    )
     .option("--packet-in-burst <N>", "packet-ins allowed in a burst (default: rate/4)")
     .option("--probe-interval <SECONDS>", "echo probe after this much idle time", "5")
     .option("--max-backoff <SECONDS>", "longest wait between reconnection attempts", "8")

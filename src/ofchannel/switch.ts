@@ -43,7 +43,8 @@ export interface SwitchOptions {
   /** miss_send_len of a new session until it sends SET_CONFIG (default 128). */
   missSendLen?: number;
   maxFlows?: number;
-  /** Packet-ins per second per session (0: unlimited; default 1000) and the burst allowed. */
+  /** Packet-ins per second per session and the burst allowed (default 0: no limit, as Open
+   * vSwitch without controller_rate_limit; the send queue still bounds what is queued). */
   packetInRate?: number;
   packetInBurst?: number;
   probeIntervalMs?: number;
@@ -89,7 +90,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     this.failMode = opts.failMode ?? "standalone";
     this.probeIntervalMs = opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
     this.explicitDpid = opts.datapathId;
-    this.rate = opts.packetInRate ?? 1000;
+    this.rate = opts.packetInRate ?? 0;
     this.burst = opts.packetInBurst ?? defaultBurst(this.rate);
     this.table = new FlowTable({ maxEntries: opts.maxFlows });
     this.datapath = new Datapath<FlowEntry>({

@@ -108,7 +108,7 @@ describe("parseArgs", () => {
     expect(cfg).toMatchObject({
       failMode: "standalone",
       missSendLen: 128,
-      packetInRate: 1000,
+      packetInRate: 0,
       probeIntervalMs: 5000,
       maxBackoffMs: 8000,
       logLevel: "info",

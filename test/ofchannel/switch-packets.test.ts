@@ -417,6 +417,45 @@ describe("OpenFlowSwitch: several controllers and packet-in limits", () => {
     expect([h.hosts[1].received.length, h.hosts[2].received.length]).toEqual([1, 1]);
   });
 
+  it("no packet-in rate limit by default (as OVS): 1,000 misses in one burst give 1,000 packet-ins", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    for (let i = 0; i < 1000; i++) h.inject(1, tcpFrame({ sport: 1000 + i }));
+    await barrier(c);
+    expect(c.drain(OFPT.PACKET_IN)).toHaveLength(1000);
+    expect([h.sw.stats.packetInsRateLimited, h.sw.stats.packetInsQueueDropped]).toEqual([0, 0]);
+  });
+
+  it("a miss storm towards a controller that stops reading stays bounded by the send queue; other sessions and flows go on", async () => {
+    const h = await startSwitch();
+    const stalled = await h.connect();
+    stalled.send({ type: OFPT.SET_CONFIG, xid: 1, flags: 0, missSendLen: 0xffff });
+    await barrier(stalled);
+    const other = await h.connect();
+    other.send(flowMod({ match: inPortMatch(2), actions: [output(3)] }));
+    await barrier(other);
+    stalled.socket.pause();
+    const f = big(1400);
+    const conn = [...h.sw.hub.ready][0];
+    let maxUnsent = 0;
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 1000; i++) h.inject(1, f); // 70 MB of whole-frame packet-ins offered
+      maxUnsent = Math.max(maxUnsent, conn.queue.unsentBytes);
+      h.inject(2, f); // a flow hit keeps forwarding
+      const t0 = performance.now();
+      await barrier(other); // the other session is answered during the storm
+      expect(performance.now() - t0).toBeLessThan(1000);
+    }
+    expect(h.hosts[2].received).toHaveLength(50);
+    // 256 KiB of unsent packet-ins at most (plus one), whatever the storm offered.
+    expect(maxUnsent).toBeLessThan(256 * 1024 + 1500);
+    expect(h.sw.stats.packetInsQueueDropped).toBeGreaterThan(40_000);
+    expect(h.sw.stats.packetInsRateLimited).toBe(0);
+    stalled.socket.resume();
+    await barrier(stalled);
+    expect(stalled.drain(OFPT.PACKET_IN).length).toBeGreaterThan(0);
+  });
+
   it("rate-limits packet-ins per controller with a token bucket and counts the drops", async () => {
     const h = await startSwitch({ packetInRate: 10, packetInBurst: 3 });
     const c = await h.connect();

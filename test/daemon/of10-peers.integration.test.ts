@@ -1,0 +1,144 @@
+// OpenFlow 1.0 behaviour as real peers see it (issue 11): the built daemon on veths between
+// namespaced hosts, under os-ken (test/fixtures/osken_of10_probe.py), ovs-ofctl and a controller
+// that stops reading; frames come from bench/frame-blast (AF_PACKET sendmmsg) at line rate.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { OFPT } from "../../src/ofchannel/constants.js";
+import { ControllerListener } from "../ofchannel/peer.js";
+import { firstMissing, skipUnless } from "../support/ci.js";
+import {
+  ROOT,
+  ensureBuilt,
+  freePort,
+  ofctl,
+  startDaemon,
+  startProcess,
+  type Proc,
+} from "../support/daemon.js";
+import { Topology, netnsUnavailable } from "../support/netns.js";
+import { sleep } from "../support/wait.js";
+
+const FILE = "test/daemon/of10-peers.integration.test.ts";
+const missingPeer = (cmd: string) =>
+  spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0 ? undefined : `${cmd} is missing`;
+const skip = skipUnless(
+  FILE,
+  firstMissing(netnsUnavailable(), missingPeer("/usr/bin/osken-manager"), missingPeer("ovs-ofctl")),
+);
+
+/** The daemon's resident set size in kB (VmRSS). */
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : NaN;
+}
+
+describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
+  let topo: Topology;
+  const procs: Proc[] = [];
+  const track = (p: Proc) => (procs.push(p), p);
+
+  /** `count` frames (0: as many as fit in `seconds`) from host `i` to a MAC nobody has. */
+  async function blast(i: number, count: number, seconds: number): Promise<{ sent: number }> {
+    const h = topo.hosts[i];
+    const args = [
+      `${ROOT}dist/bench/frame-blast.js`,
+      ...["--if", h.hostIf, "--src-mac", h.mac, "--dst-mac", "02:99:99:99:99:99"],
+      ...["--src-ip", h.ip, "--dst-ip", "10.99.99.99", "--seconds", String(seconds)],
+      ...["--count", String(count)],
+    ];
+    const r = await topo.runIn(i, `node ${args.join(" ")}`, (seconds + 10) * 1000);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as { sent: number };
+  }
+
+  function osken(port: number): Proc {
+    return track(
+      startProcess("/usr/bin/osken-manager", [
+        "--ofp-listen-host",
+        "127.0.0.1",
+        "--ofp-tcp-listen-port",
+        String(port),
+        `${ROOT}test/fixtures/osken_of10_probe.py`,
+      ]),
+    );
+  }
+
+  beforeAll(() => {
+    ensureBuilt();
+    topo = Topology.create("do10", 3);
+    topo.staticArp();
+  });
+
+  afterEach(async () => {
+    for (const p of procs.splice(0)) await p.stop("SIGTERM").catch(() => undefined);
+  });
+
+  afterAll(() => topo?.teardown());
+
+  const ports = () => topo.hosts.flatMap((h) => ["-i", h.switchIf]);
+
+  it("no packet-in rate limit by default: 1,000 misses at line rate reach os-ken as 1,000 packet-ins", async () => {
+    const port = await freePort();
+    const ctl = osken(port);
+    const d = track(
+      await startDaemon([...ports(), "-c", `tcp:127.0.0.1:${port}`, "--fail-mode", "secure"]),
+    );
+    await d.waitFor(/session established/, 15_000);
+    await ctl.waitFor(/flow-stats match/, 10_000);
+    const { sent } = await blast(0, 1000, 5);
+    expect(sent).toBe(1000);
+    await ctl.waitFor(/packet-ins 1000\b/, 10_000);
+  }, 40_000);
+
+  it("a miss storm towards a controller that stops reading: RSS stays bounded, flows and ovs-ofctl are served", async () => {
+    const ctl = await ControllerListener.listen();
+    const listen = await freePort();
+    const target = `tcp:127.0.0.1:${listen}`;
+    try {
+      const d = track(
+        await startDaemon([
+          ...ports(),
+          "-c",
+          `tcp:127.0.0.1:${ctl.port}`,
+          "-l",
+          `ptcp:${listen}`,
+          "--fail-mode",
+          "secure",
+        ]),
+      );
+      const peer = await ctl.accept(0, 5000);
+      await peer.handshake();
+      // Whole frames in every packet-in, then the controller stops reading.
+      peer.send({ type: OFPT.SET_CONFIG, xid: 1, flags: 0, missSendLen: 0xffff });
+      await peer.request({ type: OFPT.BARRIER_REQUEST, xid: 0 });
+      ofctl(target, "add-flow", "in_port=2,actions=output:3");
+      ofctl(target, "add-flow", "in_port=3,actions=output:2");
+      peer.socket.pause();
+      const before = rssKb(d.pid);
+      let peak = before;
+      let slowest = 0;
+      const storm = blast(0, 0, 4);
+      const ping = topo.runIn(1, `ping -c 10 -i 0.2 -W 1 ${topo.hosts[2].ip}`, 15_000);
+      const deadline = Date.now() + 4000;
+      while (Date.now() < deadline) {
+        const t0 = Date.now();
+        ofctl(target, "dump-ports");
+        slowest = Math.max(slowest, Date.now() - t0);
+        peak = Math.max(peak, rssKb(d.pid));
+        await sleep(200);
+      }
+      const { sent } = await storm;
+      expect((await ping).stdout).toMatch(/10 received/);
+      console.log(
+        `miss storm: ${sent} frames offered in 4 s; daemon RSS ${Math.round(before / 1024)} -> peak ${Math.round(peak / 1024)} MB; slowest dump-ports ${slowest} ms`,
+      );
+      expect(sent).toBeGreaterThan(200_000);
+      // The send queue keeps at most 256 KiB of packet-ins for the stalled controller.
+      expect(peak - before).toBeLessThan(64 * 1024);
+      expect(slowest).toBeLessThan(2000);
+    } finally {
+      await ctl.close();
+    }
+  }, 40_000);
+});
