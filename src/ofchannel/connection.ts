@@ -10,6 +10,7 @@ import { OfpError, errorToMessage } from "./errors.js";
 import { MessageFramer, errorFrom, type FramerOutput } from "./framer.js";
 import type { MessageOf, OfpMessage } from "./messages.js";
 import { SendQueue, type SendQueueLimits } from "./send-queue.js";
+import type { SessionRole } from "./targets.js";
 
 export const DEFAULT_PROBE_INTERVAL_MS = 5000;
 /** OF1.3+ hello element carrying the version bitmap. */
@@ -22,6 +23,8 @@ export interface ConnectionOptions {
   log: Logger;
   /** For logs, e.g. "tcp:127.0.0.1:6653". */
   label: string;
+  /** Primary controller (an active target) or service session (accepted on a listener). */
+  role: SessionRole;
 }
 
 export interface SessionHandlers {
@@ -55,6 +58,7 @@ export class ControllerConnection {
   wasReady = false;
   readonly queue: SendQueue;
   readonly label: string;
+  readonly role: SessionRole;
   /** Protocol errors sent back for malformed messages. */
   errorsSent = 0;
   private readonly framer = new MessageFramer();
@@ -71,6 +75,7 @@ export class ControllerConnection {
     private readonly handlers: SessionHandlers,
   ) {
     this.label = opts.label;
+    this.role = opts.role;
     this.log = opts.log;
     this.probeMs = opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
     socket.setNoDelay(true);
@@ -176,7 +181,7 @@ export class ControllerConnection {
     this.state = "ready";
     this.wasReady = true;
     this.log.info(
-      { controller: this.label, peer: this.remote },
+      { controller: this.label, peer: this.remote, role: this.role },
       "session established (OpenFlow 1.0)",
     );
     this.handlers.onReady(this);

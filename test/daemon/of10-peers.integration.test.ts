@@ -4,8 +4,9 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { OFPT } from "../../src/ofchannel/constants.js";
-import { ControllerListener } from "../ofchannel/peer.js";
+import { OFPFF, OFPT } from "../../src/ofchannel/constants.js";
+import { ControllerListener, ControllerPeer } from "../ofchannel/peer.js";
+import { flowMod, inPortMatch, output } from "../ofchannel/switch-harness.js";
 import { firstMissing, skipUnless } from "../support/ci.js";
 import {
   ROOT,
@@ -141,4 +142,79 @@ describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
       await ctl.close();
     }
   }, 40_000);
+
+  /** The daemon's JSON log lines at warn level or above. */
+  const warnings = (d: Proc) =>
+    d.output
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level >= 40);
+
+  it("ovs-ofctl sessions on -l never switch to the emergency table: a flow added with add-flow is in the next dump-flows", async () => {
+    const listen = await freePort();
+    const target = `tcp:127.0.0.1:${listen}`;
+    const d = track(
+      await startDaemon([...ports(), "-l", `ptcp:${listen}`, "--fail-mode", "secure"]),
+    );
+    const peer = await ControllerPeer.connect(listen);
+    peer.send(flowMod({ match: inPortMatch(1), actions: [output(3)], flags: OFPFF.EMERG }));
+    await peer.request({ type: OFPT.BARRIER_REQUEST, xid: 0 });
+    peer.close();
+    for (let i = 0; i < 3; i++) {
+      ofctl(target, "add-flow", `priority=${100 + i},in_port=2,actions=output:3`);
+      expect(ofctl(target, "dump-flows")).toContain(`priority=${100 + i},in_port=2`);
+    }
+    const dump = ofctl(target, "dump-flows");
+    for (let i = 0; i < 3; i++) expect(dump).toContain(`priority=${100 + i},in_port=2`);
+    ofctl(target, "add-flow", "in_port=3,actions=output:2");
+    expect((await topo.runIn(1, `ping -c 1 -W 1 ${topo.hosts[2].ip}`)).code).toBe(0);
+    expect(warnings(d)).toEqual([]);
+    expect(d.count(/"msg":"session closed"/)).toBeGreaterThanOrEqual(7);
+  });
+
+  it("with ovs-testcontroller as primary: ovs-ofctl on -l comes and goes without fail mode; losing the primary starts it", async () => {
+    const port = await freePort();
+    const listen = await freePort();
+    const target = `tcp:127.0.0.1:${listen}`;
+    const tc = track(
+      startProcess("ovs-testcontroller", [
+        "-O",
+        "OpenFlow10",
+        `--unixctl=/tmp/ofswitch-test-o10-${process.pid}.ctl`,
+        `ptcp:${port}:127.0.0.1`,
+      ]),
+    );
+    await sleep(200);
+    const d = track(
+      await startDaemon([
+        ...ports(),
+        "-c",
+        `tcp:127.0.0.1:${port}`,
+        "-l",
+        `ptcp:${listen}`,
+        "--fail-mode",
+        "standalone",
+        "--probe-interval",
+        "0.3",
+      ]),
+    );
+    await d.waitFor(/"role":"primary","msg":"session established/, 5000);
+    for (let i = 0; i < 5; i++) {
+      ofctl(target, "dump-flows");
+      await sleep(200); // past three probe intervals in all, with the primary connected
+    }
+    expect(warnings(d)).toEqual([]);
+    expect(d.count(/"role":"service","msg":"session established/)).toBe(5);
+    await tc.stop("SIGKILL");
+    await d.waitFor(/forwarding misses by MAC learning/, 5000);
+    expect(warnings(d).map((w) => w.msg)).toEqual([
+      "fail mode standalone: forwarding misses by MAC learning",
+    ]);
+    // The standalone switch forwards a miss by MAC learning while ovs-ofctl keeps coming.
+    ofctl(target, "dump-flows");
+    expect((await topo.runIn(0, `ping -c 2 -i 0.2 -W 1 ${topo.hosts[2].ip}`)).stdout).toMatch(
+      /2 received/,
+    );
+  }, 30_000);
 });
