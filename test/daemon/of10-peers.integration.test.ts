@@ -217,4 +217,29 @@ describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
       /2 received/,
     );
   }, 30_000);
+
+  it("ovs-ofctl del-flows leaves no entry of any kind: an emergency entry goes too, and FLOW_REMOVED only for normal ones", async () => {
+    const listen = await freePort();
+    const target = `tcp:127.0.0.1:${listen}`;
+    track(await startDaemon([...ports(), "-l", `ptcp:${listen}`, "--fail-mode", "secure"]));
+    const peer = await ControllerPeer.connect(listen);
+    peer.send({ type: OFPT.SET_CONFIG, xid: 0, flags: 0, missSendLen: 128 }); // wants FLOW_REMOVED
+    const sendRem = OFPFF.SEND_FLOW_REM;
+    peer.send(
+      flowMod({ match: inPortMatch(1), actions: [output(3)], flags: OFPFF.EMERG | sendRem }),
+    );
+    peer.send(flowMod({ match: inPortMatch(2), actions: [output(3)], flags: sendRem, cookie: 7n }));
+    await peer.request({ type: OFPT.BARRIER_REQUEST, xid: 0 });
+    const before = ofctl(target, "dump-flows");
+    expect(before).toMatch(/table=254, .*in_port=1 actions=output:3/);
+    expect(ofctl(target, "dump-aggregate")).toMatch(/flow_count=2/);
+    ofctl(target, "del-flows");
+    expect(ofctl(target, "dump-flows").trim().split("\n")).toHaveLength(1); // the reply header
+    expect(ofctl(target, "dump-aggregate")).toMatch(/flow_count=0/);
+    const removed = await peer.expect(OFPT.FLOW_REMOVED);
+    expect(removed.cookie).toBe(7n);
+    await peer.request({ type: OFPT.BARRIER_REQUEST, xid: 0 });
+    expect(peer.drain(OFPT.FLOW_REMOVED)).toEqual([]);
+    peer.close();
+  });
 });

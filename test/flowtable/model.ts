@@ -185,15 +185,25 @@ export class ModelTable {
       }
       case OFPFC.DELETE:
       case OFPFC.DELETE_STRICT: {
-        const targets = (
-          fm.command === OFPFC.DELETE
-            ? this.select(fm.match, emergency, OFPP.NONE)
-            : this.entries.filter(same)
-        ).filter((e) => fm.outPort === OFPP.NONE || outputsTo(e.actions, fm.outPort));
+        // EMERG: the emergency table only; without it both tables (normal first).
+        const tables = emergency ? [true] : [false, true];
+        const targets = tables
+          .flatMap((emerg) =>
+            fm.command === OFPFC.DELETE
+              ? this.select(fm.match, emerg, OFPP.NONE)
+              : this.entries.filter(
+                  (e) =>
+                    e.emergency === emerg &&
+                    e.key === key &&
+                    e.exact === exact &&
+                    (exact || e.priority === fm.priority),
+                ),
+          )
+          .filter((e) => fm.outPort === OFPP.NONE || outputsTo(e.actions, fm.outPort));
         this.entries = this.entries.filter((e) => !targets.includes(e));
         return {
           removedCookies: targets
-            .filter((e) => (e.flags & OFPFF.SEND_FLOW_REM) !== 0)
+            .filter((e) => !e.emergency && (e.flags & OFPFF.SEND_FLOW_REM) !== 0)
             .map((e) => e.cookie),
         };
       }
