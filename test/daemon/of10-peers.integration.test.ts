@@ -79,6 +79,14 @@ describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
 
   const ports = () => topo.hosts.flatMap((h) => ["-i", h.switchIf]);
 
+  it("os-ken: the match of an untagged exact-match flow comes back in flow stats exactly as sent (wildcards 0)", async () => {
+    const port = await freePort();
+    const ctl = osken(port);
+    track(await startDaemon([...ports(), "-c", `tcp:127.0.0.1:${port}`, "--fail-mode", "secure"]));
+    await ctl.waitFor(/flow-stats match/, 15_000);
+    expect(ctl.output).toMatch(/flow-stats match equal/);
+  }, 30_000);
+
   it("no packet-in rate limit by default: 1,000 misses at line rate reach os-ken as 1,000 packet-ins", async () => {
     const port = await freePort();
     const ctl = osken(port);
