@@ -21,7 +21,7 @@ import {
 import { OfpError, errorPairName } from "./errors.js";
 import type { MessageOf, OfpMessage } from "./messages.js";
 import { splitStatsReply } from "./multipart.js";
-import { checkActions } from "./switch-actions.js";
+import { checkActions, checkReportable } from "./switch-actions.js";
 import {
   ACTIONS_BITMAP,
   CAPABILITIES,
@@ -191,7 +191,10 @@ function packetOut(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.PACKET_O
 function flowMod(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.FLOW_MOD>): void {
   const adds =
     m.command === OFPFC.ADD || m.command === OFPFC.MODIFY || m.command === OFPFC.MODIFY_STRICT;
-  if (adds) checkActions(m.actions, { packetOut: false, portExists: (p) => portExists(sw, p) });
+  if (adds) {
+    checkActions(m.actions, { packetOut: false, portExists: (p) => portExists(sw, p) });
+    checkReportable(m.actions);
+  }
   const result = sw.table.applyFlowMod(m);
   sw.flowsRemoved(result.removed);
   if (result.error) throw new OfpError(result.error.errType, result.error.code);

@@ -4,7 +4,9 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { encodeMessage } from "../../src/ofchannel/codec.js";
 import { OFPFF, OFPT } from "../../src/ofchannel/constants.js";
+import { ofpPrint } from "../ofchannel/ofp-print.js";
 import { ControllerListener, ControllerPeer } from "../ofchannel/peer.js";
 import { flowMod, inPortMatch, output } from "../ofchannel/switch-harness.js";
 import { firstMissing, skipUnless } from "../support/ci.js";
@@ -249,5 +251,27 @@ describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
     await peer.request({ type: OFPT.BARRIER_REQUEST, xid: 0 });
     expect(peer.drain(OFPT.FLOW_REMOVED)).toEqual([]);
     peer.close();
+  });
+
+  it("a FLOW_MOD with 8,180 outputs gets OFPBAC_TOO_MANY; 8,179 is accepted and ovs-ofctl dump-flows still lists every flow", async () => {
+    // ovs-ofctl itself cannot send more than 4,095 actions ("input too big"): the codec does.
+    const listen = await freePort();
+    const target = `tcp:127.0.0.1:${listen}`;
+    track(await startDaemon([...ports(), "-l", `ptcp:${listen}`, "--fail-mode", "secure"]));
+    const peer = await ControllerPeer.connect(listen);
+    const outputs = (n: number) => Array.from({ length: n }, (_, i) => output((i % 3) + 1));
+    const refused = await peer.request(flowMod({ actions: outputs(8180), priority: 5 }));
+    expect(refused.type).toBe(OFPT.ERROR);
+    expect(ofpPrint(encodeMessage(refused))).toMatch(
+      /^OFPT_ERROR \(xid=0x[0-9a-f]+\): OFPBAC_TOO_MANY/,
+    );
+    peer.send(flowMod({ actions: outputs(8179), priority: 6 }));
+    await peer.request({ type: OFPT.BARRIER_REQUEST, xid: 0 });
+    peer.close();
+    ofctl(target, "add-flow", "priority=7,in_port=1,actions=output:2");
+    const dump = ofctl(target, "dump-flows");
+    expect(dump).toMatch(/priority=7,in_port=1 actions=output:2/);
+    expect(dump).toMatch(/priority=6 actions=(output:[123],){8178}output:[123]\n/);
+    expect(dump).not.toMatch(/priority=5/);
   });
 });

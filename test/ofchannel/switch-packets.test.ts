@@ -417,6 +417,36 @@ describe("OpenFlowSwitch: several controllers and packet-in limits", () => {
     expect([h.hosts[1].received.length, h.hosts[2].received.length]).toEqual([1, 1]);
   });
 
+  it("a FLOW_MOD whose flow stats entry could never fit a reply is refused with OFPBAC_TOO_MANY; dumps keep working", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    const outputs = (n: number) => Array.from({ length: n }, (_, i) => output((i % 3) + 1));
+    for (const [n, command] of [
+      [8180, OFPFC.ADD],
+      [8182, OFPFC.ADD],
+      [8180, OFPFC.MODIFY],
+      [8180, OFPFC.MODIFY_STRICT],
+    ] as const) {
+      const r = await c.request(flowMod({ actions: outputs(n), command, priority: 7 }));
+      expect(errorOf(r), `${n} outputs, command ${command}`).toEqual([
+        OFPET.BAD_ACTION,
+        OFPBAC.TOO_MANY,
+      ]);
+    }
+    expect(h.sw.table.activeCount).toBe(0);
+    c.send(flowMod({ actions: outputs(8179), priority: 8 })); // 88 + 65,432 + 12 = 65,532 bytes
+    c.send(flowMod({ actions: [output(2)], priority: 9 }));
+    await barrier(c);
+    const parts = await c.stats(allFlowsRequest(OFPST.FLOW));
+    const flows = parts.flatMap((p) =>
+      p.type === OFPT.STATS_REPLY && p.statsType === OFPST.FLOW ? p.flows : [],
+    );
+    expect(flows.map((f) => [f.priority, f.actions.length])).toEqual([
+      [9, 1],
+      [8, 8179],
+    ]);
+  });
+
   it("no packet-in rate limit by default (as OVS): 1,000 misses in one burst give 1,000 packet-ins", async () => {
     const h = await startSwitch();
     const c = await h.connect();
