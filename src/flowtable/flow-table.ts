@@ -216,7 +216,7 @@ export class FlowTable {
   flowStats(match: Match, tableId: number, outPort: number): FlowStats[] {
     const now = this.tick();
     const out: FlowStats[] = [];
-    for (const [id, entries] of this.select(match, tableId, outPort)) {
+    for (const [id, entries] of this.statsSelection(match, tableId, outPort)) {
       for (const e of entries) out.push(e.toFlowStats(id, now));
     }
     return out;
@@ -226,7 +226,7 @@ export class FlowTable {
     let packets = 0;
     let bytes = 0;
     let flowCount = 0;
-    for (const [, entries] of this.select(match, tableId, outPort)) {
+    for (const [, entries] of this.statsSelection(match, tableId, outPort, false)) {
       for (const e of entries) {
         packets += e.packets;
         bytes += e.bytes;
@@ -338,15 +338,25 @@ export class FlowTable {
     return outPort === OFPP.NONE ? found : found.filter((e) => e.outputsTo(outPort));
   }
 
-  /** Stats selection: per table asked for, the entries the request covers, in precedence order. */
-  private select(match: Match, tableId: number, outPort: number): [number, FlowEntry[]][] {
+  /**
+   * Stats selection: per table asked for (0, 0xfe emergency, 0xff both), the entries the
+   * request covers, in precedence order unless `ordered` is false. A snapshot: an entry removed
+   * later has `removed` set (a lazy dump skips it).
+   */
+  statsSelection(
+    match: Match,
+    tableId: number,
+    outPort: number,
+    ordered = true,
+  ): [number, FlowEntry[]][] {
     const w = matchToWords(match);
     const tables: [number, Classifier][] = [];
     if (tableId === 0 || tableId === OFPTT.ALL) tables.push([0, this.normal]);
     if (tableId === OFPTT.EMERG || tableId === OFPTT.ALL)
       tables.push([OFPTT.EMERG, this.emergency]);
     return tables.map(([id, c]) => {
-      const found = c.covered(w.mask, w.value).sort(precedence);
+      const found = c.covered(w.mask, w.value);
+      if (ordered) found.sort(precedence);
       return [id, outPort === OFPP.NONE ? found : found.filter((e) => e.outputsTo(outPort))];
     });
   }

@@ -2,6 +2,13 @@
 // the HELLO exchange, echo probes on an idle line (OVS's inactivity_probe), answers to
 // ECHO_REQUEST, and protocol errors for malformed input. Everything else is handed to the
 // owner (the switch) through SessionHandlers. The codec stays I/O-free; this is the I/O.
+//
+// Long replies (flow dumps) are streams: the owner hands sendStream() an iterator of messages
+// and the connection pulls from it only while the peer reads (the send queue signals when it
+// has room), so a million-entry dump never sits in memory. Until the stream ends, later requests
+// wait here in order, as Open vSwitch stops reading a connection whose replies are backed up
+// (ofconn_may_recv); ECHO_REQUEST is still answered at once, so the session stays alive. Held
+// requests are bounded: past HELD_LIMIT bytes the socket is paused and TCP pushes back.
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { decodeMessage, encodeMessage } from "./codec.js";
@@ -13,6 +20,11 @@ import { SendQueue, type SendQueueLimits } from "./send-queue.js";
 import type { SessionRole } from "./targets.js";
 
 export const DEFAULT_PROBE_INTERVAL_MS = 5000;
+/** A stream produces while fewer bytes than this are unsent (at least the socket's 16 KiB
+ * high-water mark; well under the 256 KiB past which packet-ins are dropped). */
+export const STREAM_LOW_WATER = 64 * 1024;
+/** Bytes of requests held behind a stream before the socket is paused. */
+export const HELD_LIMIT = 1024 * 1024;
 /** OF1.3+ hello element carrying the version bitmap. */
 const HELLO_ELEM_VERSIONBITMAP = 1;
 
@@ -68,6 +80,11 @@ export class ControllerConnection {
   private probeSentAt = -1;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private nextXid = 1;
+  /** The reply being streamed, and the requests that arrived since, in order. */
+  private stream: Iterator<OfpMessage> | undefined;
+  private held: { msg: OfpMessage; raw: Buffer }[] = [];
+  private heldBytes = 0;
+  private pumping = false;
 
   constructor(
     private readonly socket: Socket,
@@ -111,6 +128,58 @@ export class ControllerConnection {
     this.send(errorToMessage(err, xid));
   }
 
+  /** True while a streamed reply is being produced. */
+  get streaming(): boolean {
+    return this.stream !== undefined;
+  }
+
+  /**
+   * Sends the messages of `source` as the peer reads them; requests that arrive meanwhile are
+   * handed to the owner, in order, once the stream has ended.
+   */
+  sendStream(source: Iterator<OfpMessage>): void {
+    if (this.state === "closed") return;
+    if (this.stream !== undefined) throw new Error("a stream is already being sent");
+    this.stream = source;
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const src = this.stream;
+        if (src === undefined || this.state === "closed") return;
+        if (this.queue.unsentBytes >= STREAM_LOW_WATER) {
+          this.queue.onWritable(STREAM_LOW_WATER, () => this.pump());
+          return;
+        }
+        const r = src.next();
+        if (r.done === true) {
+          this.stream = undefined;
+          this.releaseHeld();
+          if (this.stream === undefined) return;
+        } else if (!this.send(r.value)) return;
+      }
+    } catch (err) {
+      this.log.error({ controller: this.label, err }, "reply stream failed");
+      this.close("reply stream failed");
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Hands held requests to the owner until one of them starts another stream. */
+  private releaseHeld(): void {
+    while (this.stream === undefined && this.held.length > 0 && this.state !== "closed") {
+      const { msg, raw } = this.held.shift()!;
+      this.heldBytes -= raw.length;
+      this.handlers.onMessage(this, msg, raw);
+    }
+    if (this.heldBytes <= HELD_LIMIT / 2 && this.socket.isPaused()) this.socket.resume();
+  }
+
   /** Sends a PACKET_IN unless the peer is behind; false when it was dropped. */
   sendPacketIn(msg: MessageOf<typeof OFPT.PACKET_IN>): boolean {
     if (this.state !== "ready" || !this.queue.admitsPacketIn(msg.data.length + 18)) return false;
@@ -125,6 +194,9 @@ export class ControllerConnection {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.queue.close();
+    this.stream = undefined;
+    this.held = [];
+    this.heldBytes = 0;
     this.socket.end();
     if (this.socket.readableEnded) this.socket.destroy();
     // A peer that never reads would keep a half-closed socket forever.
@@ -162,8 +234,15 @@ export class ControllerConnection {
     if (this.state === "hello") this.hello(msg);
     else if (msg.type === OFPT.ECHO_REQUEST)
       this.send({ type: OFPT.ECHO_REPLY, xid: msg.xid, data: msg.data });
-    else if (msg.type !== OFPT.ECHO_REPLY && msg.type !== OFPT.HELLO)
-      this.handlers.onMessage(this, msg, raw);
+    else if (msg.type === OFPT.ECHO_REPLY || msg.type === OFPT.HELLO) return;
+    else if (this.stream !== undefined) this.hold(msg, raw);
+    else this.handlers.onMessage(this, msg, raw);
+  }
+
+  private hold(msg: OfpMessage, raw: Buffer): void {
+    this.held.push({ msg, raw });
+    this.heldBytes += raw.length;
+    if (this.heldBytes > HELD_LIMIT) this.socket.pause();
   }
 
   private hello(msg: OfpMessage): void {
@@ -204,6 +283,13 @@ export class ControllerConnection {
     const now = performance.now();
     if (this.state === "hello" && now - this.lastRx >= this.probeMs) {
       this.helloFailed("no HELLO within the probe interval");
+      return;
+    }
+    if (this.socket.isPaused()) {
+      // We stopped reading (requests held behind a stream): the peer is not the idle one.
+      this.lastRx = now;
+      this.probeSentAt = -1;
+      this.armTimer(this.probeMs);
       return;
     }
     if (this.probeSentAt >= 0) {

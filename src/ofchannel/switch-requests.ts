@@ -16,11 +16,12 @@ import {
   OFPPMFC,
   OFPPR,
   OFPQOFC,
+  OFPST,
   OFPT,
 } from "./constants.js";
 import { OfpError, errorPairName } from "./errors.js";
 import type { MessageOf, OfpMessage } from "./messages.js";
-import { splitStatsReply } from "./multipart.js";
+import { flowStatsReplies, splitStatsReply } from "./multipart.js";
 import { checkActions, checkReportable } from "./switch-actions.js";
 import {
   ACTIONS_BITMAP,
@@ -30,8 +31,8 @@ import {
   describeSwitch,
 } from "./switch-features.js";
 import type { Session } from "./switch-session.js";
-import { answerStats } from "./switch-stats.js";
-import type { PhyPort } from "./types.js";
+import { answerStats, lazyFlowStats } from "./switch-stats.js";
+import type { FlowStats, PhyPort } from "./types.js";
 
 /** What request handling needs from the switch. */
 export interface SwitchCore {
@@ -111,6 +112,12 @@ export function handleRequest(
       portMod(sw, msg);
       return;
     case OFPT.STATS_REQUEST: {
+      if (msg.statsType === OFPST.FLOW) {
+        const tooBig = (f: FlowStats, size: number) =>
+          sw.log.warn({ priority: f.priority, size }, "flow too large for a stats reply: left out");
+        conn.sendStream(flowStatsReplies(msg.xid, lazyFlowStats(sw.table, msg), tooBig));
+        return;
+      }
       const body = answerStats(msg, {
         table: sw.table,
         datapath: sw.datapath,

@@ -1,11 +1,12 @@
 // OpenFlow 1.0 behaviour as real peers see it (issue 11): the built daemon on veths between
 // namespaced hosts, under os-ken (test/fixtures/osken_of10_probe.py), ovs-ofctl and a controller
 // that stops reading; frames come from bench/frame-blast (AF_PACKET sendmmsg) at line rate.
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { encodeMessage } from "../../src/ofchannel/codec.js";
-import { OFPFF, OFPT } from "../../src/ofchannel/constants.js";
+import { OFPFF, OFPFW, OFPT } from "../../src/ofchannel/constants.js";
 import { ofpPrint } from "../ofchannel/ofp-print.js";
 import { ControllerListener, ControllerPeer } from "../ofchannel/peer.js";
 import { flowMod, inPortMatch, output } from "../ofchannel/switch-harness.js";
@@ -30,11 +31,15 @@ const skip = skipUnless(
   firstMissing(netnsUnavailable(), missingPeer("/usr/bin/osken-manager"), missingPeer("ovs-ofctl")),
 );
 
-/** The daemon's resident set size in kB (VmRSS). */
-function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+const execAsync = promisify(execFile);
+
+/** A line of /proc/PID/status in kB: VmRSS (resident now) or VmHWM (peak since clear_refs 5). */
+function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : NaN;
 }
+const rssKb = (pid: number) => statusKb(pid, "VmRSS");
+const hwmKb = (pid: number) => statusKb(pid, "VmHWM");
 
 describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
   let topo: Topology;
@@ -274,4 +279,75 @@ describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
     expect(dump).toMatch(/priority=6 actions=(output:[123],){8178}output:[123]\n/);
     expect(dump).not.toMatch(/priority=5/);
   });
+
+  it("ovs-ofctl dump-flows of 200,000 entries completes with bounded daemon memory while other sessions are served", async () => {
+    const N = 200_000;
+    const listen = await freePort();
+    const target = `tcp:127.0.0.1:${listen}`;
+    const d = track(
+      await startDaemon([...ports(), "-l", `ptcp:${listen}`, "--fail-mode", "secure"]),
+    );
+    // Fill through the codec (ovs-ofctl add-flows takes ~9 s for as many).
+    const filler = await ControllerPeer.connect(listen);
+    for (let i = 0; i < N; i++) filler.send(tcpFlow(i));
+    await filler.request({ type: OFPT.BARRIER_REQUEST, xid: 0 }, 60_000);
+    filler.close();
+    ofctl(target, "add-flow", "priority=200,in_port=2,actions=output:3");
+    ofctl(target, "add-flow", "priority=200,in_port=3,actions=output:2");
+    writeFileSync(`/proc/${d.pid}/clear_refs`, "5"); // VmHWM := VmRSS
+    const before = rssKb(d.pid);
+    const t0 = Date.now();
+    const dump = execFile(
+      "sh",
+      ["-c", `ovs-ofctl -O OpenFlow10 dump-flows ${target} | grep -c cookie=`],
+      {
+        timeout: 60_000,
+      },
+    );
+    const lines = new Promise<string>((resolve, reject) => {
+      let out = "";
+      dump.stdout?.on("data", (b: Buffer) => (out += b.toString()));
+      dump.on("exit", (code) =>
+        code === 0 ? resolve(out.trim()) : reject(new Error(`exit ${code}`)),
+      );
+    });
+    // Meanwhile a second session is answered and flows keep forwarding.
+    const probes: number[] = [];
+    while (dump.exitCode === null && probes.length < 20) {
+      const p0 = Date.now();
+      await execAsync("ovs-ofctl", ["-O", "OpenFlow10", "probe", target], { timeout: 10_000 });
+      probes.push(Date.now() - p0);
+      await sleep(50);
+    }
+    const ping = await topo.runIn(1, `ping -c 1 -W 1 ${topo.hosts[2].ip}`);
+    expect(await lines).toBe(String(N + 2));
+    const seconds = (Date.now() - t0) / 1000;
+    const peak = hwmKb(d.pid);
+    console.log(
+      `dump-flows of ${N + 2} entries: ${seconds.toFixed(1)} s; daemon RSS ${Math.round(before / 1024)} MB, peak ${Math.round(peak / 1024)} MB; ovs-ofctl probe during it: ${probes.join(", ")} ms`,
+    );
+    expect(ping.code).toBe(0);
+    expect(Math.max(...probes)).toBeLessThan(2000);
+    // 200,000 entries are ~19 MB of replies; the dump may take a few parts' worth.
+    expect(peak - before).toBeLessThan(64 * 1024);
+    expect(d.output).not.toMatch(/send queue overflow/);
+  }, 120_000);
 });
+
+/** An exact TCP entry: port 1, 10.x.y.z -> any, tp_dst 80 (i: distinct sources). */
+function tcpFlow(i: number) {
+  return flowMod({
+    match: {
+      ...inPortMatch(1),
+      wildcards:
+        OFPFW.ALL &
+        ~(OFPFW.IN_PORT | OFPFW.DL_TYPE | OFPFW.NW_PROTO | OFPFW.TP_DST | OFPFW.NW_SRC_MASK),
+      dlType: 0x0800,
+      nwProto: 6,
+      nwSrc: (10 << 24) | i,
+      tpDst: 80,
+    },
+    priority: 100,
+    actions: [output(2)],
+  });
+}
