@@ -86,12 +86,25 @@ describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
 
   const ports = () => topo.hosts.flatMap((h) => ["-i", h.switchIf]);
 
-  it("os-ken: the match of an untagged exact-match flow comes back in flow stats exactly as sent (wildcards 0)", async () => {
+  /** Frames each host received from the switch so far (its veth end's rx_packets). */
+  const rxCounts = () =>
+    topo.hosts.map((h) =>
+      Number(topo.exec(h, "cat", [`/sys/class/net/${h.hostIf}/statistics/rx_packets`]).trim()),
+    );
+
+  it("os-ken: an untagged exact-match flow's match comes back exactly as sent; PACKET_OUTs from in_port 0 and NONE are flooded", async () => {
     const port = await freePort();
+    const before = rxCounts();
     const ctl = osken(port);
     track(await startDaemon([...ports(), "-c", `tcp:127.0.0.1:${port}`, "--fail-mode", "secure"]));
     await ctl.waitFor(/flow-stats match/, 15_000);
     expect(ctl.output).toMatch(/flow-stats match equal/);
+    await ctl.waitFor(/packet-outs sent/, 5000);
+    const deadline = Date.now() + 3000;
+    const grown = () => rxCounts().map((n, i) => n - before[i]);
+    while (grown().some((n) => n < 2) && Date.now() < deadline) await sleep(50);
+    expect(grown()).toEqual([2, 2, 2]);
+    expect(ctl.output).not.toMatch(/^error /m);
   }, 30_000);
 
   it("no packet-in rate limit by default: 1,000 misses at line rate reach os-ken as 1,000 packet-ins", async () => {
@@ -332,6 +345,43 @@ describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
     expect(peak - before).toBeLessThan(64 * 1024);
     expect(d.output).not.toMatch(/send queue overflow/);
   }, 120_000);
+
+  it("ovs-ofctl packet-out from in_port 0, none or an absent port is sent as Open vSwitch sends it; from IN_PORT it gets OFPBRC_BAD_PORT", async () => {
+    const listen = await freePort();
+    const target = `tcp:127.0.0.1:${listen}`;
+    track(await startDaemon([...ports(), "-l", `ptcp:${listen}`, "--fail-mode", "secure"]));
+    const frame = `ffffffffffff${topo.hosts[0].mac.replace(/:/g, "")}88b5${"ab".repeat(46)}`;
+    for (const inPort of ["0", "none", "9", "controller", "local"]) {
+      const before = rxCounts();
+      ofctl(target, "packet-out", inPort, "output:2", frame);
+      ofctl(target, "packet-out", inPort, "FLOOD", frame);
+      await sleep(200);
+      expect(
+        rxCounts().map((n, i) => n - before[i]),
+        `in_port ${inPort}`,
+      ).toEqual([1, 2, 1]);
+    }
+    const bad = spawnSync(
+      "ovs-ofctl",
+      ["-O", "OpenFlow10", "packet-out", target, "in_port", "output:2", frame],
+      { encoding: "utf8", timeout: 10_000 },
+    );
+    expect(bad.stdout + bad.stderr).toMatch(/OFPT_ERROR \(xid=0x[0-9a-f]+\): OFPBRC_BAD_PORT/);
+  });
+
+  it("dump-desc names the backend forced with --port-backend (libpcap, AF_PACKET)", async () => {
+    for (const [backend, name] of [
+      ["pcap", "libpcap"],
+      ["afpacket", "AF_PACKET"],
+    ]) {
+      const listen = await freePort();
+      const d = track(
+        await startDaemon([...ports(), "-l", `ptcp:${listen}`, "--port-backend", backend]),
+      );
+      expect(ofctl(`tcp:127.0.0.1:${listen}`, "dump-desc")).toContain(`frame I/O: ${name})`);
+      await d.stop();
+    }
+  });
 });
 
 /** An exact TCP entry: port 1, 10.x.y.z -> any, tp_dst 80 (i: distinct sources). */
