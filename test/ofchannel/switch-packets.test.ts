@@ -139,7 +139,7 @@ describe("OpenFlowSwitch: PACKET_IN and PACKET_OUT", () => {
     const f = tcpFrame();
     const received = () => h.hosts.map((x) => x.received.length);
     // What Open vSwitch 3.1 (netdev bridge, ports 1-3) delivered to ports 1..3 for each in_port
-    // and action, measured on veths (docs/openflow10.md has the probe).
+    // and action, measured on veths with raw PACKET_OUTs (docs/openflow10.md, "PACKET_OUT in_port").
     const ovs: [number, number, number[]][] = [
       [0, 2, [0, 1, 0]],
       [1, 2, [0, 1, 0]],
