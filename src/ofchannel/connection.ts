@@ -48,6 +48,9 @@ export interface SessionHandlers {
 
 export type SessionState = "hello" | "ready" | "closed";
 
+const heldSize = (out: FramerOutput): number =>
+  out.kind === "message" ? out.data.length : out.header.length;
+
 /** The peer's HELLO allows OpenFlow 1.0: its version is at least 1 and, when it lists its
  * versions in a bitmap (OF1.3.1+), version 1 is among them. */
 export function helloAcceptsV1(hello: MessageOf<typeof OFPT.HELLO>): boolean {
@@ -82,7 +85,7 @@ export class ControllerConnection {
   private nextXid = 1;
   /** The reply being streamed, and the requests that arrived since, in order. */
   private stream: Iterator<OfpMessage> | undefined;
-  private held: { msg: OfpMessage; raw: Buffer }[] = [];
+  private held: FramerOutput[] = [];
   private heldBytes = 0;
   private pumping = false;
 
@@ -173,9 +176,9 @@ export class ControllerConnection {
   /** Hands held requests to the owner until one of them starts another stream. */
   private releaseHeld(): void {
     while (this.stream === undefined && this.held.length > 0 && this.state !== "closed") {
-      const { msg, raw } = this.held.shift()!;
-      this.heldBytes -= raw.length;
-      this.handlers.onMessage(this, msg, raw);
+      const out = this.held.shift()!;
+      this.heldBytes -= heldSize(out);
+      this.process(out);
     }
     if (this.heldBytes <= HELD_LIMIT / 2 && this.socket.isPaused()) this.socket.resume();
   }
@@ -213,7 +216,17 @@ export class ControllerConnection {
     });
   }
 
+  /** A framed message or framing error, in arrival order; while a stream is being sent,
+   * everything but ECHO_REQUEST and a fatal framing error waits (errors included, so that no
+   * answer overtakes a held BARRIER_REQUEST's). */
   private frame(out: FramerOutput): void {
+    const urgent =
+      out.kind === "error" ? out.fatal : out.data.length >= 2 && out.data[1] === OFPT.ECHO_REQUEST;
+    if (this.stream !== undefined && !urgent) this.hold(out);
+    else this.process(out);
+  }
+
+  private process(out: FramerOutput): void {
     if (out.kind === "error") {
       this.log.warn({ controller: this.label, detail: out.detail }, "bad message length");
       this.sendError(errorFrom(out));
@@ -234,14 +247,13 @@ export class ControllerConnection {
     if (this.state === "hello") this.hello(msg);
     else if (msg.type === OFPT.ECHO_REQUEST)
       this.send({ type: OFPT.ECHO_REPLY, xid: msg.xid, data: msg.data });
-    else if (msg.type === OFPT.ECHO_REPLY || msg.type === OFPT.HELLO) return;
-    else if (this.stream !== undefined) this.hold(msg, raw);
-    else this.handlers.onMessage(this, msg, raw);
+    else if (msg.type !== OFPT.ECHO_REPLY && msg.type !== OFPT.HELLO)
+      this.handlers.onMessage(this, msg, raw);
   }
 
-  private hold(msg: OfpMessage, raw: Buffer): void {
-    this.held.push({ msg, raw });
-    this.heldBytes += raw.length;
+  private hold(out: FramerOutput): void {
+    this.held.push(out);
+    this.heldBytes += heldSize(out);
     if (this.heldBytes > HELD_LIMIT) this.socket.pause();
   }
 

@@ -35,7 +35,7 @@ const flowsIn = (parts: OfpMessage[]) =>
   );
 
 describe("lazy flow dumps", () => {
-  it("a 100,000-entry dump streams whole with the send queue bounded; echo is answered during it, later requests after it, in order", async () => {
+  it("a 100,000-entry dump streams whole with the send queue bounded; echo is answered during it, later requests (and errors) after it, in order", async () => {
     const N = 100_000;
     const h = await startSwitch({ maxFlows: N + 10 });
     for (let i = 0; i < N; i++) h.sw.table.applyFlowMod(entry(i));
@@ -46,6 +46,8 @@ describe("lazy flow dumps", () => {
     c.send(dump);
     c.send({ type: OFPT.ECHO_REQUEST, xid: 0x200, data: Buffer.alloc(0) });
     c.send({ type: OFPT.BARRIER_REQUEST, xid: 0x300 });
+    // A malformed message (a BARRIER_REQUEST with a stray byte): its error, too, waits.
+    c.sendRaw(Buffer.from("0112000900000350ff", "hex"));
     c.send({ ...entry(N), xid: 0x400 }); // after the dump request: not in that dump
     c.send({ ...allFlowsRequest(OFPST.FLOW), xid: 0x500 });
     const conn = [...h.sw.hub.ready][0];
@@ -67,7 +69,8 @@ describe("lazy flow dumps", () => {
     const lastOfFirst = order.lastIndexOf(0x100);
     expect(order.indexOf(0x200)).toBeLessThan(lastOfFirst); // echo answered mid-dump
     expect(order.indexOf(0x300)).toBeGreaterThan(lastOfFirst); // barrier after the last part
-    expect(order.indexOf(0x300)).toBeLessThan(order.indexOf(0x500));
+    expect(order.indexOf(0x300)).toBeLessThan(order.indexOf(0x350)); // BAD_LEN after the barrier
+    expect(order.indexOf(0x350)).toBeLessThan(order.indexOf(0x500));
     expect(flowsIn(c.inbox.filter(isPart(0x100)))).toBe(N);
     expect(flowsIn(c.inbox.filter(isPart(0x500)))).toBe(N + 1);
     // Two 64 KiB parts at most were waiting in user space, whatever the table held (9.6 MB).
