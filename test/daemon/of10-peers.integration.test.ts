@@ -20,7 +20,7 @@ import {
   startProcess,
   type Proc,
 } from "../support/daemon.js";
-import { Topology, netnsUnavailable } from "../support/netns.js";
+import { Topology, labPrefix, netnsUnavailable } from "../support/netns.js";
 import { sleep } from "../support/wait.js";
 
 const FILE = "test/daemon/of10-peers.integration.test.ts";
@@ -74,7 +74,7 @@ describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
 
   beforeAll(() => {
     ensureBuilt();
-    topo = Topology.create("do10", 3);
+    topo = Topology.create(labPrefix("do"), 3);
     topo.staticArp();
   });
 
