@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveBackend } from "../../src/datapath/port-factory.js";
-import { Topology, netnsUnavailable, warnSkip } from "../support/netns.js";
+import { Topology, labPrefix, netnsUnavailable, warnSkip } from "../support/netns.js";
 import {
   ensureBuilt,
   ofctl,
@@ -30,7 +30,7 @@ describe.skipIf(why !== undefined)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT
 
   beforeAll(async () => {
     ensureBuilt();
-    topo = Topology.create("dofc", 3);
+    topo = Topology.create(labPrefix("dk"), 3);
     // IPv6 on, so the test sees the daemon turn it off and back on.
     for (const h of topo.hosts) writeFileSync(ipv6Path(h.switchIf), "0\n");
     const started = await startListeningDaemon(topo.hosts.map((h) => h.switchIf));
