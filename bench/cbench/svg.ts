@@ -1,9 +1,16 @@
 // A grouped bar chart as a standalone SVG string (no dependency): one group per mode, one bar per
-// controller, value labels on the bars.
+// controller, value labels on the bars, and optional whiskers (e.g. the min–max over rounds).
+
+export interface Bar {
+  name: string;
+  value: number;
+  low?: number;
+  high?: number;
+}
 
 export interface BarGroup {
   label: string;
-  bars: Array<{ name: string; value: number }>;
+  bars: Bar[];
 }
 
 const COLORS = ["#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#c53030"];
@@ -29,7 +36,7 @@ export function barChartSvg(title: string, unit: string, groups: BarGroup[]): st
   const groupW = names.length * barW;
   const width = Math.max(640, left + groups.length * (groupW + gap) + 20);
   const height = top + plotH + 80;
-  const max = niceMax(Math.max(...groups.flatMap((g) => g.bars.map((b) => b.value))));
+  const max = niceMax(Math.max(...groups.flatMap((g) => g.bars.map((b) => b.high ?? b.value))));
   const y = (v: number) => top + plotH - (v / max) * plotH;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
@@ -51,9 +58,20 @@ export function barChartSvg(title: string, unit: string, groups: BarGroup[]): st
     g.bars.forEach((b) => {
       const ni = names.indexOf(b.name);
       const x = gx + ni * barW;
+      const cx = x + (barW - 6) / 2;
       out.push(
         `<rect x="${x}" y="${y(b.value)}" width="${barW - 6}" height="${top + plotH - y(b.value)}" fill="${COLORS[ni % COLORS.length]}"/>`,
-        `<text x="${x + (barW - 6) / 2}" y="${y(b.value) - 4}" text-anchor="middle" font-size="10">${Math.round(b.value).toLocaleString("en-US")}</text>`,
+      );
+      if (b.low !== undefined && b.high !== undefined) {
+        out.push(
+          `<line x1="${cx}" x2="${cx}" y1="${y(b.low)}" y2="${y(b.high)}" stroke="black"/>`,
+          `<line x1="${cx - 8}" x2="${cx + 8}" y1="${y(b.low)}" y2="${y(b.low)}" stroke="black"/>`,
+          `<line x1="${cx - 8}" x2="${cx + 8}" y1="${y(b.high)}" y2="${y(b.high)}" stroke="black"/>`,
+        );
+      }
+      const labelY = Math.min(y(b.value), b.high === undefined ? Infinity : y(b.high)) - 4;
+      out.push(
+        `<text x="${cx}" y="${labelY}" text-anchor="middle" font-size="10">${Math.round(b.value).toLocaleString("en-US")}</text>`,
       );
     });
     out.push(
