@@ -69,6 +69,11 @@ export class Controller {
     return this.bySwitch;
   }
 
+  /** Open connections, joined or still in their handshake. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
   /** NOX style: adds `handler` to the event's chain (lower order first; return STOP to end the
    * chain). Returns a function that removes it. */
   register<E extends EventName>(event: E, handler: Handler<E>, order?: number): () => void {

@@ -95,6 +95,11 @@ export class SwitchHandle {
     return this.conn.output.dropped;
   }
 
+  /** Bytes sent to the switch that the kernel has not taken yet (at most output.maxQueuedBytes). */
+  get queuedBytes(): number {
+    return this.conn.output.backlog();
+  }
+
   /** Sends any message as is; false if the output queue refused it. */
   send(msg: OfpMessage): boolean {
     return this.conn.send(msg);
