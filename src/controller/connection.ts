@@ -111,13 +111,18 @@ export class OfConnection implements BacklogOwner {
   runInput(budget: number): boolean {
     // Reading is paused for our own backlog, not for the switch's silence: it counts as heard.
     if (this.backlogged) this.heard();
-    for (let n = 0; n < budget; n++) {
-      if (this.state === "closed") return false;
-      const out = this.framer.next();
-      if (out === null) return false;
-      this.handleFramed(out);
+    this.output.hold(); // one write for the answers to this slice, as soon as it ends
+    try {
+      for (let n = 0; n < budget; n++) {
+        if (this.state === "closed") return false;
+        const out = this.framer.next();
+        if (out === null) return false;
+        this.handleFramed(out);
+      }
+      return this.state !== "closed";
+    } finally {
+      this.output.release();
     }
-    return this.state !== "closed";
   }
 
   /** What the switch sent before it closed still reaches the applications (e.g. FLOW_REMOVED). */

@@ -48,6 +48,7 @@ export class OutputQueue {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
+  private held = false;
   private paused = false;
   private closed = false;
   private readonly flushBound = () => this.flush();
@@ -74,11 +75,22 @@ export class OutputQueue {
     }
     this.pending.push(message);
     this.pendingBytes += message.length;
-    if (!this.flushScheduled) {
+    if (!this.flushScheduled && !this.held) {
       this.flushScheduled = true;
       process.nextTick(this.flushBound);
     }
     return true;
+  }
+
+  /** Holds what is pushed until release(): the owner writes the answers to one slice of input
+   * as it ends, without waiting for the end of the tick. */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+    if (!this.flushScheduled) this.flush();
   }
 
   /** Writes everything queued now (normally called at the end of the tick). */
