@@ -105,6 +105,12 @@ export class SwitchHandle {
     return this.conn.send(msg);
   }
 
+  /** Sends one or more whole messages already encoded (e.g. by ExactFlowModWriter); false if
+   * the output queue refused them. */
+  sendEncoded(bytes: Buffer): boolean {
+    return this.conn.output.push(bytes);
+  }
+
   /** A fresh xid for a message built by hand. */
   nextXid(): number {
     return this.conn.nextXid();
