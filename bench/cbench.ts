@@ -16,7 +16,7 @@
 //   npx tsc -p . && node dist/bench/cbench.js [--rounds 20] [--switches 16] [--macs 1000] ...
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { EmulatedSwitch, type Mode } from "./cbench/emulated-switch.js";
 import { CONTROLLERS, RunningController, sleep } from "./cbench/controllers.js";
 import { barChartSvg } from "./cbench/svg.js";
@@ -36,7 +36,12 @@ interface Options {
   svg?: string;
   /** Benchmark the controller already listening on --port instead of starting them. */
   external: boolean;
+  /** free: where the scheduler puts them; apart: generator on CPU 0, controller on CPU 1;
+   * shared: both on CPU 1. */
+  pin: Pin;
 }
+
+type Pin = "free" | "apart" | "shared";
 
 interface RunResult {
   round: number;
@@ -111,7 +116,11 @@ async function connectSwitches(o: Options, mode: Mode): Promise<EmulatedSwitch[]
 async function runOne(o: Options, round: number, controller: string, mode: Mode) {
   const running = o.external
     ? null
-    : await RunningController.start(CONTROLLERS[controller], o.port);
+    : await RunningController.start(
+        CONTROLLERS[controller],
+        o.port,
+        o.pin === "free" ? undefined : 1,
+      );
   let switches: EmulatedSwitch[] = [];
   try {
     switches = await connectSwitches(o, mode);
@@ -323,10 +332,22 @@ async function main(): Promise<void> {
       "latency",
     ])
     .option("--svg <file>", "write a bar chart (e.g. docs/controller-bench.svg)")
-    .option("--external", "benchmark the controller already listening on --port", false);
+    .option("--external", "benchmark the controller already listening on --port", false)
+    .addOption(
+      new Option(
+        "--pin <placement>",
+        "free: the scheduler decides; apart: generator CPU 0, controller CPU 1; shared: both CPU 1",
+      )
+        .choices(["free", "apart", "shared"])
+        .default("free"),
+    );
   program.parse();
   const o = program.opts<Options>();
   if (o.warmup >= o.loops) throw new Error("--warmup must be less than --loops");
+  if (o.pin !== "free") {
+    const r = spawnSync("taskset", ["-pc", o.pin === "apart" ? "0" : "1", String(process.pid)]);
+    if (r.status !== 0) throw new Error(`taskset failed: ${r.stderr}`);
+  }
   const controllers = o.external
     ? ["external"]
     : o.controllers.filter((name) => {
@@ -340,7 +361,7 @@ async function main(): Promise<void> {
       for (const name of controllers) {
         const r = await runOne(o, round, name, mode);
         results.push(r);
-        console.log(JSON.stringify({ bench: "cbench", macs: o.macs, ...r }));
+        console.log(JSON.stringify({ bench: "cbench", macs: o.macs, pin: o.pin, ...r }));
       }
     }
   }
@@ -359,7 +380,7 @@ async function main(): Promise<void> {
     }));
     const title =
       `Learning-switch controllers, cbench-style: ${o.switches} switches × ${o.macs} MACs, ` +
-      `${o.rounds} rounds (2-core VM)`;
+      `${o.rounds} rounds (2-core VM${o.pin === "free" ? "" : `, pinned ${o.pin}`})`;
     const unit = "responses/s: median of rounds, whisker min–max";
     writeFileSync(o.svg, barChartSvg(title, unit, groups));
     console.log(`wrote ${o.svg}`);
