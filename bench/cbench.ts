@@ -16,6 +16,7 @@
 //   npx tsc -p . && node dist/bench/cbench.js [--rounds 20] [--switches 16] [--macs 1000] ...
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { EmulatedSwitch, type Mode } from "./cbench/emulated-switch.js";
 import { CONTROLLERS, RunningController, sleep } from "./cbench/controllers.js";
@@ -68,6 +69,8 @@ interface RunResult {
   /** Controller CPU over the counted periods (cores), and responses per CPU-second. */
   cpuCores: number;
   perCpuSecond: number;
+  /** The machine's 1-minute load average at the end of the run (other jobs disturb figures). */
+  load: number;
 }
 
 const int = (min: number) => (v: string) => {
@@ -173,12 +176,13 @@ async function runOne(o: Options, round: number, controller: string, mode: Mode)
       packetInsSent: sum(switches.map((s) => s.packetInsSent)),
       writtenOff: sum(switches.map((s) => s.writtenOff)),
       cpuCores: Number((cpu / seconds).toFixed(2)),
+      load: Number(loadavg()[0].toFixed(2)),
       perCpuSecond: cpu > 0 ? Math.round((sum(perSwitch) * seconds) / cpu) : 0,
     };
     console.log(
       `round ${round}/${o.rounds} ${mode.padEnd(10)} ${controller.padEnd(18)} ` +
         `joined ${r.joined}/${r.switches} (slowest ${r.joinMsMax} ms)  ${fmt(r.avg).padStart(8)} responses/s  ` +
-        `per switch min/median/max ${fmt(r.switchMin)}/${fmt(r.switchMedian)}/${fmt(r.switchMax)}` +
+        `per switch min/median/max ${fmt(r.switchMin)}/${fmt(r.switchMedian)}/${fmt(r.switchMax)}  load ${r.load}` +
         (r.aborted === null ? "" : `  ABORTED (${r.aborted})`),
     );
     return r;
@@ -234,6 +238,9 @@ interface Summary {
   ratioMax: number;
   cpuCores: number;
   perCpuSecond: number;
+  /** Load average over the runs: min and max. */
+  loadMin: number;
+  loadMax: number;
 }
 
 function summarize(results: RunResult[]): Summary[] {
@@ -269,6 +276,8 @@ function summarize(results: RunResult[]): Summary[] {
       ratioMax: ratios.length === 0 ? NaN : Math.max(...ratios),
       cpuCores: median(runs.map((r) => r.cpuCores)),
       perCpuSecond: median(runs.map((r) => r.perCpuSecond)),
+      loadMin: Math.min(...runs.map((r) => r.load)),
+      loadMax: Math.max(...runs.map((r) => r.load)),
     });
   }
   return out;
@@ -286,6 +295,7 @@ function table(summaries: Summary[], switches: number): void {
     "ofcontroller ÷ it, median [range]",
     "CPU",
     "resp/CPU-s",
+    "load",
   ];
   const rows = summaries.map((s) => [
     s.controller,
@@ -300,6 +310,7 @@ function table(summaries: Summary[], switches: number): void {
       : `${s.ratioMedian.toFixed(2)}× [${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)}]`,
     s.cpuCores.toFixed(2),
     fmt(s.perCpuSecond),
+    `${s.loadMin.toFixed(1)}–${s.loadMax.toFixed(1)}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   console.log("");
