@@ -15,7 +15,7 @@
 //
 //   npx tsc -p . && node dist/bench/cbench.js [--rounds 20] [--switches 16] [--macs 1000] ...
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { EmulatedSwitch, type Mode } from "./cbench/emulated-switch.js";
@@ -40,6 +40,8 @@ interface Options {
   /** free: where the scheduler puts them; apart: generator on CPU 0, controller on CPU 1;
    * shared: both on CPU 1. */
   pin: Pin;
+  /** Summarize (and chart) the JSON lines of an earlier run instead of measuring. */
+  replot?: string;
 }
 
 type Pin = "free" | "apart" | "shared";
@@ -258,6 +260,7 @@ function summarize(results: RunResult[]): Summary[] {
       })
       .filter(Number.isFinite);
     const avgs = runs.map((r) => r.avg);
+    const loads = runs.map((r) => r.load).filter(Number.isFinite); // older logs have none
     const perSwitch = runs.flatMap((r) => r.perSwitch);
     out.push({
       controller,
@@ -276,8 +279,8 @@ function summarize(results: RunResult[]): Summary[] {
       ratioMax: ratios.length === 0 ? NaN : Math.max(...ratios),
       cpuCores: median(runs.map((r) => r.cpuCores)),
       perCpuSecond: median(runs.map((r) => r.perCpuSecond)),
-      loadMin: Math.min(...runs.map((r) => r.load)),
-      loadMax: Math.max(...runs.map((r) => r.load)),
+      loadMin: loads.length === 0 ? NaN : Math.min(...loads),
+      loadMax: loads.length === 0 ? NaN : Math.max(...loads),
     });
   }
   return out;
@@ -310,7 +313,7 @@ function table(summaries: Summary[], switches: number): void {
       : `${s.ratioMedian.toFixed(2)}× [${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)}]`,
     s.cpuCores.toFixed(2),
     fmt(s.perCpuSecond),
-    `${s.loadMin.toFixed(1)}–${s.loadMax.toFixed(1)}`,
+    Number.isFinite(s.loadMin) ? `${s.loadMin.toFixed(1)}–${s.loadMax.toFixed(1)}` : "-",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   console.log("");
@@ -344,6 +347,7 @@ async function main(): Promise<void> {
     ])
     .option("--svg <file>", "write a bar chart (e.g. docs/controller-bench.svg)")
     .option("--external", "benchmark the controller already listening on --port", false)
+    .option("--replot <log>", "summarize and chart the JSON lines of an earlier run's output")
     .addOption(
       new Option(
         "--pin <placement>",
@@ -367,7 +371,17 @@ async function main(): Promise<void> {
         return missing === null;
       });
   const results: RunResult[] = [];
-  for (let round = 1; round <= o.rounds; round++) {
+  if (o.replot !== undefined) {
+    // Figures of an earlier run, from its JSON lines: summary and chart without measuring again.
+    for (const line of readFileSync(o.replot, "utf8").split("\n")) {
+      if (line.startsWith('{"bench":"cbench",')) results.push(JSON.parse(line) as RunResult);
+    }
+    if (results.length === 0) throw new Error(`${o.replot}: no cbench JSON lines`);
+    o.rounds = Math.max(...results.map((r) => r.round));
+    o.switches = results[0].switches;
+    o.modes = [...new Set(results.map((r) => r.mode))];
+  }
+  for (let round = 1; o.replot === undefined && round <= o.rounds; round++) {
     for (const mode of o.modes) {
       for (const name of controllers) {
         const r = await runOne(o, round, name, mode);
@@ -376,7 +390,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (!o.external) {
+  if (!o.external && o.replot === undefined) {
     for (const mode of o.modes) for (const name of controllers) await runRealCbench(o, name, mode);
   }
   const summaries = summarize(results);
@@ -387,13 +401,25 @@ async function main(): Promise<void> {
       label: `${mode} mode`,
       bars: summaries
         .filter((s) => s.mode === mode)
-        .map((s) => ({ name: s.controller, value: s.avgMedian, low: s.avgMin, high: s.avgMax })),
+        .map((s) => ({
+          name: s.controller,
+          value: s.avgMedian,
+          low: s.avgMin,
+          high: s.avgMax,
+          note: s.controller === "ofcontroller" ? "" : `${s.ratioMedian.toFixed(2)}×`,
+        })),
     }));
+    const loads = results.map((r) => r.load).filter(Number.isFinite);
     const title =
-      `Learning-switch controllers, cbench-style: ${o.switches} switches × ${o.macs} MACs, ` +
-      `${o.rounds} rounds (2-core VM${o.pin === "free" ? "" : `, pinned ${o.pin}`})`;
-    const unit = "responses/s: median of rounds, whisker min–max";
-    writeFileSync(o.svg, barChartSvg(title, unit, groups));
+      `Learning-switch controllers, cbench-style (groups of ${o.group}, ${o.groupDelay} ms apart)\n` +
+      `${o.switches} switches × ${o.macs} MACs, ${o.rounds} rounds side by side, 2-core VM` +
+      (o.pin === "free" ? "" : `, pinned ${o.pin}`);
+    const subtitle =
+      "bar: median of rounds; whisker: min–max; under a bar: ofcontroller ÷ it, median of rounds" +
+      (loads.length > 0
+        ? `; load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`
+        : "");
+    writeFileSync(o.svg, barChartSvg(title, subtitle, "responses/s", groups));
     console.log(`wrote ${o.svg}`);
   }
 }
