@@ -1,15 +1,23 @@
-// cbench-style controller benchmark: N emulated switches (default 16) send PACKET_INs for M MAC
-// addresses each (default 1000) to a learning-switch controller, and count its responses
-// (FLOW_MOD + PACKET_OUT) per second. Throughput mode keeps a window of packet-ins in flight
-// per switch; latency mode keeps one. Compares ofcontroller, ovs-testcontroller and os-ken in
-// one run (each started fresh on 127.0.0.1 per mode), prints per-second figures and
-// min/max/avg like cbench, a side-by-side table with ratios, JSON lines, and an SVG bar chart.
-// Where a `cbench` binary is on PATH it is run against each controller too.
+// cbench-style controller benchmark. N emulated switches (default 16) connect as cbench connects
+// them (groups of 8, 10 ms apart: `-I 8 -i 10`) and each starts sending PACKET_INs for M MAC
+// addresses (default 1000) the moment it has answered FEATURES_REQUEST, while later groups are
+// still connecting; the controller's responses (FLOW_MOD + PACKET_OUT) are counted per switch and
+// per period. Throughput mode sends as fast as each socket takes packet-ins; latency mode keeps
+// one outstanding per switch.
 //
-//   npx tsc -p . && node dist/bench/cbench.js [--switches 16] [--macs 1000] [--loops 10] ...
+// One round runs every controller (ofcontroller, ovs-testcontroller, os-ken; each started fresh on
+// 127.0.0.1) in every mode, one after the other, so that the controllers are compared side by
+// side under the same machine load; --rounds repeats that. Each run reports the switches that
+// joined, whether it aborted (a connection lost, as cbench exits then), the total responses/s and
+// the min/median/max over switches of each switch's responses/s. The summary gives, per controller
+// and mode, the spread over rounds, and ofcontroller's ratio to each peer per round. JSON lines
+// for every run; an SVG chart with --svg. Where a `cbench` binary is on PATH it is run too.
+//
+//   npx tsc -p . && node dist/bench/cbench.js [--rounds 20] [--switches 16] [--macs 1000] ...
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { Command, InvalidArgumentError } from "commander";
+import { readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { EmulatedSwitch, type Mode } from "./cbench/emulated-switch.js";
 import { CONTROLLERS, RunningController, sleep } from "./cbench/controllers.js";
 import { barChartSvg } from "./cbench/svg.js";
@@ -20,33 +28,51 @@ interface Options {
   loops: number;
   ms: number;
   warmup: number;
-  window: number;
   port: number;
+  group: number;
+  groupDelay: number;
+  rounds: number;
   controllers: string[];
   modes: Mode[];
-  group: number;
   svg?: string;
   /** Benchmark the controller already listening on --port instead of starting them. */
   external: boolean;
+  /** free: where the scheduler puts them; apart: generator on CPU 0, controller on CPU 1;
+   * shared: both on CPU 1. */
+  pin: Pin;
+  /** Summarize (and chart) the JSON lines of an earlier run instead of measuring. */
+  replot?: string;
 }
 
-interface Result {
+type Pin = "free" | "apart" | "shared";
+
+interface RunResult {
+  round: number;
   controller: string;
   mode: Mode;
+  switches: number;
+  joined: number;
+  /** Slowest handshake (TCP connect to FEATURES_REQUEST), ms; -1 if a switch never joined. */
+  joinMsMax: number;
+  /** Why the run aborted (a switch's connection was lost), or null. */
+  aborted: string | null;
+  /** Total responses/s in each period (the first `warmup` ones not counted). */
   perSecond: number[];
-  min: number;
-  max: number;
+  /** Mean of the counted periods. */
   avg: number;
-  stdev: number;
-  writtenOff: number;
-  /** Share of responses that were FLOW_MODs (the rest PACKET_OUTs). */
+  /** Each switch's responses/s over the counted periods, in switch order. */
+  perSwitch: number[];
+  switchMin: number;
+  switchMedian: number;
+  switchMax: number;
   flowModShare: number;
   packetInsSent: number;
-  cpuSeconds: number;
-  /** Wall time the CPU figure covers. */
-  seconds: number;
-  /** Responses per second of the controller's CPU time (steadier than wall time when busy). */
+  writtenOff: number;
+  /** Controller CPU over the counted periods (cores), and responses per CPU-second. */
+  cpuCores: number;
   perCpuSecond: number;
+  /** The machine's 1-minute load average at the end of the run (other jobs disturb figures). */
+  load: number;
 }
 
 const int = (min: number) => (v: string) => {
@@ -63,89 +89,103 @@ const list = (allowed: string[]) => (v: string) => {
   return items;
 };
 
-async function connectSwitches(o: Options): Promise<EmulatedSwitch[]> {
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");
+
+/** cbench's arrival pattern: `group` switches at a time, `groupDelay` ms apart, none waiting for
+ * the controller (each starts its handshake, then its packet-ins, on its own). */
+async function connectSwitches(o: Options, mode: Mode): Promise<EmulatedSwitch[]> {
   const all: EmulatedSwitch[] = [];
-  // Small groups: ovs-testcontroller's listen backlog is 10.
-  for (let i = 0; i < o.switches; i += o.group) {
-    const group: EmulatedSwitch[] = [];
-    for (let j = i; j < Math.min(o.switches, i + o.group); j++) {
-      group.push(
-        new EmulatedSwitch({
-          host: "127.0.0.1",
-          port: o.port,
-          datapathId: j + 1,
-          macs: o.macs,
-          window: o.window,
-          ports: 4,
-        }),
-      );
-    }
-    all.push(...group);
-    await Promise.race([
-      Promise.all(group.map((s) => s.ready)),
-      sleep(10_000).then(() => {
-        throw new Error("switches did not complete the handshake within 10 s");
+  for (let i = 0; i < o.switches; i++) {
+    if (i > 0 && i % o.group === 0) await sleep(o.groupDelay);
+    all.push(
+      new EmulatedSwitch({
+        host: "127.0.0.1",
+        port: o.port,
+        datapathId: i + 1,
+        macs: o.macs,
+        ports: 4,
+        mode,
       }),
-    ]);
+    );
   }
   return all;
 }
 
-async function runOne(o: Options, controller: string, mode: Mode): Promise<Result> {
+async function runOne(o: Options, round: number, controller: string, mode: Mode) {
   const running = o.external
     ? null
-    : await RunningController.start(CONTROLLERS[controller], o.port);
+    : await RunningController.start(
+        CONTROLLERS[controller],
+        o.port,
+        o.pin === "free" ? undefined : 1,
+      );
   let switches: EmulatedSwitch[] = [];
   try {
-    switches = await connectSwitches(o);
-    await sleep(500); // let the controller finish its own join work (flow deletes, config)
-    for (const s of switches) s.start(mode);
-    const cpu0 = running?.cpuSeconds() ?? NaN;
-    const responses0 = switches.reduce((n, s) => n + s.responses, 0);
-    const start = performance.now();
+    switches = await connectSwitches(o, mode);
+    // As cbench: periods start once every switch has been told to connect, joined or not.
     const perSecond: number[] = [];
-    let last = 0;
+    let counts0 = switches.map(() => 0);
+    let countsAtWarmup = counts0;
+    let cpuAtWarmup = running?.cpuSeconds() ?? NaN;
     let t0 = performance.now();
+    let tWarm = t0;
     for (let loop = 0; loop < o.loops; loop++) {
       await sleep(o.ms);
       const now = performance.now();
-      const total = switches.reduce((n, s) => n + s.responses, 0);
-      const rate = ((total - last) * 1000) / (now - t0);
-      perSecond.push(rate);
-      console.log(
-        `${controller.padEnd(18)} ${mode.padEnd(10)} ${o.switches} switches: loop ${loop + 1}/${o.loops}: ` +
-          `${Math.round(rate).toLocaleString("en-US")} responses/s${loop < o.warmup ? " (warm-up)" : ""}`,
-      );
-      last = total;
+      const counts = switches.map((s) => s.responses);
+      perSecond.push(((sum(counts) - sum(counts0)) * 1000) / (now - t0));
+      counts0 = counts;
       t0 = now;
+      if (loop + 1 === o.warmup) {
+        countsAtWarmup = counts;
+        cpuAtWarmup = running?.cpuSeconds() ?? NaN;
+        tWarm = now;
+      }
     }
-    const cpuSeconds = (running?.cpuSeconds() ?? NaN) - cpu0;
+    const seconds = (t0 - tWarm) / 1000;
+    const cpu = (running?.cpuSeconds() ?? NaN) - cpuAtWarmup;
     for (const s of switches) s.stop();
+    const perSwitch = switches.map((s, i) => (s.responses - countsAtWarmup[i]) / seconds);
+    const responses = sum(switches.map((s) => s.responses));
     const counted = perSecond.slice(o.warmup);
-    const avg = counted.reduce((a, b) => a + b, 0) / counted.length;
-    const stdev = Math.sqrt(counted.reduce((a, b) => a + (b - avg) ** 2, 0) / counted.length);
-    const writtenOff = switches.reduce((n, s) => n + s.writtenOff, 0);
-    const responses = switches.reduce((n, s) => n + s.responses, 0);
-    const flowMods = switches.reduce((n, s) => n + s.flowMods, 0);
-    const packetInsSent = switches.reduce((n, s) => n + s.packetInsSent, 0);
-    const r: Result = {
+    const lost = switches.find((s) => s.lostReason !== null);
+    const joined = switches.filter((s) => s.joined).length;
+    const r: RunResult = {
+      round,
       controller,
       mode,
+      switches: o.switches,
+      joined,
+      joinMsMax:
+        joined === switches.length ? Math.round(Math.max(...switches.map((s) => s.joinMs))) : -1,
+      aborted:
+        lost === undefined ? null : `switch ${switches.indexOf(lost) + 1}: ${lost.lostReason}`,
       perSecond: perSecond.map(Math.round),
-      min: Math.min(...counted),
-      max: Math.max(...counted),
-      avg,
-      stdev,
-      writtenOff,
-      flowModShare: responses === 0 ? 0 : Number((flowMods / responses).toFixed(3)),
-      packetInsSent,
-      cpuSeconds: Number(cpuSeconds.toFixed(2)),
-      seconds: (performance.now() - start) / 1000,
-      perCpuSecond: cpuSeconds > 0 ? (responses - responses0) / cpuSeconds : 0,
+      avg: sum(counted) / counted.length,
+      perSwitch: perSwitch.map(Math.round),
+      switchMin: Math.min(...perSwitch),
+      switchMedian: median(perSwitch),
+      switchMax: Math.max(...perSwitch),
+      flowModShare:
+        responses === 0 ? 0 : Number((sum(switches.map((s) => s.flowMods)) / responses).toFixed(3)),
+      packetInsSent: sum(switches.map((s) => s.packetInsSent)),
+      writtenOff: sum(switches.map((s) => s.writtenOff)),
+      cpuCores: Number((cpu / seconds).toFixed(2)),
+      load: Number(loadavg()[0].toFixed(2)),
+      perCpuSecond: cpu > 0 ? Math.round((sum(perSwitch) * seconds) / cpu) : 0,
     };
     console.log(
-      `RESULT: ${controller} ${mode} ${o.switches} switches ${counted.length} tests ` +
-        `min/max/avg/stdev = ${r.min.toFixed(0)}/${r.max.toFixed(0)}/${r.avg.toFixed(0)}/${r.stdev.toFixed(0)} responses/s`,
+      `round ${round}/${o.rounds} ${mode.padEnd(10)} ${controller.padEnd(18)} ` +
+        `joined ${r.joined}/${r.switches} (slowest ${r.joinMsMax} ms)  ${fmt(r.avg).padStart(8)} responses/s  ` +
+        `per switch min/median/max ${fmt(r.switchMin)}/${fmt(r.switchMedian)}/${fmt(r.switchMax)}  load ${r.load}` +
+        (r.aborted === null ? "" : `  ABORTED (${r.aborted})`),
     );
     return r;
   } finally {
@@ -159,16 +199,8 @@ async function runOne(o: Options, controller: string, mode: Mode): Promise<Resul
 async function runRealCbench(o: Options, controller: string, mode: Mode): Promise<void> {
   if (spawnSync("sh", ["-c", "command -v cbench"]).status !== 0) return;
   const args = ["-c", "127.0.0.1", "-p", String(o.port), "-s", String(o.switches)];
-  args.push(
-    "-M",
-    String(o.macs),
-    "-l",
-    String(o.loops),
-    "-m",
-    String(o.ms),
-    "-w",
-    String(o.warmup),
-  );
+  args.push("-M", String(o.macs), "-l", String(o.loops), "-m", String(o.ms));
+  args.push("-w", String(o.warmup), "-I", String(o.group), "-i", String(o.groupDelay));
   if (mode === "throughput") args.push("-t");
   const running = await RunningController.start(CONTROLLERS[controller], o.port);
   try {
@@ -189,33 +221,100 @@ async function runRealCbench(o: Options, controller: string, mode: Mode): Promis
   }
 }
 
-function table(results: Result[]): void {
-  const base = (mode: Mode) =>
-    results.find((r) => r.controller === "ofcontroller" && r.mode === mode);
+interface Summary {
+  controller: string;
+  mode: Mode;
+  rounds: number;
+  aborted: number;
+  joinedMin: number;
+  avgMedian: number;
+  avgMin: number;
+  avgMax: number;
+  /** Per-switch responses/s over every switch of every round. */
+  switchMin: number;
+  switchMedian: number;
+  switchMax: number;
+  /** ofcontroller's avg ÷ this controller's avg, per round (same round, same mode). */
+  ratioMedian: number;
+  ratioMin: number;
+  ratioMax: number;
+  cpuCores: number;
+  perCpuSecond: number;
+  /** Load average over the runs: min and max. */
+  loadMin: number;
+  loadMax: number;
+}
+
+function summarize(results: RunResult[]): Summary[] {
+  const out: Summary[] = [];
+  const keys = [...new Set(results.map((r) => `${r.mode}\t${r.controller}`))];
+  for (const key of keys) {
+    const [mode, controller] = key.split("\t") as [Mode, string];
+    const runs = results.filter((r) => r.mode === mode && r.controller === controller);
+    const ratios = runs
+      .map((r) => {
+        const base = results.find(
+          (b) => b.round === r.round && b.mode === mode && b.controller === "ofcontroller",
+        );
+        return base === undefined || r.avg === 0 ? NaN : base.avg / r.avg;
+      })
+      .filter(Number.isFinite);
+    const avgs = runs.map((r) => r.avg);
+    const loads = runs.map((r) => r.load).filter(Number.isFinite); // older logs have none
+    const perSwitch = runs.flatMap((r) => r.perSwitch);
+    out.push({
+      controller,
+      mode,
+      rounds: runs.length,
+      aborted: runs.filter((r) => r.aborted !== null).length,
+      joinedMin: Math.min(...runs.map((r) => r.joined)),
+      avgMedian: median(avgs),
+      avgMin: Math.min(...avgs),
+      avgMax: Math.max(...avgs),
+      switchMin: Math.min(...perSwitch),
+      switchMedian: median(perSwitch),
+      switchMax: Math.max(...perSwitch),
+      ratioMedian: median(ratios),
+      ratioMin: ratios.length === 0 ? NaN : Math.min(...ratios),
+      ratioMax: ratios.length === 0 ? NaN : Math.max(...ratios),
+      cpuCores: median(runs.map((r) => r.cpuCores)),
+      perCpuSecond: median(runs.map((r) => r.perCpuSecond)),
+      loadMin: loads.length === 0 ? NaN : Math.min(...loads),
+      loadMax: loads.length === 0 ? NaN : Math.max(...loads),
+    });
+  }
+  return out;
+}
+
+function table(summaries: Summary[], switches: number): void {
   const head = [
     "controller",
     "mode",
-    "avg resp/s",
-    "min",
-    "max",
-    "ofcontroller ×",
-    "CPU (cores)",
+    "rounds",
+    "aborted",
+    "joined (min)",
+    "responses/s median [min–max of rounds]",
+    "per switch min/median/max",
+    "ofcontroller ÷ it, median [range]",
+    "CPU",
     "resp/CPU-s",
+    "load",
   ];
-  const rows = results.map((r) => {
-    const b = base(r.mode);
-    const ratio = b === undefined || r.avg === 0 ? "-" : `${(b.avg / r.avg).toFixed(2)}×`;
-    return [
-      r.controller,
-      r.mode,
-      fmt(r.avg),
-      fmt(r.min),
-      fmt(r.max),
-      ratio,
-      (r.cpuSeconds / r.seconds).toFixed(2),
-      fmt(r.perCpuSecond),
-    ];
-  });
+  const rows = summaries.map((s) => [
+    s.controller,
+    s.mode,
+    String(s.rounds),
+    String(s.aborted),
+    `${s.joinedMin}/${switches}`,
+    `${fmt(s.avgMedian)} [${fmt(s.avgMin)}–${fmt(s.avgMax)}]`,
+    `${fmt(s.switchMin)}/${fmt(s.switchMedian)}/${fmt(s.switchMax)}`,
+    s.controller === "ofcontroller" || !Number.isFinite(s.ratioMedian)
+      ? "-"
+      : `${s.ratioMedian.toFixed(2)}× [${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)}]`,
+    s.cpuCores.toFixed(2),
+    fmt(s.perCpuSecond),
+    Number.isFinite(s.loadMin) ? `${s.loadMin.toFixed(1)}–${s.loadMax.toFixed(1)}` : "-",
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   console.log("");
   for (const row of [head, ...rows]) {
@@ -225,18 +324,17 @@ function table(results: Result[]): void {
   }
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-
 async function main(): Promise<void> {
   const program = new Command("cbench")
     .option("-s, --switches <n>", "emulated switches", int(1), 16)
     .option("-M, --macs <n>", "MAC addresses per switch", int(2), 1000)
-    .option("-l, --loops <n>", "test periods", int(2), 10)
+    .option("-l, --loops <n>", "test periods per run", int(2), 5)
     .option("-m, --ms <n>", "length of a test period, ms", int(100), 1000)
-    .option("-w, --warmup <n>", "leading periods not counted", int(0), 1)
-    .option("--window <n>", "packet-ins in flight per switch (throughput mode)", int(1), 64)
+    .option("-w, --warmup <n>", "leading periods not counted (they include the joins)", int(1), 1)
     .option("-p, --port <n>", "TCP port the controllers listen on", int(1), 16653)
-    .option("--group <n>", "switches connected at a time", int(1), 4)
+    .option("-I, --group <n>", "switches connecting at a time (cbench -I)", int(1), 8)
+    .option("-i, --group-delay <ms>", "delay between groups (cbench -i)", int(0), 10)
+    .option("-r, --rounds <n>", "rounds (each runs every controller in every mode)", int(1), 20)
     .option(
       "--controllers <list>",
       "ofcontroller,ovs-testcontroller,os-ken",
@@ -247,54 +345,81 @@ async function main(): Promise<void> {
       "throughput",
       "latency",
     ])
-    .option("--svg <file>", "write a bar chart of the averages (e.g. docs/controller-bench.svg)")
-    .option("--external", "benchmark the controller already listening on --port", false);
+    .option("--svg <file>", "write a bar chart (e.g. docs/controller-bench.svg)")
+    .option("--external", "benchmark the controller already listening on --port", false)
+    .option("--replot <log>", "summarize and chart the JSON lines of an earlier run's output")
+    .addOption(
+      new Option(
+        "--pin <placement>",
+        "free: the scheduler decides; apart: generator CPU 0, controller CPU 1; shared: both CPU 1",
+      )
+        .choices(["free", "apart", "shared"])
+        .default("free"),
+    );
   program.parse();
   const o = program.opts<Options>();
   if (o.warmup >= o.loops) throw new Error("--warmup must be less than --loops");
-  const results: Result[] = [];
-  if (o.external) {
-    for (const mode of o.modes) results.push(await runOne(o, "external", mode));
+  if (o.pin !== "free") {
+    const r = spawnSync("taskset", ["-pc", o.pin === "apart" ? "0" : "1", String(process.pid)]);
+    if (r.status !== 0) throw new Error(`taskset failed: ${r.stderr}`);
   }
-  for (const mode of o.external ? [] : o.modes) {
-    for (const name of o.controllers) {
-      const missing = CONTROLLERS[name].missing();
-      if (missing !== null) {
-        console.log(`skipping ${name}: ${missing}`);
-        continue;
+  const controllers = o.external
+    ? ["external"]
+    : o.controllers.filter((name) => {
+        const missing = CONTROLLERS[name].missing();
+        if (missing !== null) console.log(`skipping ${name}: ${missing}`);
+        return missing === null;
+      });
+  const results: RunResult[] = [];
+  if (o.replot !== undefined) {
+    // Figures of an earlier run, from its JSON lines: summary and chart without measuring again.
+    for (const line of readFileSync(o.replot, "utf8").split("\n")) {
+      if (line.startsWith('{"bench":"cbench",')) results.push(JSON.parse(line) as RunResult);
+    }
+    if (results.length === 0) throw new Error(`${o.replot}: no cbench JSON lines`);
+    o.rounds = Math.max(...results.map((r) => r.round));
+    o.switches = results[0].switches;
+    o.modes = [...new Set(results.map((r) => r.mode))];
+  }
+  for (let round = 1; o.replot === undefined && round <= o.rounds; round++) {
+    for (const mode of o.modes) {
+      for (const name of controllers) {
+        const r = await runOne(o, round, name, mode);
+        results.push(r);
+        console.log(JSON.stringify({ bench: "cbench", macs: o.macs, pin: o.pin, ...r }));
       }
-      results.push(await runOne(o, name, mode));
-      await runRealCbench(o, name, mode);
     }
   }
-  table(results);
-  for (const r of results) {
-    const { perSecond, seconds: _seconds, ...rest } = r;
-    console.log(
-      JSON.stringify({
-        bench: "cbench",
-        switches: o.switches,
-        macs: o.macs,
-        window: r.mode === "throughput" ? o.window : 1,
-        ...rest,
-        avg: Math.round(r.avg),
-        min: Math.round(r.min),
-        max: Math.round(r.max),
-        stdev: Math.round(r.stdev),
-        perCpuSecond: Math.round(r.perCpuSecond),
-        perSecond,
-      }),
-    );
+  if (!o.external && o.replot === undefined) {
+    for (const mode of o.modes) for (const name of controllers) await runRealCbench(o, name, mode);
   }
+  const summaries = summarize(results);
+  table(summaries, o.switches);
+  for (const s of summaries) console.log(JSON.stringify({ bench: "cbench-summary", ...s }));
   if (o.svg !== undefined) {
     const groups = o.modes.map((mode) => ({
       label: `${mode} mode`,
-      bars: results
-        .filter((r) => r.mode === mode)
-        .map((r) => ({ name: r.controller, value: r.avg })),
+      bars: summaries
+        .filter((s) => s.mode === mode)
+        .map((s) => ({
+          name: s.controller,
+          value: s.avgMedian,
+          low: s.avgMin,
+          high: s.avgMax,
+          note: s.controller === "ofcontroller" ? "" : `${s.ratioMedian.toFixed(2)}×`,
+        })),
     }));
-    const title = `Learning-switch controllers: ${o.switches} switches × ${o.macs} MACs (2-core VM)`;
-    writeFileSync(o.svg, barChartSvg(title, "responses/s (FLOW_MOD + PACKET_OUT)", groups));
+    const loads = results.map((r) => r.load).filter(Number.isFinite);
+    const title =
+      `Learning-switch controllers, cbench-style (groups of ${o.group}, ${o.groupDelay} ms apart)\n` +
+      `${o.switches} switches × ${o.macs} MACs, ${o.rounds} rounds side by side, 2-core VM` +
+      (o.pin === "free" ? "" : `, pinned ${o.pin}`);
+    const subtitle =
+      "bar: median of rounds; whisker: min–max; under a bar: ofcontroller ÷ it, median of rounds" +
+      (loads.length > 0
+        ? `; load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`
+        : "");
+    writeFileSync(o.svg, barChartSvg(title, subtitle, "responses/s", groups));
     console.log(`wrote ${o.svg}`);
   }
 }

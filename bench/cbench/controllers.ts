@@ -67,10 +67,16 @@ export class RunningController {
     readonly output: string[],
   ) {}
 
-  static async start(spec: ControllerSpec, port: number): Promise<RunningController> {
+  /** Starts the controller; with `cpu`, pinned to that CPU (taskset). */
+  static async start(spec: ControllerSpec, port: number, cpu?: number): Promise<RunningController> {
     const runDir = mkdtempSync(join(tmpdir(), "cbench-"));
-    const { cmd, args, env } = spec.command(port, runDir);
-    const child = spawn(cmd, args, { env: env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const c = spec.command(port, runDir);
+    const [cmd, args] =
+      cpu === undefined ? [c.cmd, c.args] : ["taskset", ["-c", String(cpu), c.cmd, ...c.args]];
+    const child = spawn(cmd, args, {
+      env: c.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const output: string[] = [];
     const keep = (d: Buffer) => {
       if (output.length < 200) output.push(d.toString());

@@ -1,10 +1,21 @@
-// One emulated OpenFlow 1.0 switch for the controller benchmark, cheap enough to share two cores
-// with the controller under test: PACKET_INs are copied from one pre-encoded template with only
-// xid, buffer_id, in_port and the two MACs patched; replies are counted from their headers
-// (type, and buffer_id to know which packet-in they answer) without decoding. Only the
-// handshake and the controller's occasional requests go through the codec.
+// One emulated OpenFlow 1.0 switch for the controller benchmark, behaving as cbench's fakeswitch
+// does: it sends HELLO as soon as TCP connects, answers FEATURES_REQUEST and, in the same breath,
+// starts sending PACKET_INs, whether or not the controller has taken its FEATURES_REPLY in yet or
+// any other switch has joined. Throughput mode keeps the socket full (cbench keeps a 64 KiB out
+// buffer topped up and writes whenever the socket takes more); latency mode keeps one packet-in
+// outstanding. Cheap enough to share two cores with the controller under test: PACKET_INs are
+// copied from one pre-encoded template with only xid, buffer_id, in_port and the two MACs
+// patched; replies are counted from their headers without decoding. Only the handshake and the
+// controller's occasional requests go through the codec.
 import { connect, type Socket } from "node:net";
-import { OFP_NO_BUFFER, OFP_VERSION, OFPBRC, OFPST, OFPT } from "../../src/ofchannel/constants.js";
+import {
+  OFP_NO_BUFFER,
+  OFP_VERSION,
+  OFPBRC,
+  OFPFC,
+  OFPST,
+  OFPT,
+} from "../../src/ofchannel/constants.js";
 import { decodeMessage, encodeMessage } from "../../src/ofchannel/codec.js";
 import { OfpError, errorToMessage } from "../../src/ofchannel/errors.js";
 import type { OfpMessage } from "../../src/ofchannel/messages.js";
@@ -19,10 +30,9 @@ export interface SwitchConfig {
   datapathId: number;
   /** Distinct source MACs this switch sends packet-ins for. */
   macs: number;
-  /** Packet-ins in flight (throughput mode; latency mode uses 1). */
-  window: number;
   /** Ports the MACs are spread over, so a learned destination is on another port. */
   ports: number;
+  mode: Mode;
 }
 
 const FRAME_LEN = 60;
@@ -30,10 +40,16 @@ const PI_DATA = PACKET_IN.offsetOf.data;
 const PI_LEN = PI_DATA + FRAME_LEN;
 const PI_BUFFER_ID = PACKET_IN.offsetOf.bufferId;
 const PI_IN_PORT = PACKET_IN.offsetOf.inPort;
+const FM_COMMAND = FLOW_MOD.offsetOf.command;
 const FM_BUFFER_ID = FLOW_MOD.offsetOf.bufferId;
 const PO_BUFFER_ID = PACKET_OUT.offsetOf.bufferId;
-/** Packet-ins unanswered this long are written off, so a controller that drops some (a full
- * queue) cannot shrink the window to nothing. */
+/** cbench's out buffer (BUFLEN): packet-ins kept queued in user space in throughput mode. */
+const OUT_BUFFER = 65536;
+/** buffer_ids cycle through this many values (cbench: NUM_BUFFER_IDS). */
+const BUFFER_IDS = 100_000;
+/** Latency mode: a packet-in unanswered this long is written off and the next one sent, so a
+ * controller that drops one (a full queue, or a packet it chose not to answer) cannot stop the
+ * switch for good (cbench would wait forever). */
 const STALL_MS = 200;
 
 /** An Ethernet/IPv4/UDP frame of 60 bytes (dst and src MACs patched per packet). */
@@ -45,103 +61,121 @@ function templateFrame(): Buffer {
   return f;
 }
 
+const TEMPLATE = encodeMessage({
+  type: OFPT.PACKET_IN,
+  xid: 0,
+  bufferId: 0,
+  totalLen: FRAME_LEN,
+  inPort: 1,
+  reason: 0,
+  data: templateFrame(),
+});
+
 export class EmulatedSwitch {
-  /** FLOW_MOD + PACKET_OUT received (what cbench counts). */
+  /** FLOW_MOD (ADD or MODIFY_STRICT) + PACKET_OUT received: what cbench counts. */
   responses = 0;
   flowMods = 0;
   packetInsSent = 0;
-  /** Packet-ins written off as unanswered (see STALL_MS). */
+  /** Latency mode: packet-ins written off as unanswered (see STALL_MS). */
   writtenOff = 0;
+  /** ms from the start of the TCP connect to the FEATURES_REQUEST (-1: not yet). */
+  joinMs = -1;
+  /** Why the connection ended before close() was called (the controller closed it, an error). */
+  lostReason: string | null = null;
   private readonly socket: Socket;
-  private readonly template: Buffer;
-  private running = false;
-  private mode: Mode = "throughput";
+  private readonly startedAt = performance.now();
+  private sending = false;
+  private stopped = false;
+  private fillScheduled = false;
   private outstanding = 0;
   private seq = 0;
   private lastProgress = 0;
   private leftover: Buffer | null = null;
-  private readonly stallTimer: NodeJS.Timeout;
-  readonly ready: Promise<void>;
-  private markReady!: () => void;
-  private fail!: (err: Error) => void;
+  private readonly stallTimer: NodeJS.Timeout | null;
+  private readonly fillBound = () => {
+    this.fillScheduled = false;
+    this.fill();
+  };
 
   constructor(private readonly cfg: SwitchConfig) {
-    this.ready = new Promise((resolve, reject) => {
-      this.markReady = resolve;
-      this.fail = reject;
-    });
-    this.template = encodeMessage({
-      type: OFPT.PACKET_IN,
-      xid: 0,
-      bufferId: 0,
-      totalLen: FRAME_LEN,
-      inPort: 1,
-      reason: 0,
-      data: templateFrame(),
-    });
     this.socket = connect({ host: cfg.host, port: cfg.port });
-    this.socket.setNoDelay(true);
+    // cbench disables Nagle only in latency mode; in throughput mode full segments are the point.
+    this.socket.setNoDelay(cfg.mode === "latency");
     this.socket.on("connect", () => this.sendControl(hello()));
     this.socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    this.socket.on("error", (err) => this.fail(err));
-    this.socket.on("close", () => {
-      this.running = false;
-      this.fail(new Error(`switch ${cfg.datapathId}: connection closed`));
-    });
-    this.stallTimer = setInterval(() => this.checkStall(), STALL_MS);
+    this.socket.on("drain", () => this.scheduleFill());
+    this.socket.on("error", (err) => this.lose(`socket error: ${err.message}`));
+    this.socket.on("close", () => this.lose("connection closed by the controller"));
+    this.stallTimer =
+      cfg.mode === "latency" ? setInterval(() => this.checkStall(), STALL_MS) : null;
   }
 
-  start(mode: Mode): void {
-    this.mode = mode;
-    this.running = true;
-    this.outstanding = 0;
-    this.lastProgress = Date.now();
-    this.fill();
+  get joined(): boolean {
+    return this.joinMs >= 0;
   }
 
+  /** Stops sending packet-ins (replies are still counted). */
   stop(): void {
-    this.running = false;
+    this.stopped = true;
   }
 
   close(): void {
-    clearInterval(this.stallTimer);
-    this.running = false;
+    this.stop();
+    if (this.stallTimer !== null) clearInterval(this.stallTimer);
+    this.socket.removeAllListeners("close");
+    this.socket.on("error", () => undefined);
     this.socket.destroy();
   }
 
-  private window(): number {
-    return this.mode === "latency" ? 1 : this.cfg.window;
+  private lose(reason: string): void {
+    this.lostReason ??= reason;
+    this.stop();
   }
 
-  /** Writes packet-ins until the window is full, in one write. */
+  /** Throughput: tops the out buffer up to OUT_BUFFER in one write, and comes back on the next
+   * event-loop turn (or on 'drain' when the socket is full), as cbench does on every POLLOUT.
+   * Latency: sends one packet-in when none is outstanding. */
   private fill(): void {
-    const n = this.window() - this.outstanding;
-    if (!this.running || n <= 0) return;
+    if (!this.sending || this.stopped) return;
+    let n: number;
+    if (this.cfg.mode === "latency") {
+      n = this.outstanding === 0 ? 1 : 0;
+    } else {
+      n = Math.floor((OUT_BUFFER - this.socket.writableLength) / PI_LEN);
+    }
+    if (n <= 0) return;
     const out = Buffer.allocUnsafe(n * PI_LEN);
     const { macs, ports } = this.cfg;
     for (let i = 0; i < n; i++) {
       const off = i * PI_LEN;
-      this.template.copy(out, off);
+      TEMPLATE.copy(out, off);
       const seq = this.seq++;
       const src = seq % macs;
       const dst = (seq + 1) % macs;
       out.writeUInt32BE(seq >>> 0, off + 4); // xid
-      out.writeUInt32BE(seq & 0xffff, off + PI_BUFFER_ID);
+      out.writeUInt32BE(seq % BUFFER_IDS, off + PI_BUFFER_ID);
       out.writeUInt16BE((src % ports) + 1, off + PI_IN_PORT);
       writeMac(out, off + PI_DATA, this.cfg.datapathId, dst);
       writeMac(out, off + PI_DATA + 6, this.cfg.datapathId, src);
     }
     this.outstanding += n;
     this.packetInsSent += n;
-    this.socket.write(out);
+    // Full socket: 'drain' calls back. Otherwise come back next turn, after the other switches.
+    if (this.socket.write(out) && this.cfg.mode === "throughput") this.scheduleFill();
+  }
+
+  private scheduleFill(): void {
+    if (this.fillScheduled) return;
+    this.fillScheduled = true;
+    setImmediate(this.fillBound);
   }
 
   private checkStall(): void {
-    if (!this.running || this.outstanding === 0) return;
-    if (Date.now() - this.lastProgress < STALL_MS) return;
+    if (!this.sending || this.stopped || this.outstanding === 0) return;
+    if (performance.now() - this.lastProgress < STALL_MS) return;
     this.writtenOff += this.outstanding;
     this.outstanding = 0;
-    this.lastProgress = Date.now();
+    this.lastProgress = performance.now();
     this.fill();
   }
 
@@ -155,23 +189,31 @@ export class EmulatedSwitch {
     let answered = 0;
     while (buf.length - off >= 8) {
       const len = buf.readUInt16BE(off + 2);
-      if (len < 8) throw new Error(`controller sent a message of length ${len}`);
+      if (len < 8) {
+        this.lose(`controller sent a message of length ${len}`);
+        this.socket.destroy();
+        return;
+      }
       if (buf.length - off < len) break;
       const type = buf[off + 1];
       if (type === OFPT.FLOW_MOD || type === OFPT.PACKET_OUT) {
-        this.responses++;
-        if (type === OFPT.FLOW_MOD) this.flowMods++;
-        const at = off + (type === OFPT.FLOW_MOD ? FM_BUFFER_ID : PO_BUFFER_ID);
-        if (len >= at - off + 4 && buf.readUInt32BE(at) !== OFP_NO_BUFFER) answered++;
+        const flowMod = type === OFPT.FLOW_MOD;
+        const command = flowMod && len >= FM_COMMAND + 2 ? buf.readUInt16BE(off + FM_COMMAND) : -1;
+        if (!flowMod || command === OFPFC.ADD || command === OFPFC.MODIFY_STRICT) {
+          this.responses++;
+          if (flowMod) this.flowMods++;
+          const at = flowMod ? FM_BUFFER_ID : PO_BUFFER_ID;
+          if (len >= at + 4 && buf.readUInt32BE(off + at) !== OFP_NO_BUFFER) answered++;
+        }
       } else {
         this.onControl(buf.subarray(off, off + len));
       }
       off += len;
     }
     if (off < buf.length) this.leftover = Buffer.from(buf.subarray(off));
-    if (answered > 0) {
+    if (answered > 0 && this.cfg.mode === "latency") {
       this.outstanding = Math.max(0, this.outstanding - answered);
-      this.lastProgress = Date.now();
+      this.lastProgress = performance.now();
       this.fill();
     }
   }
@@ -198,7 +240,12 @@ export class EmulatedSwitch {
           actions: 0xfff,
           ports: Array.from({ length: this.cfg.ports }, (_, i) => port(i + 1)),
         });
-        this.markReady();
+        if (this.joinMs < 0) this.joinMs = performance.now() - this.startedAt;
+        if (!this.sending) {
+          this.sending = true;
+          this.lastProgress = performance.now();
+          this.fill();
+        }
         return;
       case OFPT.ECHO_REQUEST:
         this.sendControl({ type: OFPT.ECHO_REPLY, xid, data: msg.data });

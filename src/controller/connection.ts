@@ -1,6 +1,7 @@
 // One OpenFlow 1.0 channel to a switch, from the controller's side: framing and decoding,
-// HELLO and version negotiation, FEATURES_REQUEST, ECHO keepalive, requests by xid, and a
-// bounded, batched output queue. It knows nothing of applications: once the switch has answered
+// HELLO and version negotiation, FEATURES_REQUEST, ECHO keepalive, requests by xid, a bounded,
+// batched output queue, and input handled in budgeted slices (InputScheduler) so that no switch
+// can starve another. It knows nothing of applications: once the switch has answered
 // FEATURES_REQUEST it hands over (onReady) and from then on passes every message that is not
 // its own business (echo, replies to pending requests) to onMessage.
 import type { Socket } from "node:net";
@@ -12,7 +13,9 @@ import { MessageFramer, type FramerOutput } from "../ofchannel/framer.js";
 import type { MessageOf, OfpMessage } from "../ofchannel/messages.js";
 // The switch side negotiates the same way: min(ours, theirs) must be 1.0.
 import { helloAcceptsV1 } from "../ofchannel/connection.js";
+import type { BacklogOwner, InputScheduler } from "./input-scheduler.js";
 import { OutputQueue, type OutputQueueOptions } from "./output-queue.js";
+import { ReadGate } from "./read-gate.js";
 import { PendingRequests, RequestFailed } from "./requests.js";
 
 export interface ConnectionOptions {
@@ -37,45 +40,51 @@ type State = "hello" | "features" | "ready" | "closed";
 
 const FIRST_XID = 0x100; // below are left to applications that pick their own xids
 
-export class OfConnection {
+export class OfConnection implements BacklogOwner {
   readonly remote: string;
   readonly pending = new PendingRequests();
   readonly output: OutputQueue;
   private state: State = "hello";
   private readonly framer = new MessageFramer();
+  private readonly gate: ReadGate;
+  /** Queued in the InputScheduler: received messages wait for a turn. */
+  private backlogged = false;
   private xid = FIRST_XID;
   private lastRx = Date.now();
   private probeSentAt = -1;
   private readonly keepalive: NodeJS.Timeout;
   private handshakeTimer: NodeJS.Timeout | null;
-  private readonly onFramed = (out: FramerOutput) => this.handleFramed(out);
 
   constructor(
     readonly socket: Socket,
     private readonly options: ConnectionOptions,
     private readonly hooks: ConnectionHooks,
     readonly log: Logger,
+    private readonly scheduler: InputScheduler,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
+    this.gate = new ReadGate(socket);
     this.output = new OutputQueue(socket, options.output, {
       onPressure: (paused) => {
-        if (paused) socket.pause();
-        else {
-          this.lastRx = Date.now(); // the switch is reading: it is alive
-          socket.resume();
-        }
+        if (!paused) this.heard(); // the switch is reading what we send: it is alive
+        this.gate.set("output", paused);
       },
       onOverflow: () => this.close("output queue overflow"),
     });
     socket.on("data", (chunk: Buffer) => {
-      this.lastRx = Date.now();
-      this.probeSentAt = -1;
-      this.framer.feed(chunk, this.onFramed);
+      this.heard();
+      this.framer.push(chunk);
+      // A queued connection waits for its turn; otherwise this read is handled now, up to the
+      // budget, and whatever is left waits for the next turn with reading paused.
+      if (this.backlogged || !this.runInput(this.scheduler.budget)) return;
+      this.backlogged = true;
+      this.gate.set("backlog", true);
+      this.scheduler.add(this);
     });
     socket.on("error", (err) => this.close(`socket error: ${err.message}`));
-    socket.on("close", () => this.close("connection closed by peer"));
-    socket.on("end", () => this.close("connection closed by peer"));
+    socket.on("close", () => this.peerClosed());
+    socket.on("end", () => this.peerClosed());
     const tick = Math.max(10, Math.min(options.echoIntervalMs, options.echoTimeoutMs) / 2);
     this.keepalive = setInterval(() => this.checkAlive(), tick);
     this.handshakeTimer = setTimeout(
@@ -96,6 +105,35 @@ export class OfConnection {
 
   get closed(): boolean {
     return this.state === "closed";
+  }
+
+  /** Handles up to `budget` received messages; true if more may be waiting. */
+  runInput(budget: number): boolean {
+    // Reading is paused for our own backlog, not for the switch's silence: it counts as heard.
+    if (this.backlogged) this.heard();
+    this.output.hold(); // one write for the answers to this slice, as soon as it ends
+    try {
+      for (let n = 0; n < budget; n++) {
+        if (this.state === "closed") return false;
+        const out = this.framer.next();
+        if (out === null) return false;
+        this.handleFramed(out);
+      }
+      return this.state !== "closed";
+    } finally {
+      this.output.release();
+    }
+  }
+
+  /** What the switch sent before it closed still reaches the applications (e.g. FLOW_REMOVED). */
+  private peerClosed(): void {
+    if (this.backlogged) this.runInput(Number.MAX_SAFE_INTEGER);
+    this.close("connection closed by peer");
+  }
+
+  backlogCleared(): void {
+    this.backlogged = false;
+    if (this.state !== "closed") this.gate.set("backlog", false);
   }
 
   nextXid(): number {
@@ -140,6 +178,12 @@ export class OfConnection {
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.pending.failAll(new RequestFailed("disconnected", `${this.remote}: ${reason}`));
     this.hooks.onClose(this, reason);
+  }
+
+  /** Any sign of life: a message, or progress on what we send. */
+  private heard(): void {
+    this.lastRx = Date.now();
+    this.probeSentAt = -1;
   }
 
   private checkAlive(): void {

@@ -10,6 +10,7 @@ import type { MessageOf, OfpMessage } from "../ofchannel/messages.js";
 import { OfConnection, type ConnectionHooks, type ConnectionOptions } from "./connection.js";
 import { parseActiveTarget, parsePassiveTarget } from "../ofchannel/targets.js";
 import { EventChains, type EventName, type Handler } from "./events.js";
+import { DEFAULT_INPUT_BUDGET, InputScheduler } from "./input-scheduler.js";
 import { DEFAULT_OUTPUT_OPTIONS, type OutputQueueOptions } from "./output-queue.js";
 import { SwitchHandle } from "./switch-handle.js";
 
@@ -21,6 +22,9 @@ export interface ControllerOptions {
   handshakeTimeoutMs?: number;
   requestTimeoutMs?: number;
   output?: Partial<OutputQueueOptions>;
+  /** Messages handled per connection per event-loop turn before the next connection's turn
+   * (default 50, as Open vSwitch). */
+  inputBudget?: number;
 }
 
 export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
@@ -35,6 +39,7 @@ export class Controller {
   readonly log: Logger;
   private readonly options: ConnectionOptions;
   private readonly events: EventChains;
+  private readonly scheduler: InputScheduler;
   private readonly servers = new Set<Server>();
   private readonly connections = new Set<OfConnection>();
   private readonly bySwitch = new Map<bigint, SwitchHandle>();
@@ -48,6 +53,7 @@ export class Controller {
   constructor(options: ControllerOptions = {}) {
     this.log = options.logger ?? pino({ name: "ofcontroller" }, pino.destination(2));
     this.events = new EventChains(this.log);
+    this.scheduler = new InputScheduler(options.inputBudget ?? DEFAULT_INPUT_BUDGET);
     const d = DEFAULT_CONNECTION_OPTIONS;
     this.options = {
       echoIntervalMs: options.echoIntervalMs ?? d.echoIntervalMs,
@@ -61,6 +67,11 @@ export class Controller {
   /** Joined switches by datapath id. */
   get switches(): ReadonlyMap<bigint, SwitchHandle> {
     return this.bySwitch;
+  }
+
+  /** Open connections, joined or still in their handshake. */
+  get connectionCount(): number {
+    return this.connections.size;
   }
 
   /** NOX style: adds `handler` to the event's chain (lower order first; return STOP to end the
@@ -131,7 +142,7 @@ export class Controller {
 
   private adopt(socket: Socket): OfConnection {
     const log = this.log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
-    const conn = new OfConnection(socket, this.options, this.hooks, log);
+    const conn = new OfConnection(socket, this.options, this.hooks, log, this.scheduler);
     this.connections.add(conn);
     log.debug("switch connected");
     return conn;

@@ -13,7 +13,12 @@
 //   backlog overflows; the switch reconnects and starts afresh.
 // Above `pauseBytes` the owner is told to stop reading from the switch (onPressure(true)): a
 // controller's output is mostly replies to its input, so not reading is the natural back-pressure
-// on a switch that does not read. Reading resumes when the socket drains.
+// on a switch that does not read (Open vSwitch's ofconn likewise stops receiving while too many
+// replies are queued). It is told to read again (onPressure(false)) once the backlog is down to
+// half of that. Both are decided by the completion of our own writes, not by the socket's
+// 'drain' event, which Node only emits after a write that went above the socket's high-water
+// mark: with a pause mark below that mark, a 'drain' would never come and reading would never
+// resume.
 import type { Socket } from "node:net";
 
 export type OverflowPolicy = "drop" | "disconnect";
@@ -43,22 +48,17 @@ export class OutputQueue {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
+  private held = false;
   private paused = false;
   private closed = false;
   private readonly flushBound = () => this.flush();
+  private readonly writtenBound = () => this.written();
 
   constructor(
     private readonly socket: Socket,
     private readonly options: OutputQueueOptions,
     private readonly events: OutputQueueEvents,
-  ) {
-    socket.on("drain", () => {
-      if (this.paused && this.backlog() < this.options.pauseBytes) {
-        this.paused = false;
-        this.events.onPressure(false);
-      }
-    });
-  }
+  ) {}
 
   /** Bytes not yet taken by the kernel: ours plus the socket's. */
   backlog(): number {
@@ -75,11 +75,22 @@ export class OutputQueue {
     }
     this.pending.push(message);
     this.pendingBytes += message.length;
-    if (!this.flushScheduled) {
+    if (!this.flushScheduled && !this.held) {
       this.flushScheduled = true;
       process.nextTick(this.flushBound);
     }
     return true;
+  }
+
+  /** Holds what is pushed until release(): the owner writes the answers to one slice of input
+   * as it ends, without waiting for the end of the tick. */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+    if (!this.flushScheduled) this.flush();
   }
 
   /** Writes everything queued now (normally called at the end of the tick). */
@@ -90,10 +101,18 @@ export class OutputQueue {
       this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    this.socket.write(out);
+    this.socket.write(out, this.writtenBound);
     if (!this.paused && this.socket.writableLength >= this.options.pauseBytes) {
       this.paused = true;
       this.events.onPressure(true);
+    }
+  }
+
+  /** A write reached the kernel: resume the owner once the backlog is down to half the mark. */
+  private written(): void {
+    if (this.paused && !this.closed && this.backlog() <= this.options.pauseBytes / 2) {
+      this.paused = false;
+      this.events.onPressure(false);
     }
   }
 

@@ -95,9 +95,20 @@ export class SwitchHandle {
     return this.conn.output.dropped;
   }
 
+  /** Bytes sent to the switch that the kernel has not taken yet (at most output.maxQueuedBytes). */
+  get queuedBytes(): number {
+    return this.conn.output.backlog();
+  }
+
   /** Sends any message as is; false if the output queue refused it. */
   send(msg: OfpMessage): boolean {
     return this.conn.send(msg);
+  }
+
+  /** Sends one or more whole messages already encoded (e.g. by ExactFlowModWriter); false if
+   * the output queue refused them. */
+  sendEncoded(bytes: Buffer): boolean {
+    return this.conn.output.push(bytes);
   }
 
   /** A fresh xid for a message built by hand. */

@@ -39,6 +39,19 @@ export function featuresReply(
   };
 }
 
+/** The bytes of a buffered PACKET_IN (buffer 1, port 1) carrying `data`, to send raw. */
+export function packetInBytes(data: Buffer = Buffer.alloc(60)): Buffer {
+  return encodeMessage({
+    type: OFPT.PACKET_IN,
+    xid: 0,
+    bufferId: 1,
+    totalLen: data.length,
+    inPort: 1,
+    reason: 0,
+    data,
+  });
+}
+
 export class FakeSwitch {
   readonly received: OfpMessage[] = [];
   /** Socket 'data' events seen, to check batching. */

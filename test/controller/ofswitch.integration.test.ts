@@ -86,14 +86,18 @@ describe.skipIf(why !== undefined)("learning switch with ofswitch", () => {
   it("a short iperf3 TCP run moves data through the flows", async () => {
     const server = topo!.spawnIn(1, "iperf3", ["-s", "-1", "-B", topo!.hosts[1].ip]);
     let out = "";
+    const tries: string[] = []; // what each attempt said, for the failure message
     for (let attempt = 0; attempt < 20 && out === ""; attempt++) {
       const r = await topo!.runIn(0, `iperf3 -c ${topo!.hosts[1].ip} -t 2 -J`, 20_000);
+      tries.push(`exit ${r.code}: ${(r.stdout + r.stderr).slice(0, 300)}`);
       if (r.code === 0) out = r.stdout;
       else await new Promise((res) => setTimeout(res, 100)); // server not listening yet
     }
     await server.wait(5000);
-    const result = JSON.parse(out) as { end: { sum_received: { bytes: number } } };
-    expect(result.end.sum_received.bytes).toBeGreaterThan(1_000_000);
+    expect(out, tries.join("\n")).not.toBe("");
+    const result = JSON.parse(out) as { end?: { sum_received?: { bytes: number } } };
+    const received = result.end?.sum_received?.bytes ?? -1;
+    expect(received, out.slice(0, 3000)).toBeGreaterThan(1_000_000);
     const tcp = (await sw.flowStats()).filter((f) => f.match.nwProto === 6);
     expect(tcp.length).toBeGreaterThanOrEqual(2);
     expect(log.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);

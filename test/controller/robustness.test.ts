@@ -3,14 +3,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { OFPAT, OFPT, OFP_NO_BUFFER } from "../../src/ofchannel/constants.js";
-import { encodeMessage } from "../../src/ofchannel/codec.js";
 import type { OfpMessage } from "../../src/ofchannel/messages.js";
 import {
   Controller,
   type ControllerOptions,
   type SwitchHandle,
 } from "../../src/controller/index.js";
-import { FakeSwitch, logSink, nextEvent } from "./fake-switch.js";
+import { FakeSwitch, logSink, nextEvent, packetInBytes } from "./fake-switch.js";
 
 let controller: Controller | undefined;
 let fake: FakeSwitch | undefined;
@@ -29,15 +28,7 @@ async function setup(options: ControllerOptions = {}) {
   return { log, sw, fake, controller };
 }
 
-const packetIn = encodeMessage({
-  type: OFPT.PACKET_IN,
-  xid: 0,
-  bufferId: 1,
-  totalLen: 60,
-  inPort: 1,
-  reason: 0,
-  data: Buffer.alloc(60),
-});
+const packetIn = packetInBytes();
 
 describe("malformed messages from a switch", () => {
   const cases: Array<[string, Buffer]> = [

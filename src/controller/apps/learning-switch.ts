@@ -7,7 +7,7 @@ import { FlowKey } from "../../flowtable/flow-key.js";
 import { PacketLayout, parseFrame } from "../../datapath/parse.js";
 import type { Controller } from "../controller.js";
 import type { PacketInMessage } from "../events.js";
-import { matchFromKey } from "../match.js";
+import { ExactFlowModWriter } from "../exact-flow-mod.js";
 import type { SwitchHandle } from "../switch-handle.js";
 
 export interface LearningSwitchOptions {
@@ -30,6 +30,9 @@ export function learningSwitch(controller: Controller, options: LearningSwitchOp
   const tables = new Map<SwitchHandle, Map<number, number>>();
   const key = new FlowKey();
   const layout = new PacketLayout();
+  // The FLOW_MOD of flowMod({ match: matchFromKey(key), idleTimeout, hardTimeout, bufferId,
+  // actions: [output(outPort)] }), written without the generic encoder (see exact-flow-mod.ts).
+  const flowMods = new ExactFlowModWriter({ idleTimeout, hardTimeout });
 
   function onPacketIn(sw: SwitchHandle, msg: PacketInMessage): void {
     let macs = tables.get(sw);
@@ -54,13 +57,7 @@ export function learningSwitch(controller: Controller, options: LearningSwitchOp
     if (outPort === undefined) {
       flood(sw, msg);
     } else if (outPort !== msg.inPort) {
-      sw.flowMod({
-        match: matchFromKey(key),
-        idleTimeout,
-        hardTimeout,
-        bufferId: msg.bufferId,
-        actions: [output(outPort)],
-      });
+      sw.sendEncoded(flowMods.write(key, sw.nextXid(), msg.bufferId, outPort));
       if (msg.bufferId === OFP_NO_BUFFER) {
         sw.packetOut({ data: msg.data, inPort: msg.inPort, actions: [output(outPort)] });
       }
