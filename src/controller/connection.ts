@@ -16,6 +16,7 @@ import { helloAcceptsV1 } from "../ofchannel/connection.js";
 import type { BacklogOwner, InputScheduler } from "./input-scheduler.js";
 import { OutputQueue, type OutputQueueOptions } from "./output-queue.js";
 import { ReadGate } from "./read-gate.js";
+import { streamReads, type ByteSource } from "./socket-reads.js";
 import { PendingRequests, RequestFailed } from "./requests.js";
 
 export interface ConnectionOptions {
@@ -44,6 +45,8 @@ export class OfConnection implements BacklogOwner {
   readonly remote: string;
   readonly pending = new PendingRequests();
   readonly output: OutputQueue;
+  /** Whether the socket reads straight into our slabs (socket-reads.ts) or through 'data'. */
+  readonly readsDirect: boolean;
   private state: State = "hello";
   private readonly framer = new MessageFramer();
   private readonly gate: ReadGate;
@@ -61,7 +64,9 @@ export class OfConnection implements BacklogOwner {
     private readonly hooks: ConnectionHooks,
     readonly log: Logger,
     private readonly scheduler: InputScheduler,
+    source: ByteSource = streamReads(socket),
   ) {
+    this.readsDirect = source.direct;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
     this.gate = new ReadGate(socket);
@@ -72,16 +77,7 @@ export class OfConnection implements BacklogOwner {
       },
       onOverflow: () => this.close("output queue overflow"),
     });
-    socket.on("data", (chunk: Buffer) => {
-      this.heard();
-      this.framer.push(chunk);
-      // A queued connection waits for its turn; otherwise this read is handled now, up to the
-      // budget, and whatever is left waits for the next turn with reading paused.
-      if (this.backlogged || !this.runInput(this.scheduler.budget)) return;
-      this.backlogged = true;
-      this.gate.set("backlog", true);
-      this.scheduler.add(this);
-    });
+    source.start((chunk) => this.received(chunk));
     socket.on("error", (err) => this.close(`socket error: ${err.message}`));
     socket.on("close", () => this.peerClosed());
     socket.on("end", () => this.peerClosed());
@@ -105,6 +101,17 @@ export class OfConnection implements BacklogOwner {
 
   get closed(): boolean {
     return this.state === "closed";
+  }
+
+  private received(chunk: Buffer): void {
+    this.heard();
+    this.framer.push(chunk);
+    // A queued connection waits for its turn; otherwise this read is handled now, up to the
+    // budget, and whatever is left waits for the next turn with reading paused.
+    if (this.backlogged || !this.runInput(this.scheduler.budget)) return;
+    this.backlogged = true;
+    this.gate.set("backlog", true);
+    this.scheduler.add(this);
   }
 
   /** Handles up to `budget` received messages; true if more may be waiting. */

@@ -2,7 +2,7 @@
 // connection's handshake and keepalive (connection.ts), and turns what joined switches send into
 // events for applications (events.ts). One SwitchHandle per datapath id: a switch that connects
 // again replaces its old connection, which is closed (as NOX and Open vSwitch do).
-import { createServer, connect as tcpConnect, type Server, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { pino, type Logger } from "pino";
 import { OFPT } from "../ofchannel/constants.js";
 import { errorPairName } from "../ofchannel/errors.js";
@@ -13,6 +13,7 @@ import { EventChains, type EventName, type Handler } from "./events.js";
 import { DEFAULT_INPUT_BUDGET, InputScheduler } from "./input-scheduler.js";
 import { DEFAULT_OUTPUT_OPTIONS, type OutputQueueOptions } from "./output-queue.js";
 import { SwitchHandle } from "./switch-handle.js";
+import { adoptAccepted, connectReading, type ByteSource } from "./socket-reads.js";
 
 export interface ControllerOptions {
   /** pino logger; default: info level on stderr. */
@@ -25,6 +26,9 @@ export interface ControllerOptions {
   /** Messages handled per connection per event-loop turn before the next connection's turn
    * (default 50, as Open vSwitch). */
   inputBudget?: number;
+  /** Read sockets straight into slabs of our own instead of through Node's 'data' events
+   * (default true; see socket-reads.ts). */
+  directReads?: boolean;
 }
 
 export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
@@ -40,6 +44,7 @@ export class Controller {
   private readonly options: ConnectionOptions;
   private readonly events: EventChains;
   private readonly scheduler: InputScheduler;
+  private readonly directReads: boolean;
   private readonly servers = new Set<Server>();
   private readonly connections = new Set<OfConnection>();
   private readonly bySwitch = new Map<bigint, SwitchHandle>();
@@ -54,6 +59,7 @@ export class Controller {
     this.log = options.logger ?? pino({ name: "ofcontroller" }, pino.destination(2));
     this.events = new EventChains(this.log);
     this.scheduler = new InputScheduler(options.inputBudget ?? DEFAULT_INPUT_BUDGET);
+    this.directReads = options.directReads ?? true;
     const d = DEFAULT_CONNECTION_OPTIONS;
     this.options = {
       echoIntervalMs: options.echoIntervalMs ?? d.echoIntervalMs,
@@ -90,7 +96,11 @@ export class Controller {
    * the bound address (port 0 picks a free port). */
   listen(target = "ptcp:"): Promise<{ host: string; port: number }> {
     const { host, port } = parsePassiveTarget(target);
-    const server = createServer((socket) => this.adopt(socket));
+    // Paused on accept: adoptAccepted may hand the socket's handle to one that reads directly.
+    const server = createServer({ pauseOnConnect: true }, (accepted) => {
+      const { socket, source } = adoptAccepted(accepted, this.directReads);
+      this.adopt(socket, source);
+    });
     server.on("error", (err) => this.log.error({ err }, "listener error"));
     return new Promise((resolve, reject) => {
       server.once("error", reject);
@@ -109,12 +119,12 @@ export class Controller {
   connect(target: string): Promise<SwitchHandle> {
     const { host, port } = parseActiveTarget(target);
     return new Promise((resolve, reject) => {
-      const socket = tcpConnect({ host, port });
+      const { socket, source } = connectReading({ host, port }, this.directReads);
       const fail = (err: Error) => reject(err);
       socket.once("error", fail);
       socket.once("connect", () => {
         socket.off("error", fail);
-        const conn = this.adopt(socket);
+        const conn = this.adopt(socket, source);
         const offJoin = this.register(
           "join",
           (sw) => {
@@ -140,9 +150,9 @@ export class Controller {
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
-  private adopt(socket: Socket): OfConnection {
+  private adopt(socket: Socket, source: ByteSource): OfConnection {
     const log = this.log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
-    const conn = new OfConnection(socket, this.options, this.hooks, log, this.scheduler);
+    const conn = new OfConnection(socket, this.options, this.hooks, log, this.scheduler, source);
     this.connections.add(conn);
     log.debug("switch connected");
     return conn;
