@@ -3,7 +3,7 @@
 // batched output queue, and input handled in budgeted slices (InputScheduler) so that no switch
 // can starve another. It knows nothing of applications: once the switch has answered
 // FEATURES_REQUEST it hands over (onReady) and from then on passes every message that is not
-// its own business (echo, replies to pending requests) to onMessage.
+// its own business (echo, replies to pending requests) to the receiver onReady returned.
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { OFP_VERSION, OFPHFC, OFPT, type OfpType } from "../ofchannel/constants.js";
@@ -32,8 +32,11 @@ export interface ConnectionOptions {
 }
 
 export interface ConnectionHooks {
-  onReady(conn: OfConnection, features: MessageOf<typeof OFPT.FEATURES_REPLY>): void;
-  onMessage(conn: OfConnection, msg: OfpMessage): void;
+  /** The switch joined; returns where its messages go from now on. */
+  onReady(
+    conn: OfConnection,
+    features: MessageOf<typeof OFPT.FEATURES_REPLY>,
+  ): (msg: OfpMessage) => void;
   onClose(conn: OfConnection, reason: string): void;
 }
 
@@ -48,6 +51,8 @@ export class OfConnection implements BacklogOwner {
   /** Whether the socket reads straight into our slabs (socket-reads.ts) or through 'data'. */
   readonly readsDirect: boolean;
   private state: State = "hello";
+  /** Set by onReady: the receiver of a joined switch's messages. */
+  private receiver: ((msg: OfpMessage) => void) | null = null;
   private readonly framer = new MessageFramer();
   private readonly gate: ReadGate;
   /** Queued in the InputScheduler: received messages wait for a turn. */
@@ -253,12 +258,12 @@ export class OfConnection implements BacklogOwner {
     }
     if (this.pending.settle(msg)) return;
     if (this.state === "ready") {
-      this.hooks.onMessage(this, msg);
+      this.receiver!(msg);
     } else if (msg.type === OFPT.FEATURES_REPLY) {
       this.state = "ready";
       if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
       this.handshakeTimer = null;
-      this.hooks.onReady(this, msg);
+      this.receiver = this.hooks.onReady(this, msg);
     } else {
       this.log.debug({ remote: this.remote, type: msg.type }, "message before features reply");
     }

@@ -51,7 +51,6 @@ export class Controller {
   private readonly byConnection = new Map<OfConnection, SwitchHandle>();
   private readonly hooks: ConnectionHooks = {
     onReady: (conn, features) => this.join(conn, features),
-    onMessage: (conn, msg) => this.deliver(conn, msg),
     onClose: (conn, reason) => this.leave(conn, reason),
   };
 
@@ -158,7 +157,10 @@ export class Controller {
     return conn;
   }
 
-  private join(conn: OfConnection, features: MessageOf<typeof OFPT.FEATURES_REPLY>): void {
+  private join(
+    conn: OfConnection,
+    features: MessageOf<typeof OFPT.FEATURES_REPLY>,
+  ): (msg: OfpMessage) => void {
     const sw = new SwitchHandle(conn, features);
     const old = this.bySwitch.get(sw.datapathId);
     if (old !== undefined) old.close("replaced by a new connection from the same datapath");
@@ -166,6 +168,7 @@ export class Controller {
     this.byConnection.set(conn, sw);
     this.log.info({ dpid: sw.dpid, remote: conn.remote, ports: sw.ports.size }, "switch joined");
     this.events.dispatch("join", sw);
+    return (msg) => this.deliver(sw, msg);
   }
 
   private leave(conn: OfConnection, reason: string): void {
@@ -181,9 +184,7 @@ export class Controller {
     this.events.dispatch("leave", sw, reason);
   }
 
-  private deliver(conn: OfConnection, msg: OfpMessage): void {
-    const sw = this.byConnection.get(conn);
-    if (sw === undefined) return;
+  private deliver(sw: SwitchHandle, msg: OfpMessage): void {
     switch (msg.type) {
       case OFPT.PACKET_IN:
         this.events.dispatch("packet-in", sw, msg);
