@@ -112,18 +112,21 @@ export class OfConnection implements BacklogOwner {
     this.heard();
     this.framer.push(chunk);
     // A queued connection waits for its turn; otherwise this read is handled now, up to the
-    // budget, and whatever is left waits for the next turn with reading paused.
-    if (this.backlogged || !this.runInput(this.scheduler.budget)) return;
+    // budget, and whatever is left waits for the next turn with reading paused. Its answers are
+    // written once the I/O poll has read the other sockets that were ready with this one
+    // (OutputQueue.release(true)): reads and writes of one poll do not interleave.
+    if (this.backlogged || !this.runInput(this.scheduler.budget, true)) return;
     this.backlogged = true;
     this.gate.set("backlog", true);
     this.scheduler.add(this);
   }
 
-  /** Handles up to `budget` received messages; true if more may be waiting. */
-  runInput(budget: number): boolean {
+  /** Handles up to `budget` received messages; true if more may be waiting. The answers leave
+   * in one write as the slice ends, or with `afterPoll` once the current I/O poll is over. */
+  runInput(budget: number, afterPoll = false): boolean {
     // Reading is paused for our own backlog, not for the switch's silence: it counts as heard.
     if (this.backlogged) this.heard();
-    this.output.hold(); // one write for the answers to this slice, as soon as it ends
+    this.output.hold(); // one write for the answers to this slice
     try {
       for (let n = 0; n < budget; n++) {
         if (this.state === "closed") return false;
@@ -133,7 +136,7 @@ export class OfConnection implements BacklogOwner {
       }
       return this.state !== "closed";
     } finally {
-      this.output.release();
+      this.output.release(afterPoll);
     }
   }
 
