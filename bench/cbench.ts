@@ -247,6 +247,8 @@ interface Summary {
   ratioMax: number;
   cpuCores: number;
   perCpuSecond: number;
+  /** The load generator's CPU (cores), median over the runs. */
+  generatorCores: number;
   /** Load average over the runs: min and max. */
   loadMin: number;
   loadMax: number;
@@ -286,6 +288,7 @@ function summarize(results: RunResult[]): Summary[] {
       ratioMax: ratios.length === 0 ? NaN : Math.max(...ratios),
       cpuCores: median(runs.map((r) => r.cpuCores)),
       perCpuSecond: median(runs.map((r) => r.perCpuSecond)),
+      generatorCores: median(runs.map((r) => r.generatorCores).filter(Number.isFinite)),
       loadMin: loads.length === 0 ? NaN : Math.min(...loads),
       loadMax: loads.length === 0 ? NaN : Math.max(...loads),
     });
@@ -305,6 +308,7 @@ function table(summaries: Summary[], switches: number): void {
     "ofcontroller ÷ it, median [range]",
     "CPU",
     "resp/CPU-s",
+    "gen CPU",
     "load",
   ];
   const rows = summaries.map((s) => [
@@ -320,6 +324,7 @@ function table(summaries: Summary[], switches: number): void {
       : `${s.ratioMedian.toFixed(2)}× [${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)}]`,
     s.cpuCores.toFixed(2),
     fmt(s.perCpuSecond),
+    Number.isFinite(s.generatorCores) ? s.generatorCores.toFixed(2) : "-",
     Number.isFinite(s.loadMin) ? `${s.loadMin.toFixed(1)}–${s.loadMax.toFixed(1)}` : "-",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
@@ -399,6 +404,8 @@ async function main(): Promise<void> {
     o.rounds = Math.max(...results.map((r) => r.round));
     o.switches = results[0].switches;
     o.modes = [...new Set(results.map((r) => r.mode))];
+    // Logs from before the C generator have no "generator" field: they used the Node one.
+    o.generator = (results[0] as { generator?: GeneratorKind }).generator ?? "node";
   }
   for (let round = 1; o.replot === undefined && round <= o.rounds; round++) {
     // Every other round runs the controllers in reverse order, so that none always runs first
@@ -435,7 +442,8 @@ async function main(): Promise<void> {
     const loads = results.map((r) => r.load).filter(Number.isFinite);
     const title =
       `Learning-switch controllers, cbench-style (groups of ${o.group}, ${o.groupDelay} ms apart)\n` +
-      `${o.switches} switches × ${o.macs} MACs, ${o.rounds} rounds side by side, 2-core VM` +
+      `${o.switches} switches × ${o.macs} MACs, ${o.rounds} rounds side by side, ` +
+      `${o.generator === "c" ? "C" : "Node"} load generator, 2-core VM` +
       (o.pin === "free" ? "" : `, pinned ${o.pin}`);
     const subtitle =
       "bar: median of rounds; whisker: min–max; under a bar: ofcontroller ÷ it, median of rounds" +
