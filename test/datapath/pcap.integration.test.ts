@@ -5,12 +5,12 @@ import { OFPAT, OFPP, OFPPR, OFPPS } from "../../src/ofchannel/constants.js";
 import type { Action, PhyPort } from "../../src/ofchannel/types.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { PcapPort } from "../../src/datapath/pcap-port.js";
-import { Topology, netnsUnavailable, warnSkip } from "../support/netns.js";
+import { Topology } from "../support/netns.js";
+import { netnsMissing, skipWithout } from "../support/prereq.js";
 import { RuleLookup } from "../support/rule-lookup.js";
 import { ipNum } from "../support/frames.js";
 
-const why = netnsUnavailable();
-if (why) warnSkip("test/datapath/pcap.integration.test.ts", why);
+const skip = skipWithout(import.meta.url, netnsMissing());
 
 const out = (port: number): Action => ({ type: OFPAT.OUTPUT, port, maxLen: 0 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -20,7 +20,7 @@ interface IperfJson {
   error?: string;
 }
 
-describe.skipIf(why !== undefined)("Datapath on veths (pcap)", () => {
+describe.skipIf(skip)("Datapath on veths (pcap)", () => {
   let topo: Topology;
   let dp: Datapath;
   const lookup = new RuleLookup();

@@ -45,11 +45,6 @@ export function netnsUnavailable(): string | undefined {
   return undefined;
 }
 
-/** Warns loudly (the suite must not pass silently without its integration tests). */
-export function warnSkip(file: string, reason: string): void {
-  console.warn(`\n!!! SKIPPING ${file}: ${reason}: integration tests did not run !!!\n`);
-}
-
 /** A short prefix unique to this process (interface names are limited to 15 bytes). */
 export function labPrefix(tag: string): string {
   return `${tag}${process.pid % 100000}`;
