@@ -128,6 +128,7 @@ export class AfPacketPort extends PcapPort {
       this.txArea,
       this.txDesc,
       this.onBatch,
+      this.onSocketError,
     );
     this.vnetLen = this.native.vnetHdrLen(this.handle);
     this.offloads = this.vnetLen > 0;
@@ -148,6 +149,15 @@ export class AfPacketPort extends PcapPort {
   protected override get capturing(): boolean {
     return this.handle !== undefined;
   }
+
+  /**
+   * ENETDOWN (the interface went down): the addon keeps the socket, which the kernel attaches
+   * again when the interface comes up. Any other error killed the socket: closed here, and
+   * refresh() opens a new one when the interface is up.
+   */
+  private readonly onSocketError = (_errno: number, recovered: number): void => {
+    if (!recovered) this.stopCapture();
+  };
 
   private readonly onBatch = (n: number): void => {
     const desc = this.rxDesc;
