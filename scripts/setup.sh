@@ -48,5 +48,9 @@ fi
 test -f "$addon" ||
   echo "setup: the AF_PACKET addon is not built (npm run build:native); ports fall back to libpcap" >&2
 
+# cap aborts the process when a captured interface goes down; patched after every npm ci and
+# here for trees installed before the patch existed (a no-op once done).
+node native/cap/patch.mjs
+
 echo "setup: building"
 npx tsc -p tsconfig.json

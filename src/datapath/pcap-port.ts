@@ -18,6 +18,7 @@ interface CapHandle {
   send(buffer: Buffer, length: number): void;
   close(): void;
   on(event: "packet", listener: (nbytes: number, truncated: boolean) => void): void;
+  on(event: "pollerror", listener: (errno: number) => void): void;
   removeAllListeners(event?: string): void;
 }
 
@@ -91,6 +92,12 @@ export class PcapPort implements Port {
         return;
       }
       this.handler?.(rx, nbytes, this);
+    });
+    // Emitted by the patched binding (native/cap/patch.mjs) instead of aborting: a socket error
+    // (ENETDOWN when the interface goes down or away) stopped the poll for good. refresh()
+    // opens a new capture once the interface is up again.
+    cap.on("pollerror", () => {
+      if (this.cap === cap) this.stopCapture();
     });
     this.cap = cap;
   }

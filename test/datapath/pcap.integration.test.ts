@@ -5,7 +5,7 @@ import { OFPAT, OFPP, OFPPR, OFPPS } from "../../src/ofchannel/constants.js";
 import type { Action, PhyPort } from "../../src/ofchannel/types.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { PcapPort } from "../../src/datapath/pcap-port.js";
-import { Topology } from "../support/netns.js";
+import { run, Topology } from "../support/netns.js";
 import { netnsMissing, skipWithout } from "../support/prereq.js";
 import { RuleLookup } from "../support/rule-lookup.js";
 import { ipNum } from "../support/frames.js";
@@ -167,5 +167,22 @@ describe.skipIf(skip)("Datapath on veths (pcap)", () => {
     for (let i = 0; i < 30 && statuses.length < 2; i++) await sleep(100);
     expect(statuses[1]).toMatchObject({ reason: OFPPR.MODIFY, port: { portNo: 2, state: 0 } });
     dp.stopLinkMonitor();
+  });
+
+  it("survives its own interface going down and up (the kernel's ENETDOWN on its socket)", async () => {
+    floodAll();
+    dp.startLinkMonitor(250);
+    const s2 = topo.hosts[1].switchIf;
+    try {
+      expect((await run(`ip link set ${s2} down`)).code).toBe(0);
+      await sleep(700);
+      expect((await run(`ip link set ${s2} up`)).code).toBe(0);
+      const t0 = performance.now();
+      const r = await topo.runIn(0, `ping -c 1 -i 0.05 -w 3 ${topo.hosts[1].ip}`, 10_000);
+      expect(r.code).toBe(0);
+      expect(performance.now() - t0).toBeLessThan(2000);
+    } finally {
+      dp.stopLinkMonitor();
+    }
   });
 });
