@@ -248,7 +248,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   }
 
   portStatus(reason: number, desc: PhyPort): void {
-    this.log.info(
+    // The port logged the interface event itself (info); this is the message it became.
+    this.log.debug(
       { port: desc.name, portNo: desc.portNo, reason, state: desc.state },
       "port status",
     );

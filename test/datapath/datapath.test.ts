@@ -179,3 +179,49 @@ describe("Datapath", () => {
     expect(dp.portStats(2).length).toBe(1);
   });
 });
+
+describe("Datapath when interfaces vanish and return", () => {
+  it("keeps a vanished port's number and adds it back as a new port when it returns", () => {
+    const { dp, lookup, sw, hosts, statuses } = setup();
+    lookup.add({}, [out(OFPP.FLOOD)]);
+    sw[1].config = OFPPC.NO_FLOOD;
+    send(hosts[1], tcpFrame());
+    sw[1].present = false;
+    dp.tick();
+    expect(statuses.map((s) => [s.reason, s.port.portNo])).toEqual([[OFPPR.DELETE, 2]]);
+    expect(dp.ports().map((p) => p.portNo)).toEqual([1, 3]);
+    expect(dp.waitingPorts().map((p) => p.portNo)).toEqual([2]);
+    expect(dp.port(2)).toBeUndefined();
+    expect(() => dp.addPort(MemoryPort.pair(2, "other")[0])).toThrow(/port 2 already exists/);
+    lookup.rules[0].actions = [out(2)];
+    send(hosts[0], tcpFrame());
+    expect(dp.stats.noSuchPort).toBe(1);
+    dp.tick();
+    expect(statuses).toHaveLength(1);
+    sw[1].present = true;
+    dp.tick();
+    expect(statuses.map((s) => [s.reason, s.port.portNo])).toEqual([
+      [OFPPR.DELETE, 2],
+      [OFPPR.ADD, 2],
+    ]);
+    // A new port to OpenFlow: config and counters start over; the order stays by number.
+    expect(dp.ports().map((p) => p.portNo)).toEqual([1, 2, 3]);
+    expect(sw[1].config).toBe(0);
+    expect(sw[1].counters.rxPackets).toBe(0);
+    send(hosts[0], tcpFrame());
+    expect(hosts[1].received).toHaveLength(1);
+  });
+
+  it("removes a waiting port for good on request, and on close", () => {
+    const { dp, sw } = setup();
+    sw[2].present = false;
+    dp.tick();
+    expect(dp.removePort(3)).toBe(sw[2]);
+    expect(dp.waitingPorts()).toEqual([]);
+    sw[1].present = false;
+    dp.tick();
+    dp.close();
+    expect(dp.waitingPorts()).toEqual([]);
+    expect(dp.ports()).toEqual([]);
+  });
+});
