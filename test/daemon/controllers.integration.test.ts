@@ -2,7 +2,7 @@
 // os-ken learning switch (test/fixtures/osken_l2_switch.py). Ping and iperf3 through the
 // switch; then controller loss in both fail modes, and reconnection when it comes back.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Topology } from "../support/netns.js";
+import { labPrefix, Topology } from "../support/netns.js";
 import { netnsMissing, skipWithout } from "../support/prereq.js";
 import {
   ROOT,
@@ -77,7 +77,7 @@ describe.skipIf(skip)("ofswitch daemon under real controllers", () => {
 
   beforeAll(() => {
     ensureBuilt();
-    topo = Topology.create("dctl", 3);
+    topo = Topology.create(labPrefix("dct"), 3);
   });
 
   afterEach(async () => {

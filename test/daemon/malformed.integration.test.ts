@@ -6,7 +6,7 @@ import { encodeMessage } from "../../src/ofchannel/codec.js";
 import { OFPBAC, OFPBRC, OFPET, OFPT } from "../../src/ofchannel/constants.js";
 import { ControllerPeer } from "../ofchannel/peer.js";
 import { flowMod, inPortMatch, output } from "../ofchannel/switch-harness.js";
-import { Topology } from "../support/netns.js";
+import { labPrefix, Topology } from "../support/netns.js";
 import { netnsMissing, skipWithout } from "../support/prereq.js";
 import { ensureBuilt, startListeningDaemon, type Proc } from "../support/daemon.js";
 
@@ -21,7 +21,7 @@ describe.skipIf(skip)("ofswitch daemon: malformed messages over TCP", () => {
 
   beforeAll(async () => {
     ensureBuilt();
-    topo = Topology.create("dmal", 2);
+    topo = Topology.create(labPrefix("dma"), 2);
     ({ daemon, port } = await startListeningDaemon(topo.hosts.map((h) => h.switchIf)));
   }, 60_000);
 

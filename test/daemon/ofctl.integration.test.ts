@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Topology } from "../support/netns.js";
+import { labPrefix, Topology } from "../support/netns.js";
 import { netnsMissing, skipWithout } from "../support/prereq.js";
 import {
   ensureBuilt,
@@ -29,7 +29,7 @@ describe.skipIf(skip)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT)", () => {
 
   beforeAll(async () => {
     ensureBuilt();
-    topo = Topology.create("dofc", 3);
+    topo = Topology.create(labPrefix("dof"), 3);
     // IPv6 on, so the test sees the daemon turn it off and back on.
     for (const h of topo.hosts) writeFileSync(ipv6Path(h.switchIf), "0\n");
     const started = await startListeningDaemon(topo.hosts.map((h) => h.switchIf));

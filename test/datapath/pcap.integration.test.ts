@@ -5,7 +5,7 @@ import { OFPAT, OFPP, OFPPR, OFPPS } from "../../src/ofchannel/constants.js";
 import type { Action, PhyPort } from "../../src/ofchannel/types.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { PcapPort } from "../../src/datapath/pcap-port.js";
-import { run, Topology } from "../support/netns.js";
+import { labPrefix, run, Topology } from "../support/netns.js";
 import { netnsMissing, skipWithout } from "../support/prereq.js";
 import { RuleLookup } from "../support/rule-lookup.js";
 import { ipNum } from "../support/frames.js";
@@ -27,7 +27,7 @@ describe.skipIf(skip)("Datapath on veths (pcap)", () => {
   const statuses: { reason: number; port: PhyPort; at: number }[] = [];
 
   beforeAll(() => {
-    topo = Topology.create("dpit", 2);
+    topo = Topology.create(labPrefix("dpi"), 2);
     dp = new Datapath({
       lookup,
       callbacks: {
