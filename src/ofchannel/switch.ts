@@ -37,7 +37,10 @@ export type FailMode = "secure" | "standalone";
 
 export interface SwitchOptions {
   log: Logger;
-  /** Default: the first port's MAC address, as OVS derives it from the bridge MAC. */
+  /**
+   * Default: the first port's MAC address when the switch starts, as OVS derives it from the
+   * bridge MAC; fixed from then on, whatever happens to that port.
+   */
   datapathId?: bigint;
   failMode?: FailMode;
   /** miss_send_len of a new session until it sends SET_CONFIG (default 128). */
@@ -72,7 +75,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   private readonly sessions = new Map<ControllerConnection, Session>();
   readonly log: Logger;
   readonly dpDesc: string | undefined;
-  private explicitDpid: bigint | undefined;
+  /** Given, or derived once in start(). */
+  private fixedDpid: bigint | undefined;
   private failTimer: ReturnType<typeof setTimeout> | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;
   private lastSweep = 0;
@@ -84,7 +88,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     this.dpDesc = opts.dpDesc;
     this.failMode = opts.failMode ?? "standalone";
     this.probeIntervalMs = opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
-    this.explicitDpid = opts.datapathId;
+    this.fixedDpid = opts.datapathId;
     this.rate = opts.packetInRate ?? 1000;
     this.burst = opts.packetInBurst ?? defaultBurst(this.rate);
     this.table = new FlowTable({ maxEntries: opts.maxFlows });
@@ -111,7 +115,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   }
 
   get datapathId(): bigint {
-    if (this.explicitDpid !== undefined) return this.explicitDpid;
+    if (this.fixedDpid !== undefined) return this.fixedDpid;
     const first = this.datapath.ports()[0];
     return first ? datapathIdFromMac(first.hwAddr) : 0n;
   }
@@ -123,6 +127,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
 
   /** Starts listeners, controller connections, link monitoring and timers. */
   async start(): Promise<void> {
+    this.fixedDpid = this.datapathId;
     await this.hub.start();
     this.datapath.startLinkMonitor();
     this.ticker = setInterval(() => this.tick(), this.opts.tickMs ?? 100);
