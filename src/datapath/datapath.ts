@@ -80,7 +80,8 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   private readonly list: Port[] = [];
   /** Ports whose interface is gone, polled until it returns. */
   private readonly detached: Port[] = [];
-
+  /** Layout of the frame whose miss is being reported (valid inside onMiss). */
+  private missLayout: PacketLayout | undefined;
   private readonly key = new FlowKey();
   private readonly layout = new PacketLayout();
   private readonly outKey = new FlowKey();
@@ -225,7 +226,14 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     const entry = this.lookup.lookup(key);
     if (entry === undefined) {
       this.stats.missed++;
-      if (this.packetInAllowed(inPort)) this.cb.onMiss(frame, length, inPort, key);
+      if (this.packetInAllowed(inPort)) {
+        this.missLayout = layout;
+        try {
+          this.cb.onMiss(frame, length, inPort, key);
+        } finally {
+          this.missLayout = undefined;
+        }
+      }
       return;
     }
     this.stats.matched++;
@@ -243,6 +251,18 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
       this.stats.packetInSuppressed++;
       return false;
     }
+    return true;
+  }
+
+  /**
+   * Forwards the frame whose miss is being reported (called from onMiss) by MAC learning, as
+   * OUTPUT:NORMAL would, keeping its receive offload state: GSO frames (IPv6 ones too) and
+   * partial checksums go out as the kernel handed them in. False outside onMiss.
+   */
+  forwardMissNormal(frame: Buffer, length: number, inPort: number): boolean {
+    const layout = this.missLayout;
+    if (layout === undefined) return false;
+    this.normal(frame, length, layout, inPort);
     return true;
   }
 

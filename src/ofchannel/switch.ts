@@ -3,7 +3,6 @@
 // and in order: a FLOW_MOD changes the table the datapath reads before the next message is
 // looked at, so a BARRIER_REPLY is sent only after everything before it took effect.
 import type { Logger } from "pino";
-import { compileActions } from "../datapath/actions.js";
 import { Datapath } from "../datapath/datapath.js";
 import type { Port } from "../datapath/port.js";
 import { FlowTable } from "../flowtable/flow-table.js";
@@ -15,10 +14,8 @@ import { DEFAULT_PROBE_INTERVAL_MS } from "./connection.js";
 import {
   OFP_DEFAULT_MISS_SEND_LEN,
   OFP_NO_BUFFER,
-  OFPAT,
   OFPBRC,
   OFPC_FRAG,
-  OFPP,
   OFPR,
   OFPT,
 } from "./constants.js";
@@ -58,9 +55,6 @@ export interface SwitchOptions {
   /** How often expiry and buffer reclamation run (default 100 ms). */
   tickMs?: number;
 }
-
-/** Standalone forwarding of a miss, compiled once (the miss path must not allocate). */
-const NORMAL_PROGRAM = compileActions([{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }]);
 
 export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   readonly table: FlowTable;
@@ -212,7 +206,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
       this.packetIn(frame, length, inPort, OFPR.NO_MATCH, -1);
     } else if (this.standaloneActive) {
       this.stats.standaloneForwarded++;
-      this.datapath.execute(NORMAL_PROGRAM, frame, length, inPort);
+      this.datapath.forwardMissNormal(frame, length, inPort);
     } else {
       this.stats.missesDropped++;
     }

@@ -4,7 +4,9 @@ import type { Action, PhyPort } from "../../src/ofchannel/types.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { CompiledActions } from "../../src/datapath/actions.js";
 import { MemoryPort } from "../../src/datapath/port.js";
-import { eth, arp, tcpFrame, udpFrame } from "../support/frames.js";
+import { RxOffload, VNET_GSO } from "../../src/datapath/vnet.js";
+import { eth, arp, tcpFrame, tcpv6GsoFrame, udpFrame } from "../support/frames.js";
+import { OffloadSink } from "../support/offload-sink.js";
 import { RuleLookup } from "../support/rule-lookup.js";
 
 const out = (port: number, maxLen = 0): Action => ({ type: OFPAT.OUTPUT, port, maxLen });
@@ -223,5 +225,43 @@ describe("Datapath when interfaces vanish and return", () => {
     dp.close();
     expect(dp.waitingPorts()).toEqual([]);
     expect(dp.ports()).toEqual([]);
+  });
+});
+
+describe("Datapath standalone forwarding of a miss", () => {
+  it("keeps the frame's receive offload state, so IPv6 GSO frames go out whole", () => {
+    const results: boolean[] = [];
+    let viaExecute = false;
+    const dp: Datapath = new Datapath({
+      lookup: new RuleLookup(),
+      callbacks: {
+        onMiss: (frame, length, inPort) => {
+          if (viaExecute) dp.execute([out(OFPP.NORMAL)], frame, length, inPort);
+          else results.push(dp.forwardMissNormal(frame, length, inPort));
+        },
+        onController: () => {},
+        onPortStatus: () => {},
+      },
+    });
+    const a = new OffloadSink(1, "a");
+    const b = new OffloadSink(2, "b");
+    dp.addPort(a);
+    dp.addPort(b);
+    const g = tcpv6GsoFrame(8000);
+    const rx = new RxOffload();
+    Object.assign(rx, { gsoType: VNET_GSO.TCPV6, gsoSize: g.gsoSize, csumPartial: true });
+    Object.assign(rx, { csumStart: g.csumStart, csumOffset: g.csumOffset });
+    a.rxOffload = rx;
+    dp.receive(a, g.frame, g.frame.length);
+    expect(results).toEqual([true]);
+    expect(b.sent.map((s) => [s.gsoType, s.gsoSize, s.frame.length])).toEqual([
+      [VNET_GSO.TCPV6, 1428, g.frame.length],
+    ]);
+    expect(dp.egress.stats.oversizeDrops).toBe(0);
+    // What the switch did before: a packet_out of NORMAL has no receive state and drops it.
+    viaExecute = true;
+    dp.receive(a, g.frame, g.frame.length);
+    expect(dp.egress.stats.oversizeDrops).toBe(1);
+    expect(dp.forwardMissNormal(g.frame, g.frame.length, 1)).toBe(false);
   });
 });

@@ -22,6 +22,8 @@ export interface SwitchLabOptions {
   nodeArgs?: string[];
   /** false: no flows, for a switch that learns (--fail-mode standalone in `args`). */
   flows?: boolean;
+  /** false: no OpenFlow listener (a standalone switch without one learns from the start). */
+  listen?: boolean;
   args?: string[];
 }
 
@@ -36,15 +38,14 @@ export async function startSwitchLab(prefix: string, o: SwitchLabOptions = {}): 
     daemon = await startDaemon(
       [
         ...topo.hosts.flatMap((h) => ["-i", h.switchIf]),
-        "-l",
-        `ptcp:${port}`,
+        ...(o.listen === false ? [] : ["-l", `ptcp:${port}`]),
         "--port-backend",
         o.backend ?? "auto",
         ...(o.args ?? ["--fail-mode", "secure"]),
       ],
       o.nodeArgs,
     );
-    if (o.flows !== false) {
+    if (o.flows !== false && o.listen !== false) {
       ofctl(target, "add-flow", "in_port=1,actions=output:2");
       ofctl(target, "add-flow", "in_port=2,actions=output:1");
     }
