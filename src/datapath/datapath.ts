@@ -39,13 +39,21 @@ export interface DatapathCallbacks {
   onPortStatus(reason: number, port: PhyPort): void;
 }
 
+/** Where the Datapath reports faults (pino's Logger is one). */
+export interface DatapathLog {
+  error(obj: object, msg: string): void;
+}
+
 export class DatapathStats {
   lookups = 0;
   matched = 0;
   missed = 0;
   /** Frames shorter than an Ethernet header. */
   runts = 0;
-  /** Exceptions thrown while handling a frame (from callbacks) or polling a port: counted. */
+  /**
+   * Exceptions thrown while handling a frame (from callbacks) or polling a port: counted and
+   * logged (at most one line per FAULT_LOG_INTERVAL_MS), never propagated.
+   */
   errors = 0;
   /** Output to a port number that does not exist. */
   noSuchPort = 0;
@@ -65,7 +73,11 @@ export interface DatapathOptions<E extends FlowEntryLike> {
   /** Seconds a learned MAC (OFPP_NORMAL) lives without being seen. */
   macAgingSec?: number;
   egress?: EgressOptions;
+  log?: DatapathLog;
 }
+
+/** At most one fault log line per this interval; the rest are counted in the next line. */
+export const FAULT_LOG_INTERVAL_MS = 10_000;
 
 const RX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_RECV;
 const TX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_FWD;
@@ -80,6 +92,9 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   private readonly list: Port[] = [];
   /** Ports whose interface is gone, polled until it returns. */
   private readonly detached: Port[] = [];
+  private readonly log: DatapathLog | undefined;
+  private lastFaultLog = -Infinity;
+  private faultsNotLogged = 0;
   /** Layout of the frame whose miss is being reported (valid inside onMiss). */
   private missLayout: PacketLayout | undefined;
   private readonly key = new FlowKey();
@@ -101,6 +116,7 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   constructor(opts: DatapathOptions<E>) {
     this.lookup = opts.lookup;
     this.cb = opts.callbacks;
+    this.log = opts.log;
     this.macTable = new MacLearningTable(4096, opts.macAgingSec ?? 300);
     this.egress = new Egress(opts.egress);
   }
@@ -199,9 +215,27 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
         this.executor,
         port.rxOffload,
       );
-    } catch {
-      this.stats.errors++;
+    } catch (e) {
+      this.fault(e, port, "receive");
     }
+  }
+
+  /** Counts a fault and logs it, at most once per FAULT_LOG_INTERVAL_MS. */
+  private fault(err: unknown, port: Port, where: string): void {
+    this.stats.errors++;
+    const log = this.log;
+    if (log === undefined) return;
+    const now = performance.now();
+    if (now - this.lastFaultLog < FAULT_LOG_INTERVAL_MS) {
+      this.faultsNotLogged++;
+      return;
+    }
+    log.error(
+      { err, port: port.name, portNo: port.portNo, where, notLoggedSince: this.faultsNotLogged },
+      "datapath fault (counted; the frame is dropped)",
+    );
+    this.lastFaultLog = now;
+    this.faultsNotLogged = 0;
   }
 
   private pipeline(
@@ -363,8 +397,8 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     let r: PortRefresh;
     try {
       r = port.refresh();
-    } catch {
-      this.stats.errors++;
+    } catch (e) {
+      this.fault(e, port, "link poll");
       return;
     }
     if (r === "changed") {

@@ -94,6 +94,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
           this.packetIn(frame, length, inPort, reason, maxLen),
         onPortStatus: (reason, port) => this.portStatus(reason, port),
       },
+      log: opts.log,
     });
     this.hub = new ControllerHub(
       {

@@ -143,11 +143,12 @@ describe("Datapath", () => {
     expect(dp.stats).toMatchObject({ tableDrops: 1, localDrops: 1 });
   });
 
-  it("counts runts and callback exceptions instead of throwing", () => {
+  it("counts runts, and counts and logs (at most once per interval) exceptions", () => {
     const { dp, hosts, sw } = setup();
     send(hosts[0], Buffer.alloc(10));
     expect(dp.stats.runts).toBe(1);
     expect(sw[0].counters.rxFrameErr).toBe(1);
+    const lines: { obj: Record<string, unknown>; msg: string }[] = [];
     const bad = new Datapath({
       lookup: new RuleLookup(),
       callbacks: {
@@ -157,11 +158,22 @@ describe("Datapath", () => {
         onController: () => {},
         onPortStatus: () => {},
       },
+      log: { error: (obj, msg) => lines.push({ obj: obj as Record<string, unknown>, msg }) },
     });
     const [s, h] = MemoryPort.pair(1, "x");
     bad.addPort(s);
-    send(h, tcpFrame());
-    expect(bad.stats.errors).toBe(1);
+    for (let i = 0; i < 5; i++) send(h, tcpFrame());
+    expect(bad.stats.errors).toBe(5);
+    expect(lines).toHaveLength(1);
+    expect(lines[0].msg).toMatch(/datapath fault/);
+    expect(lines[0].obj).toMatchObject({ port: "x", portNo: 1, where: "receive" });
+    expect((lines[0].obj.err as Error).message).toBe("boom");
+    // A port whose poll throws is counted the same way.
+    s.refresh = () => {
+      throw new Error("sysfs");
+    };
+    bad.tick();
+    expect(bad.stats.errors).toBe(6);
   });
 
   it("reports link changes as MODIFY and vanished ports as DELETE", () => {
