@@ -61,7 +61,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
       `the libpcap binding (cap) did not load (${cap.reason}); ` +
         (backend.reason
           ? `nor did the AF_PACKET addon (${backend.reason}): run npm ci and read its output`
-          : "use --port-backend afpacket, or rebuild cap (npm rebuild cap)"),
+          : "use --port-backend afpacket, or install libpcap-dev and run npm ci again"),
     );
   }
   try {

@@ -6,11 +6,11 @@ import type { Action, PhyPort } from "../../src/ofchannel/types.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { PcapPort } from "../../src/datapath/pcap-port.js";
 import { labPrefix, run, Topology } from "../support/netns.js";
-import { netnsMissing, skipWithout } from "../support/prereq.js";
+import { capMissing, netnsMissing, skipWithout } from "../support/prereq.js";
 import { RuleLookup } from "../support/rule-lookup.js";
 import { ipNum } from "../support/frames.js";
 
-const skip = skipWithout(import.meta.url, netnsMissing());
+const skip = skipWithout(import.meta.url, netnsMissing() ?? capMissing());
 
 const out = (port: number): Action => ({ type: OFPAT.OUTPUT, port, maxLen: 0 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

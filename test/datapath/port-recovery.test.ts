@@ -14,21 +14,22 @@ import { OFPAT } from "../../src/ofchannel/constants.js";
 import { FaultyIo } from "../support/fake-io.js";
 import { INFO, memoryLogger } from "../support/log-sink.js";
 import { labPrefix, Topology } from "../support/netns.js";
-import { afpacketMissing, skipWithout } from "../support/prereq.js";
+import { afpacketMissing, capMissing, skipWithout } from "../support/prereq.js";
 import { RuleLookup } from "../support/rule-lookup.js";
 import { msUntilPing } from "../support/switch-lab.js";
 
 const skip = skipWithout(import.meta.url, afpacketMissing());
+const skipPcap = skip || skipWithout(import.meta.url, capMissing());
 
 const fdCount = () => readdirSync("/proc/self/fd").length;
 
-const providers: [string, () => FrameIo][] = [
-  ["AF_PACKET", () => new AfPacketIo()],
-  ["libpcap", () => new PcapIo()],
+const providers: [string, () => FrameIo, boolean][] = [
+  ["AF_PACKET", () => new AfPacketIo(), skip],
+  ["libpcap", () => new PcapIo(), skipPcap],
 ];
 
-for (const [name, makeIo] of providers) {
-  describe.skipIf(skip)(`a ${name} port whose socket fails`, () => {
+for (const [name, makeIo, skipIt] of providers) {
+  describe.skipIf(skipIt)(`a ${name} port whose socket fails`, () => {
     let topo: Topology;
     let dp: Datapath;
     const { log, lines } = memoryLogger();

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadAfPacket } from "../../src/datapath/afpacket-native.js";
+import { loadCap } from "../../src/datapath/pcap-io.js";
 import { netnsUnavailable } from "./netns.js";
 
 /** CI=true, as .ci/run's environment has it (read at each call, so a test can set it). */
@@ -54,6 +55,15 @@ export function afpacketMissing(): string | undefined {
   if (why) return why;
   const { native, reason } = loadAfPacket();
   return native ? undefined : `the AF_PACKET addon is unavailable (${reason})`;
+}
+
+/** What the libpcap backend needs: cap built, and patched so an interface going down is survived. */
+export function capMissing(): string | undefined {
+  const { Cap, reason, patched } = loadCap();
+  if (!Cap) return `the libpcap binding (cap) is unavailable (${reason})`;
+  return patched
+    ? undefined
+    : "the libpcap binding (cap) is not patched (node native/cap/patch.mjs)";
 }
 
 /** The first of `programs` not on PATH. */
