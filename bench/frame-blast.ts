@@ -2,6 +2,7 @@
 // out of one interface through AF_PACKET sendmmsg for `seconds`, as fast as it can or, with
 // --pps N, at a fixed offered rate (paced every millisecond, at most 10 ms of frames at once so
 // a stall is not followed by a burst), then prints {"sent": N, "dropped": D, "seconds": S}.
+// --count N stops after N frames (sent as fast as the socket takes them unless --pps).
 // Run it inside a host's namespace:
 //   ip netns exec NS node dist/bench/frame-blast.js --if IF --src-mac M --dst-mac M \
 //     --src-ip A --dst-ip A --seconds 5 [--pps 400000]
@@ -18,6 +19,7 @@ const { values: o } = parseArgs({
     "dst-ip": { type: "string" },
     seconds: { type: "string", default: "5" },
     pps: { type: "string", default: "0" },
+    count: { type: "string", default: "0" },
   },
 });
 if (!o.if || !o["src-mac"] || !o["dst-mac"] || !o["src-ip"] || !o["dst-ip"])
@@ -34,20 +36,22 @@ const port = new AfPacketPort(1, o.if, { batchSize: 16, ringBytes: 1 << 20 });
 port.open(() => {});
 const seconds = Number(o.seconds);
 const pps = Number(o.pps);
+const count = Number(o.count);
 const start = performance.now();
 const deadline = start + seconds * 1000;
 let queued = 0;
 
 function burst(): void {
   const t = performance.now();
-  const n =
+  let n =
     pps > 0
       ? Math.min(Math.floor(((t - start) / 1000) * pps) - queued, Math.ceil(pps / 100))
       : 2048;
+  if (count > 0) n = Math.min(n, count - queued);
   for (let i = 0; i < n; i++) port.send(frame, frame.length);
   queued += Math.max(n, 0);
   port.flush();
-  if (t < deadline) setImmediate(burst);
+  if (t < deadline && (count === 0 || queued < count)) setImmediate(burst);
   else {
     const elapsed = (t - start) / 1000;
     const c = port.counters;

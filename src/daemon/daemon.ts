@@ -6,7 +6,7 @@ import { createPort, resolveBackend } from "../datapath/port-factory.js";
 import { OpenFlowSwitch } from "../ofchannel/switch.js";
 import { dpidToString } from "../ofchannel/switch-features.js";
 import { PRIVILEGE_HINT, canCapture, disableIpv6, interfaceExists } from "./host.js";
-import { UsageError, type DaemonConfig } from "./options.js";
+import { UsageError, frameIoName, type DaemonConfig } from "./options.js";
 
 export interface RunningDaemon {
   sw: OpenFlowSwitch;
@@ -29,8 +29,10 @@ function preflight(cfg: DaemonConfig): void {
 export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<RunningDaemon> {
   preflight(cfg);
   const restoreIpv6 = cfg.keepIpv6 ? () => {} : disableIpv6(cfg.interfaces.map((i) => i.name));
+  const backend = resolveBackend(cfg.portBackend);
   const sw = new OpenFlowSwitch({
     log,
+    frameIo: frameIoName(backend.backend),
     datapathId: cfg.datapathId,
     failMode: cfg.failMode,
     missSendLen: cfg.missSendLen,
@@ -52,7 +54,6 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
       restoreIpv6();
     }
   };
-  const backend = resolveBackend(cfg.portBackend);
   if (backend.reason) log.warn({ reason: backend.reason }, "AF_PACKET unavailable; using libpcap");
   const cap = backend.backend === "pcap" ? loadCap() : undefined;
   if (cap && !cap.Cap) {

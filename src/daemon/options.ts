@@ -10,7 +10,7 @@ import {
   type PassiveTarget,
 } from "../ofchannel/targets.js";
 import { SOFTWARE_VERSION } from "../ofchannel/switch-features.js";
-import { PORT_BACKENDS, type PortBackend } from "../datapath/port-factory.js";
+import { PORT_BACKENDS, resolveBackend, type PortBackend } from "../datapath/port-factory.js";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -50,9 +50,24 @@ export interface DaemonConfig {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** How DESC stats and the logs name a frame I/O backend. */
+export function frameIoName(backend: "afpacket" | "pcap"): string {
+  return backend === "afpacket" ? "AF_PACKET" : "libpcap";
+}
+
+/** The frame I/O `--port-backend auto` uses on this machine, and why, for --help. */
+function autoFrameIo(): string {
+  const { backend, reason } = resolveBackend("auto");
+  return backend === "afpacket"
+    ? "AF_PACKET rings (native addon loaded)"
+    : `libpcap (AF_PACKET addon unavailable: ${reason ?? "unknown reason"})`;
+}
+
 function program(): Command {
   return new Command("ofswitch")
-    .description("A software OpenFlow 1.0 switch over Linux interfaces (libpcap).")
+    .description(
+      `A software OpenFlow 1.0 switch over Linux interfaces.\nFrame I/O on this machine: ${autoFrameIo()}.`,
+    )
     .version(SOFTWARE_VERSION, "-V, --version")
     .addOption(
       new Option(
@@ -82,7 +97,11 @@ function program(): Command {
     )
     .option("--miss-send-len <N>", "bytes of a missed packet sent in PACKET_IN", "128")
     .option("--max-flows <N>", "flow table capacity", "1000000")
-    .option("--packet-in-rate <N>", "packet-ins per second per controller (0: no limit)", "1000")
+    .option(
+      "--packet-in-rate <N>",
+      "packet-ins per second per controller (0: no limit, as Open vSwitch)",
+      "0",
+    )
     .option("--packet-in-burst <N>", "packet-ins allowed in a burst (default: rate/4)")
     .option("--probe-interval <SECONDS>", "echo probe after this much idle time", "5")
     .option("--max-backoff <SECONDS>", "longest wait between reconnection attempts", "8")

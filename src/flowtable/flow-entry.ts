@@ -87,10 +87,15 @@ export class FlowEntry {
     return { durationSec, durationNsec };
   }
 
-  toFlowStats(tableId: number, nowMs: number): FlowStats {
+  /**
+   * The entry as flow stats. `shared`: the match and actions are the entry's own (not copies),
+   * for a reply encoded at once (a large dump then makes less garbage); the caller must not
+   * change them.
+   */
+  toFlowStats(tableId: number, nowMs: number, shared = false): FlowStats {
     return {
       tableId,
-      match: { ...this.match },
+      match: shared ? this.match : { ...this.match },
       ...this.durationAt(nowMs),
       priority: this.priority,
       idleTimeout: this.idleTimeout,
@@ -98,7 +103,7 @@ export class FlowEntry {
       cookie: this.cookie,
       packetCount: BigInt(this.packets),
       byteCount: BigInt(this.bytes),
-      actions: [...this.actions],
+      actions: shared ? (this.actions as Action[]) : [...this.actions],
     };
   }
 

@@ -216,7 +216,7 @@ export class FlowTable {
   flowStats(match: Match, tableId: number, outPort: number): FlowStats[] {
     const now = this.tick();
     const out: FlowStats[] = [];
-    for (const [id, entries] of this.select(match, tableId, outPort)) {
+    for (const [id, entries] of this.statsSelection(match, tableId, outPort)) {
       for (const e of entries) out.push(e.toFlowStats(id, now));
     }
     return out;
@@ -226,7 +226,7 @@ export class FlowTable {
     let packets = 0;
     let bytes = 0;
     let flowCount = 0;
-    for (const [, entries] of this.select(match, tableId, outPort)) {
+    for (const [, entries] of this.statsSelection(match, tableId, outPort, false)) {
       for (const e of entries) {
         packets += e.packets;
         bytes += e.bytes;
@@ -286,10 +286,12 @@ export class FlowTable {
     return { removed: [], entry: e };
   }
 
-  /** OF1.0 (as Open vSwitch implements it): new actions and cookie, counters and timeouts kept. */
+  /** OF1.0 (as Open vSwitch implements it): new actions and cookie, counters and timeouts kept.
+   * EMERG picks the emergency table, as in the reference switch. */
   private modify(fm: FlowMod, strict: boolean): FlowModResult {
     const w = matchToWords(fm.match);
-    const targets = this.targets(fm, w, strict, OFPP.NONE);
+    const c = (fm.flags & OFPFF.EMERG) !== 0 ? this.emergency : this.normal;
+    const targets = this.targets(c, fm, w, strict, OFPP.NONE);
     if (targets.length === 0) return this.add(fm, w);
     for (const e of targets) {
       e.setActions(fm.actions);
@@ -298,19 +300,34 @@ export class FlowTable {
     return { removed: [], entry: targets[0] };
   }
 
+  /**
+   * DELETE / DELETE_STRICT. With EMERG only the emergency table (as the reference switch);
+   * without, the normal table and then the emergency one, so that a delete of everything leaves
+   * no entry of any kind and a controller that cannot send EMERG (ovs-ofctl) can still remove
+   * an emergency entry. Deleted emergency entries send no FLOW_REMOVED (OF1.0 §4.6).
+   */
   private delete(fm: FlowMod, strict: boolean): FlowModResult {
-    const targets = this.targets(fm, matchToWords(fm.match), strict, fm.outPort);
+    const w = matchToWords(fm.match);
+    const tables =
+      (fm.flags & OFPFF.EMERG) !== 0 ? [this.emergency] : [this.normal, this.emergency];
     const removed: RemovedFlow[] = [];
-    for (const e of targets) {
-      const r = this.evict(e, OFPRR.DELETE);
-      if (r.sendFlowRem) removed.push(r);
+    for (const c of tables) {
+      for (const e of this.targets(c, fm, w, strict, fm.outPort)) {
+        const r = this.evict(e, OFPRR.DELETE);
+        if (r.sendFlowRem) removed.push(r);
+      }
     }
     return { removed };
   }
 
-  /** Entries a MODIFY/DELETE selects in the table its EMERG flag names, in precedence order. */
-  private targets(fm: FlowMod, w: MatchWords, strict: boolean, outPort: number): FlowEntry[] {
-    const c = (fm.flags & OFPFF.EMERG) !== 0 ? this.emergency : this.normal;
+  /** Entries a MODIFY/DELETE selects in classifier `c`, in precedence order. */
+  private targets(
+    c: Classifier,
+    fm: FlowMod,
+    w: MatchWords,
+    strict: boolean,
+    outPort: number,
+  ): FlowEntry[] {
     let found: FlowEntry[];
     if (strict) {
       const e = c.findStrict(w, fm.priority & 0xffff);
@@ -321,15 +338,25 @@ export class FlowTable {
     return outPort === OFPP.NONE ? found : found.filter((e) => e.outputsTo(outPort));
   }
 
-  /** Stats selection: per table asked for, the entries the request covers, in precedence order. */
-  private select(match: Match, tableId: number, outPort: number): [number, FlowEntry[]][] {
+  /**
+   * Stats selection: per table asked for (0, 0xfe emergency, 0xff both), the entries the
+   * request covers, in precedence order unless `ordered` is false. A snapshot: an entry removed
+   * later has `removed` set (a lazy dump skips it).
+   */
+  statsSelection(
+    match: Match,
+    tableId: number,
+    outPort: number,
+    ordered = true,
+  ): [number, FlowEntry[]][] {
     const w = matchToWords(match);
     const tables: [number, Classifier][] = [];
     if (tableId === 0 || tableId === OFPTT.ALL) tables.push([0, this.normal]);
     if (tableId === OFPTT.EMERG || tableId === OFPTT.ALL)
       tables.push([OFPTT.EMERG, this.emergency]);
     return tables.map(([id, c]) => {
-      const found = c.covered(w.mask, w.value).sort(precedence);
+      const found = c.covered(w.mask, w.value);
+      if (ordered) found.sort(precedence);
       return [id, outPort === OFPP.NONE ? found : found.filter((e) => e.outputsTo(outPort))];
     });
   }
@@ -344,7 +371,8 @@ export class FlowTable {
     this.detach(e);
     return {
       ...e.toFlowRemoved(reason, this.now),
-      sendFlowRem: (e.flags & OFPFF.SEND_FLOW_REM) !== 0,
+      // OF1.0 §4.6: emergency entries never generate FLOW_REMOVED.
+      sendFlowRem: !e.emergency && (e.flags & OFPFF.SEND_FLOW_REM) !== 0,
       entry: e,
     };
   }

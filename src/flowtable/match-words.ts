@@ -90,7 +90,7 @@ function prefixMask(wildcardedBits: number): number {
 /**
  * Wildcard bits forced on by OF1.0 normalisation (OVS ofputil_normalize_match): nw_* only for
  * IPv4 and ARP (ARP opcode in nw_proto, sender/target IP in nw_src/nw_dst), nw_tos only for IPv4,
- * tp_* only for IPv4 with nw_proto TCP/UDP/ICMP specified, dl_vlan_pcp not with dl_vlan = untagged.
+ * tp_* only for IPv4 with nw_proto TCP/UDP/ICMP specified.
  */
 export function inapplicableWildcards(wildcards: number, m: Match): number {
   let forced = 0;
@@ -104,9 +104,17 @@ export function inapplicableWildcards(wildcards: number, m: Match): number {
     protoKnown &&
     (m.nwProto === IP_PROTO_TCP || m.nwProto === IP_PROTO_UDP || m.nwProto === IP_PROTO_ICMP);
   if (!hasPorts) forced |= OFPFW.TP_SRC | OFPFW.TP_DST;
-  if ((wildcards & OFPFW.DL_VLAN) === 0 && m.dlVlan === OFP_VLAN_NONE) forced |= OFPFW.DL_VLAN_PCP;
   return forced;
 }
+
+/** dl_vlan = 0xffff (untagged) specified: then, as Open vSwitch reports it (the whole TCI is
+ * matched: 0), dl_vlan_pcp counts as specified with value 0, whatever the FLOW_MOD said. */
+function untagged(wildcards: number, m: Match): boolean {
+  return (wildcards & OFPFW.DL_VLAN) === 0 && m.dlVlan === OFP_VLAN_NONE;
+}
+
+/** Bit 12 of the key's dl_vlan: set only for untagged frames (0xffff; VIDs are 12 bits). */
+const UNTAGGED_BIT = 0x1000;
 
 /** Sets the nw_src/nw_dst counts of `wc` to `srcBits`/`dstBits`. */
 function withPrefixCounts(wc: number, srcBits: number, dstBits: number): number {
@@ -119,6 +127,7 @@ function withPrefixCounts(wc: number, srcBits: number, dstBits: number): number 
 
 function normalise(m: Match): { match: Match; exact: boolean } {
   let wc = m.wildcards & OFPFW.ALL;
+  if (untagged(wc, m)) wc &= ~OFPFW.DL_VLAN_PCP;
   const srcBits = Math.min(32, (wc & OFPFW.NW_SRC_MASK) >>> OFPFW.NW_SRC_SHIFT);
   const dstBits = Math.min(32, (wc & OFPFW.NW_DST_MASK) >>> OFPFW.NW_DST_SHIFT);
   wc = withPrefixCounts(wc, srcBits, dstBits);
@@ -142,7 +151,7 @@ function normalise(m: Match): { match: Match; exact: boolean } {
     dlSrc: on(OFPFW.DL_SRC) ? canonicalMac(m.dlSrc) : ZERO_MAC,
     dlDst: on(OFPFW.DL_DST) ? canonicalMac(m.dlDst) : ZERO_MAC,
     dlVlan: vlan,
-    dlVlanPcp: on(OFPFW.DL_VLAN_PCP) ? m.dlVlanPcp & 7 : 0,
+    dlVlanPcp: on(OFPFW.DL_VLAN_PCP) && vlan !== OFP_VLAN_NONE ? m.dlVlanPcp & 7 : 0,
     dlType: on(OFPFW.DL_TYPE) ? m.dlType & 0xffff : 0,
     nwTos: on(OFPFW.NW_TOS) ? m.nwTos & NW_TOS_MASK : 0,
     nwProto: on(OFPFW.NW_PROTO) ? m.nwProto & 0xff : 0,
@@ -187,13 +196,20 @@ export function matchToWords(raw: Match): MatchWords {
     const bits = (bit: number, m: number): number => ((wc & bit) === 0 ? m : 0);
     const src = (wc & OFPFW.NW_SRC_MASK) >>> OFPFW.NW_SRC_SHIFT;
     const dst = (wc & OFPFW.NW_DST_MASK) >>> OFPFW.NW_DST_SHIFT;
-    mask[0] = (bits(OFPFW.IN_PORT, 0xffff) << 16) | bits(OFPFW.DL_VLAN, 0xffff);
+    // A PCP without a VID (dl_vlan wildcarded) matches tagged frames only, as in Open vSwitch
+    // (its CFI bit): require the key's untagged bit clear.
+    const pcpOnly = (wc & OFPFW.DL_VLAN) !== 0 && (wc & OFPFW.DL_VLAN_PCP) === 0;
+    const untaggedFrame = match.dlVlan === OFP_VLAN_NONE;
+    mask[0] =
+      (bits(OFPFW.IN_PORT, 0xffff) << 16) |
+      bits(OFPFW.DL_VLAN, 0xffff) |
+      (pcpOnly ? UNTAGGED_BIT : 0);
     mask[1] = bits(OFPFW.DL_SRC, -1);
     mask[2] = (bits(OFPFW.DL_SRC, 0xffff) << 16) | bits(OFPFW.DL_DST, 0xffff);
     mask[3] = bits(OFPFW.DL_DST, -1);
     mask[4] =
       (bits(OFPFW.DL_TYPE, 0xffff) << 16) |
-      (bits(OFPFW.DL_VLAN_PCP, 0xff) << 8) |
+      (untaggedFrame ? 0 : bits(OFPFW.DL_VLAN_PCP, 0xff) << 8) |
       bits(OFPFW.NW_TOS, NW_TOS_MASK);
     mask[5] = bits(OFPFW.NW_PROTO, 0xff);
     mask[6] = prefixMask(src) | 0;

@@ -198,7 +198,7 @@ export function decodeMessage(buf: Buffer): OfpMessage {
   try {
     return decodeUnchecked(buf);
   } catch (e) {
-    if (e instanceof OfpError && e.data.length === 0) throw e.withData(buf);
+    if (e instanceof OfpError && !e.hasMessage) throw e.withData(buf);
     throw e;
   }
 }

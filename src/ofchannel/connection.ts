@@ -2,6 +2,13 @@
 // the HELLO exchange, echo probes on an idle line (OVS's inactivity_probe), answers to
 // ECHO_REQUEST, and protocol errors for malformed input. Everything else is handed to the
 // owner (the switch) through SessionHandlers. The codec stays I/O-free; this is the I/O.
+//
+// Long replies (flow dumps) are streams: the owner hands sendStream() an iterator of messages
+// and the connection pulls from it only while the peer reads (the send queue signals when it
+// has room), so a million-entry dump never sits in memory. Until the stream ends, later requests
+// wait here in order, as Open vSwitch stops reading a connection whose replies are backed up
+// (ofconn_may_recv); ECHO_REQUEST is still answered at once, so the session stays alive. Held
+// requests are bounded: past HELD_LIMIT bytes the socket is paused and TCP pushes back.
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { decodeMessage, encodeMessage } from "./codec.js";
@@ -10,8 +17,14 @@ import { OfpError, errorToMessage } from "./errors.js";
 import { MessageFramer, errorFrom, type FramerOutput } from "./framer.js";
 import type { MessageOf, OfpMessage } from "./messages.js";
 import { SendQueue, type SendQueueLimits } from "./send-queue.js";
+import type { SessionRole } from "./targets.js";
 
 export const DEFAULT_PROBE_INTERVAL_MS = 5000;
+/** A stream produces while fewer bytes than this are unsent (at least the socket's 16 KiB
+ * high-water mark; well under the 256 KiB past which packet-ins are dropped). */
+export const STREAM_LOW_WATER = 64 * 1024;
+/** Bytes of requests held behind a stream before the socket is paused. */
+export const HELD_LIMIT = 1024 * 1024;
 /** OF1.3+ hello element carrying the version bitmap. */
 const HELLO_ELEM_VERSIONBITMAP = 1;
 
@@ -22,6 +35,8 @@ export interface ConnectionOptions {
   log: Logger;
   /** For logs, e.g. "tcp:127.0.0.1:6653". */
   label: string;
+  /** Primary controller (an active target) or service session (accepted on a listener). */
+  role: SessionRole;
 }
 
 export interface SessionHandlers {
@@ -32,6 +47,9 @@ export interface SessionHandlers {
 }
 
 export type SessionState = "hello" | "ready" | "closed";
+
+const heldSize = (out: FramerOutput): number =>
+  out.kind === "message" ? out.data.length : out.header.length;
 
 /** The peer's HELLO allows OpenFlow 1.0: its version is at least 1 and, when it lists its
  * versions in a bitmap (OF1.3.1+), version 1 is among them. */
@@ -55,6 +73,7 @@ export class ControllerConnection {
   wasReady = false;
   readonly queue: SendQueue;
   readonly label: string;
+  readonly role: SessionRole;
   /** Protocol errors sent back for malformed messages. */
   errorsSent = 0;
   private readonly framer = new MessageFramer();
@@ -64,6 +83,11 @@ export class ControllerConnection {
   private probeSentAt = -1;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private nextXid = 1;
+  /** The reply being streamed, and the requests that arrived since, in order. */
+  private stream: Iterator<OfpMessage> | undefined;
+  private held: FramerOutput[] = [];
+  private heldBytes = 0;
+  private pumping = false;
 
   constructor(
     private readonly socket: Socket,
@@ -71,6 +95,7 @@ export class ControllerConnection {
     private readonly handlers: SessionHandlers,
   ) {
     this.label = opts.label;
+    this.role = opts.role;
     this.log = opts.log;
     this.probeMs = opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
     socket.setNoDelay(true);
@@ -106,6 +131,58 @@ export class ControllerConnection {
     this.send(errorToMessage(err, xid));
   }
 
+  /** True while a streamed reply is being produced. */
+  get streaming(): boolean {
+    return this.stream !== undefined;
+  }
+
+  /**
+   * Sends the messages of `source` as the peer reads them; requests that arrive meanwhile are
+   * handed to the owner, in order, once the stream has ended.
+   */
+  sendStream(source: Iterator<OfpMessage>): void {
+    if (this.state === "closed") return;
+    if (this.stream !== undefined) throw new Error("a stream is already being sent");
+    this.stream = source;
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const src = this.stream;
+        if (src === undefined || this.state === "closed") return;
+        if (this.queue.unsentBytes >= STREAM_LOW_WATER) {
+          this.queue.onWritable(STREAM_LOW_WATER, () => this.pump());
+          return;
+        }
+        const r = src.next();
+        if (r.done === true) {
+          this.stream = undefined;
+          this.releaseHeld();
+          if (this.stream === undefined) return;
+        } else if (!this.send(r.value)) return;
+      }
+    } catch (err) {
+      this.log.error({ controller: this.label, err }, "reply stream failed");
+      this.close("reply stream failed");
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Hands held requests to the owner until one of them starts another stream. */
+  private releaseHeld(): void {
+    while (this.stream === undefined && this.held.length > 0 && this.state !== "closed") {
+      const out = this.held.shift()!;
+      this.heldBytes -= heldSize(out);
+      this.process(out);
+    }
+    if (this.heldBytes <= HELD_LIMIT / 2 && this.socket.isPaused()) this.socket.resume();
+  }
+
   /** Sends a PACKET_IN unless the peer is behind; false when it was dropped. */
   sendPacketIn(msg: MessageOf<typeof OFPT.PACKET_IN>): boolean {
     if (this.state !== "ready" || !this.queue.admitsPacketIn(msg.data.length + 18)) return false;
@@ -120,6 +197,9 @@ export class ControllerConnection {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.queue.close();
+    this.stream = undefined;
+    this.held = [];
+    this.heldBytes = 0;
     this.socket.end();
     if (this.socket.readableEnded) this.socket.destroy();
     // A peer that never reads would keep a half-closed socket forever.
@@ -136,7 +216,17 @@ export class ControllerConnection {
     });
   }
 
+  /** A framed message or framing error, in arrival order; while a stream is being sent,
+   * everything but ECHO_REQUEST and a fatal framing error waits (errors included, so that no
+   * answer overtakes a held BARRIER_REQUEST's). */
   private frame(out: FramerOutput): void {
+    const urgent =
+      out.kind === "error" ? out.fatal : out.data.length >= 2 && out.data[1] === OFPT.ECHO_REQUEST;
+    if (this.stream !== undefined && !urgent) this.hold(out);
+    else this.process(out);
+  }
+
+  private process(out: FramerOutput): void {
     if (out.kind === "error") {
       this.log.warn({ controller: this.label, detail: out.detail }, "bad message length");
       this.sendError(errorFrom(out));
@@ -161,6 +251,12 @@ export class ControllerConnection {
       this.handlers.onMessage(this, msg, raw);
   }
 
+  private hold(out: FramerOutput): void {
+    this.held.push(out);
+    this.heldBytes += heldSize(out);
+    if (this.heldBytes > HELD_LIMIT) this.socket.pause();
+  }
+
   private hello(msg: OfpMessage): void {
     if (msg.type !== OFPT.HELLO) {
       this.helloFailed(`expected HELLO, received message type ${msg.type}`);
@@ -176,7 +272,7 @@ export class ControllerConnection {
     this.state = "ready";
     this.wasReady = true;
     this.log.info(
-      { controller: this.label, peer: this.remote },
+      { controller: this.label, peer: this.remote, role: this.role },
       "session established (OpenFlow 1.0)",
     );
     this.handlers.onReady(this);
@@ -199,6 +295,13 @@ export class ControllerConnection {
     const now = performance.now();
     if (this.state === "hello" && now - this.lastRx >= this.probeMs) {
       this.helloFailed("no HELLO within the probe interval");
+      return;
+    }
+    if (this.socket.isPaused()) {
+      // We stopped reading (requests held behind a stream): the peer is not the idle one.
+      this.lastRx = now;
+      this.probeSentAt = -1;
+      this.armTimer(this.probeMs);
       return;
     }
     if (this.probeSentAt >= 0) {

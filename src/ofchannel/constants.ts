@@ -220,6 +220,19 @@ export const OFPET = {
 } as const;
 export type ErrorType = ValueOf<typeof OFPET>;
 
+/**
+ * Errors OF1.0 has no code for, encoded as Open vSwitch does for OF1.0 peers: OFPT_ERROR type
+ * NXET_VENDOR, code NXVC_VENDOR_ERROR, data = nx_vendor_error (vendor, type, code) + request.
+ */
+export const NX_VENDOR_ID = 0x00002320;
+export const NXET_VENDOR = 0xb0c2;
+export const NXVC_VENDOR_ERROR = 0;
+/** (type, code) pairs OVS's error table gives for OF1.0 ("NX1.0-1.1(t,c)"). */
+export const NX10_ERRORS = {
+  /** OFPERR_OFPBRC_BAD_PORT: a port number that cannot be used here (e.g. packet-out in_port). */
+  OFPBRC_BAD_PORT: [OFPET.BAD_REQUEST, 514],
+} as const;
+
 export const OFPHFC = {
   INCOMPATIBLE: 0,
   EPERM: 1,

@@ -3,6 +3,10 @@
 // to that pair lives here and nowhere else.
 import {
   ERROR_CODES,
+  NX10_ERRORS,
+  NX_VENDOR_ID,
+  NXET_VENDOR,
+  NXVC_VENDOR_ERROR,
   OFPBAC,
   OFPBRC,
   OFPET,
@@ -35,6 +39,7 @@ function keyOf(table: Readonly<Record<string, number>>, value: number): string |
 
 /** "OFPET_BAD_REQUEST/OFPBRC_BAD_LEN"; unknown numbers are printed as such. */
 export function errorPairName(errType: number, code: number): string {
+  if (errType === NXET_VENDOR && code === NXVC_VENDOR_ERROR) return "NXET_VENDOR/NXVC_VENDOR_ERROR";
   const typeKey = keyOf(OFPET, errType);
   if (typeKey === undefined) return `OFPET_${errType}/${code}`;
   const t = errType as ErrorType;
@@ -52,18 +57,36 @@ export class OfpError extends Error {
   constructor(
     readonly errType: number,
     readonly code: number,
-    /** The first 64 bytes of the offending message (empty when there is none). */
+    /** The first 64 bytes of the offending message (empty when there is none), after `head`. */
     readonly data: Buffer = Buffer.alloc(0),
     readonly detail = "",
+    /** Bytes the data starts with before the message (a vendor error's nx_vendor_error). */
+    readonly head: Buffer = Buffer.alloc(0),
+    name = errorPairName(errType, code),
   ) {
-    const pair = errorPairName(errType, code);
-    super(detail ? `${pair}: ${detail}` : pair);
-    this.pair = pair;
+    super(detail ? `${name}: ${detail}` : name);
+    this.pair = name;
+  }
+
+  /** Whether the data already holds (a prefix of) the offending message. */
+  get hasMessage(): boolean {
+    return this.data.length > this.head.length;
   }
 
   /** The same error, carrying the first 64 bytes of `message` as its data. */
   withData(message: Buffer): OfpError {
-    return new OfpError(this.errType, this.code, copyPrefix(message), this.detail);
+    const data = Buffer.concat([this.head, copyPrefix(message)]);
+    return new OfpError(this.errType, this.code, data, this.detail, this.head, this.pair);
+  }
+
+  /** An error OF1.0 has no code for, encoded as Open vSwitch sends it to OF1.0 peers. */
+  static nicira(name: keyof typeof NX10_ERRORS, detail = ""): OfpError {
+    const [type, code] = NX10_ERRORS[name];
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(NX_VENDOR_ID, 0);
+    head.writeUInt16BE(type, 4);
+    head.writeUInt16BE(code, 6);
+    return new OfpError(NXET_VENDOR, NXVC_VENDOR_ERROR, head, detail, head, name);
   }
 
   static helloFailed(code: CodeOf<typeof OFPHFC>, text: string): OfpError {
@@ -101,8 +124,11 @@ function copyPrefix(message: Buffer | undefined): Buffer {
 /** The OFPT_ERROR to send for `err`. The xid is the offending message's (read from the
  * header in `err.data`) unless given; 0 when neither is known. */
 export function errorToMessage(err: OfpError, xid?: number): MessageOf<typeof OFPT.ERROR> {
+  const at = err.head.length;
   const echoed =
     xid ??
-    (err.data.length >= 8 && err.errType !== OFPET.HELLO_FAILED ? err.data.readUInt32BE(4) : 0);
+    (err.data.length >= at + 8 && err.errType !== OFPET.HELLO_FAILED
+      ? err.data.readUInt32BE(at + 4)
+      : 0);
   return { type: OFPT.ERROR, xid: echoed, errType: err.errType, code: err.code, data: err.data };
 }

@@ -1,13 +1,12 @@
-// All controller sessions of one switch: active targets (reconnecting), passive listeners, and
-// the set of sessions past HELLO. Asynchronous messages (PACKET_IN, FLOW_REMOVED,
-// PORT_STATUS) go to every ready session; replies go to the session that asked.
+// All controller sessions of one switch: active targets (reconnecting; primary controllers),
+// passive listeners (service sessions unless a target says primary), and the set of sessions
+// past HELLO. Which session gets which asynchronous message is the switch's business.
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
 import { ActiveController, type BackoffOptions } from "./active.js";
 import { ControllerConnection, type SessionHandlers } from "./connection.js";
-import type { OfpMessage } from "./messages.js";
 import type { SendQueueLimits } from "./send-queue.js";
-import type { ActiveTarget, PassiveTarget } from "./targets.js";
+import type { ActiveTarget, PassiveTarget, SessionRole } from "./targets.js";
 
 export interface HubOptions {
   controllers?: ActiveTarget[];
@@ -36,23 +35,25 @@ export class ControllerHub {
       (t) =>
         new ActiveController(
           t,
-          (socket, ended) => this.open(socket, t.label, ended),
+          (socket, ended) => this.open(socket, t.label, "primary", ended),
           opts.log,
           opts.backoff,
         ),
     );
   }
 
-  /** True when any controller target or listener is configured. */
-  get configured(): boolean {
-    return (this.opts.controllers?.length ?? 0) + (this.opts.listeners?.length ?? 0) > 0;
+  /** True when a primary controller is configured (an active target or a primary listener):
+   * only then can fail mode start and end (OVS's connmgr_has_controllers). */
+  get primaryConfigured(): boolean {
+    const primaryListener = (this.opts.listeners ?? []).some((t) => t.role === "primary");
+    return (this.opts.controllers?.length ?? 0) > 0 || primaryListener;
   }
 
   /** Starts listening (rejects if a listener cannot bind) and connecting. */
   async start(): Promise<void> {
     for (const t of this.opts.listeners ?? []) {
       const server = createServer((socket) =>
-        this.open(socket, `${t.label} from ${socket.remoteAddress}:${socket.remotePort}`),
+        this.open(socket, `${t.label} from ${socket.remoteAddress}:${socket.remotePort}`, t.role),
       );
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -77,11 +78,6 @@ export class ControllerHub {
     return (server.address() as AddressInfo).port;
   }
 
-  /** Sends `msg` to every ready session. */
-  broadcast(msg: OfpMessage): void {
-    for (const c of this.ready) c.send(msg);
-  }
-
   async stop(): Promise<void> {
     for (const a of this.active) a.stop();
     for (const c of [...this.sessions]) c.close("switch shutting down", 100);
@@ -91,11 +87,17 @@ export class ControllerHub {
     this.servers.length = 0;
   }
 
-  private open(socket: Socket, label: string, ended?: (wasUp: boolean) => void): void {
+  private open(
+    socket: Socket,
+    label: string,
+    role: SessionRole,
+    ended?: (wasUp: boolean) => void,
+  ): void {
     const conn = new ControllerConnection(
       socket,
       {
         label,
+        role,
         log: this.log,
         probeIntervalMs: this.opts.probeIntervalMs,
         queueLimits: this.opts.queueLimits,

@@ -2,7 +2,8 @@
 // per event-loop turn as one buffer (few syscalls under load). Back-pressure comes from the
 // socket: while a write is unflushed (write() returned false, waiting for 'drain') messages
 // collect here. Packet-ins are dropped first when the peer is slow; a peer that does not read
-// at all is given up on once the queue passes a hard limit, so memory stays bounded.
+// at all is given up on once the queue passes a hard limit, so memory stays bounded. A producer
+// of long replies (flow dumps) waits on onWritable() and so is paced by the peer's reading.
 import type { Socket } from "node:net";
 
 export interface SendQueueLimits {
@@ -29,6 +30,8 @@ export class SendQueue {
   private blocked = false;
   private scheduled = false;
   private closed = false;
+  /** onWritable() callbacks and the unsent-bytes level each waits for. */
+  private waiters: { below: number; resume: () => void }[] = [];
 
   constructor(
     private readonly socket: Socket,
@@ -41,6 +44,7 @@ export class SendQueue {
     socket.on("drain", () => {
       this.blocked = false;
       if (this.pending.length > 0) this.flush();
+      else this.notify();
     });
   }
 
@@ -71,6 +75,26 @@ export class SendQueue {
     return true;
   }
 
+  /**
+   * Calls `resume` once fewer than `below` bytes are unsent (our queue plus the socket's
+   * buffer): after a flush that the kernel took, or when the socket drains. `below` should be at
+   * least the socket's high-water mark (16 KiB), below which no 'drain' event comes.
+   */
+  onWritable(below: number, resume: () => void): void {
+    if (this.closed) return;
+    this.waiters.push({ below, resume });
+    if (!this.blocked && this.pending.length === 0) this.notify();
+  }
+
+  private notify(): void {
+    if (this.waiters.length === 0 || this.closed) return;
+    const unsent = this.unsentBytes;
+    const ready = this.waiters.filter((w) => unsent < w.below);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => unsent >= w.below);
+    for (const w of ready) w.resume();
+  }
+
   /** Whether a packet-in of `length` bytes should be queued now. */
   admitsPacketIn(length: number): boolean {
     if (this.closed || this.unsentBytes + length > this.packetInLimit) {
@@ -93,10 +117,12 @@ export class SendQueue {
     this.pendingBytes = 0;
     this.stats.writes++;
     if (!this.socket.write(data)) this.blocked = true;
+    else this.notify();
   }
 
   close(): void {
     this.flush(true);
     this.closed = true;
+    this.waiters = [];
   }
 }

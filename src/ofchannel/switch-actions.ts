@@ -3,8 +3,10 @@
 // virtual ports; OFPP_TABLE only in a PACKET_OUT (a flow that resubmits to its own table would
 // loop); a PACKET_OUT may only name ports that exist (it runs now). Flows may name physical
 // ports that do not exist (yet), as in OVS.
-import { OFPAT, OFPBAC, OFPP } from "./constants.js";
+import { actionsLength } from "./actions.js";
+import { OFP_MAX_MESSAGE_LEN, OFPAT, OFPBAC, OFPP } from "./constants.js";
 import { OfpError } from "./errors.js";
+import { FLOW_STATS, STATS_HEADER } from "./structs.js";
 import type { Action } from "./types.js";
 
 export interface ActionCheck {
@@ -53,5 +55,25 @@ export function checkActions(actions: readonly Action[], ctx: ActionCheck): void
       default:
         break;
     }
+  }
+}
+
+/** The longest action list whose ofp_flow_stats entry still fits one STATS_REPLY (65,435 bytes:
+ * 8,179 OUTPUT actions; a FLOW_MOD can carry up to 65,463). */
+export const MAX_REPORTABLE_ACTIONS_LEN = OFP_MAX_MESSAGE_LEN - STATS_HEADER.size - FLOW_STATS.size;
+
+/**
+ * A flow entry must be reportable in flow stats. Open vSwitch 3.1 accepts a longer list and then
+ * leaves the entry out of every OF1.0 flow dump ("Flow exceeded the maximum flow statistics reply
+ * size"); here it is refused up front with the OF1.0 code for it, OFPBAC_TOO_MANY ("can't handle
+ * this many actions", OVS's OFPERR_OFPBAC_TOO_MANY, (2,7)).
+ */
+export function checkReportable(actions: readonly Action[]): void {
+  const len = actionsLength(actions);
+  if (len > MAX_REPORTABLE_ACTIONS_LEN) {
+    throw OfpError.badAction(
+      OFPBAC.TOO_MANY,
+      `${len} bytes of actions: a flow stats entry has room for ${MAX_REPORTABLE_ACTIONS_LEN}`,
+    );
   }
 }

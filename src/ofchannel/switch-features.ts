@@ -42,10 +42,11 @@ export function dpidToString(dpid: bigint): string {
 
 export const SOFTWARE_VERSION = "0.1.0";
 
-export function describeSwitch(datapathId: bigint, dpDesc?: string): DescStats {
+/** DESC stats; `frameIo` names the frame I/O backend the ports use (e.g. "AF_PACKET"). */
+export function describeSwitch(datapathId: bigint, frameIo: string, dpDesc?: string): DescStats {
   return {
     mfrDesc: "ofswitch project",
-    hwDesc: `ofswitch software switch (Node.js ${process.versions.node}, libpcap)`,
+    hwDesc: `ofswitch software switch (Node.js ${process.versions.node}, frame I/O: ${frameIo})`,
     swDesc: `ofswitch ${SOFTWARE_VERSION}`,
     serialNum: "None",
     dpDesc: dpDesc ?? `ofswitch dpid ${dpidToString(datapathId)}`,

@@ -16,12 +16,13 @@ import {
   OFPPMFC,
   OFPPR,
   OFPQOFC,
+  OFPST,
   OFPT,
 } from "./constants.js";
 import { OfpError, errorPairName } from "./errors.js";
 import type { MessageOf, OfpMessage } from "./messages.js";
-import { splitStatsReply } from "./multipart.js";
-import { checkActions } from "./switch-actions.js";
+import { flowStatsReplies, splitStatsReply } from "./multipart.js";
+import { checkActions, checkReportable } from "./switch-actions.js";
 import {
   ACTIONS_BITMAP,
   CAPABILITIES,
@@ -30,8 +31,8 @@ import {
   describeSwitch,
 } from "./switch-features.js";
 import type { Session } from "./switch-session.js";
-import { answerStats } from "./switch-stats.js";
-import type { PhyPort } from "./types.js";
+import { answerStats, lazyFlowStats } from "./switch-stats.js";
+import type { FlowStats, PhyPort } from "./types.js";
 
 /** What request handling needs from the switch. */
 export interface SwitchCore {
@@ -40,6 +41,7 @@ export interface SwitchCore {
   readonly log: Logger;
   readonly datapathId: bigint;
   readonly dpDesc: string | undefined;
+  readonly frameIo: string;
   /** The OFPC_FRAG_* mode in force. */
   fragHandling: number;
   /** Sends FLOW_REMOVED for the entries that asked for it. */
@@ -110,10 +112,16 @@ export function handleRequest(
       portMod(sw, msg);
       return;
     case OFPT.STATS_REQUEST: {
+      if (msg.statsType === OFPST.FLOW) {
+        const tooBig = (f: FlowStats, size: number) =>
+          sw.log.warn({ priority: f.priority, size }, "flow too large for a stats reply: left out");
+        conn.sendStream(flowStatsReplies(msg.xid, lazyFlowStats(sw.table, msg), tooBig));
+        return;
+      }
       const body = answerStats(msg, {
         table: sw.table,
         datapath: sw.datapath,
-        desc: () => describeSwitch(sw.datapathId, sw.dpDesc),
+        desc: () => describeSwitch(sw.datapathId, sw.frameIo, sw.dpDesc),
       });
       const reply = { type: OFPT.STATS_REPLY, xid: msg.xid, flags: 0, ...body } as const;
       for (const part of splitStatsReply(reply)) conn.send(part);
@@ -168,11 +176,19 @@ function portExists(sw: SwitchCore, portNo: number): boolean {
   return sw.datapath.port(portNo) !== undefined;
 }
 
+/** As OVS: a packet-out may come "from" any physical port number (existing or not, 0 included:
+ * a packet that came from no port) or from NONE, CONTROLLER or LOCAL; an existing port keeps
+ * its meaning for IN_PORT and FLOOD. */
+function packetOutInPortValid(inPort: number): boolean {
+  return (
+    inPort < OFPP.MAX || inPort === OFPP.NONE || inPort === OFPP.CONTROLLER || inPort === OFPP.LOCAL
+  );
+}
+
 function packetOut(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.PACKET_OUT>): void {
   const inPort = m.inPort;
-  const virtualIn = inPort === OFPP.NONE || inPort === OFPP.CONTROLLER || inPort === OFPP.LOCAL;
-  if (!virtualIn && !portExists(sw, inPort)) {
-    throw OfpError.badRequest(OFPBRC.EPERM, `packet_out in_port ${inPort} is not a port`);
+  if (!packetOutInPortValid(inPort)) {
+    throw OfpError.nicira("OFPBRC_BAD_PORT", `packet_out in_port 0x${inPort.toString(16)}`);
   }
   checkActions(m.actions, { packetOut: true, portExists: (p) => portExists(sw, p) });
   const frame = m.bufferId === OFP_NO_BUFFER ? m.data : s.buffers.retrieve(m.bufferId).frame;
@@ -182,7 +198,10 @@ function packetOut(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.PACKET_O
 function flowMod(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.FLOW_MOD>): void {
   const adds =
     m.command === OFPFC.ADD || m.command === OFPFC.MODIFY || m.command === OFPFC.MODIFY_STRICT;
-  if (adds) checkActions(m.actions, { packetOut: false, portExists: (p) => portExists(sw, p) });
+  if (adds) {
+    checkActions(m.actions, { packetOut: false, portExists: (p) => portExists(sw, p) });
+    checkReportable(m.actions);
+  }
   const result = sw.table.applyFlowMod(m);
   sw.flowsRemoved(result.removed);
   if (result.error) throw new OfpError(result.error.errType, result.error.code);

@@ -43,7 +43,8 @@ export interface SwitchOptions {
   /** miss_send_len of a new session until it sends SET_CONFIG (default 128). */
   missSendLen?: number;
   maxFlows?: number;
-  /** Packet-ins per second per session (0: unlimited; default 1000) and the burst allowed. */
+  /** Packet-ins per second per session and the burst allowed (default 0: no limit, as Open
+   * vSwitch without controller_rate_limit; the send queue still bounds what is queued). */
   packetInRate?: number;
   packetInBurst?: number;
   probeIntervalMs?: number;
@@ -52,6 +53,8 @@ export interface SwitchOptions {
   backoff?: BackoffOptions;
   queueLimits?: SendQueueLimits;
   dpDesc?: string;
+  /** The frame I/O backend the ports use, as DESC stats name it (e.g. "AF_PACKET"). */
+  frameIo?: string;
   /** How often expiry and buffer reclamation run (default 100 ms). */
   tickMs?: number;
 }
@@ -69,6 +72,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   private readonly sessions = new Map<ControllerConnection, Session>();
   readonly log: Logger;
   readonly dpDesc: string | undefined;
+  readonly frameIo: string;
   /** Given, or derived once in start(). */
   private fixedDpid: bigint | undefined;
   private failTimer: ReturnType<typeof setTimeout> | undefined;
@@ -80,10 +84,11 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   constructor(private readonly opts: SwitchOptions) {
     this.log = opts.log;
     this.dpDesc = opts.dpDesc;
+    this.frameIo = opts.frameIo ?? "unspecified";
     this.failMode = opts.failMode ?? "standalone";
     this.probeIntervalMs = opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
     this.fixedDpid = opts.datapathId;
-    this.rate = opts.packetInRate ?? 1000;
+    this.rate = opts.packetInRate ?? 0;
     this.burst = opts.packetInBurst ?? defaultBurst(this.rate);
     this.table = new FlowTable({ maxEntries: opts.maxFlows });
     this.datapath = new Datapath<FlowEntry>({
@@ -127,7 +132,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     this.datapath.startLinkMonitor();
     this.ticker = setInterval(() => this.tick(), this.opts.tickMs ?? 100);
     if (this.failMode === "standalone") {
-      if (!this.hub.configured) this.enterStandalone("no controller configured");
+      if (!this.hub.primaryConfigured) this.enterStandalone("no controller configured");
       else this.armFailTimer();
     }
   }
@@ -152,12 +157,15 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   }
 
   // ---- sessions and fail mode ----
+  // As Open vSwitch (connmgr): only primary controllers start and end fail mode and the
+  // emergency table; a service session (ovs-ofctl on a listener) starts with miss_send_len 0
+  // and gets no asynchronous message until it sets a nonzero one.
 
   onReady(conn: ControllerConnection): void {
-    this.sessions.set(
-      conn,
-      new Session(this.opts.missSendLen ?? OFP_DEFAULT_MISS_SEND_LEN, this.rate, this.burst),
-    );
+    const primary = conn.role === "primary";
+    const missSendLen = primary ? (this.opts.missSendLen ?? OFP_DEFAULT_MISS_SEND_LEN) : 0;
+    this.sessions.set(conn, new Session(missSendLen, this.rate, this.burst));
+    if (!primary) return;
     if (this.failTimer) clearTimeout(this.failTimer);
     this.failTimer = undefined;
     if (this.standaloneActive) {
@@ -172,7 +180,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
 
   onClose(conn: ControllerConnection): void {
     this.sessions.delete(conn);
-    if (this.hub.ready.size > 0) return;
+    if (conn.role !== "primary" || this.primaryConnected()) return;
     if (this.table.emergencyCount > 0 && !this.table.inEmergencyMode) {
       // OF1.0 §4.3: on connection loss the normal entries go and the emergency ones take over.
       const dropped = this.table.setEmergencyMode(true);
@@ -190,8 +198,22 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     // OVS fail-open: three inactivity-probe intervals without any controller.
     this.failTimer = setTimeout(() => {
       this.failTimer = undefined;
-      if (this.hub.ready.size === 0) this.enterStandalone("no controller for 3 probe intervals");
+      if (!this.primaryConnected()) this.enterStandalone("no controller for 3 probe intervals");
     }, 3 * this.probeIntervalMs);
+  }
+
+  private primaryConnected(): boolean {
+    for (const c of this.sessions.keys()) if (c.role === "primary") return true;
+    return false;
+  }
+
+  /** Whether `conn` gets PACKET_IN, FLOW_REMOVED and PORT_STATUS (OVS ofconn_receives_async_msg). */
+  private receivesAsync(conn: ControllerConnection, s: Session): boolean {
+    return conn.role === "primary" || s.missSendLen > 0;
+  }
+
+  private sendAsync(msg: OfpMessage): void {
+    for (const [conn, s] of this.sessions) if (this.receivesAsync(conn, s)) conn.send(msg);
   }
 
   private enterStandalone(why: string): void {
@@ -203,25 +225,27 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   // ---- datapath events ----
 
   private miss(frame: Buffer, length: number, inPort: number): void {
-    if (this.sessions.size > 0) {
-      this.packetIn(frame, length, inPort, OFPR.NO_MATCH, -1);
-    } else if (this.standaloneActive) {
+    if (this.standaloneActive) {
       this.stats.standaloneForwarded++;
       this.datapath.forwardMissNormal(frame, length, inPort);
-    } else {
+    } else if (this.packetIn(frame, length, inPort, OFPR.NO_MATCH, -1) === 0) {
       this.stats.missesDropped++;
     }
   }
 
-  /** PACKET_IN to every session; `maxLen` -1 means the session's miss_send_len. */
+  /** PACKET_IN to every session that takes them; `maxLen` -1 means the session's
+   * miss_send_len. Returns how many sessions were addressed. */
   private packetIn(
     frame: Buffer,
     length: number,
     inPort: number,
     reason: number,
     maxLen: number,
-  ): void {
+  ): number {
+    let addressed = 0;
     for (const [conn, s] of this.sessions) {
+      if (!this.receivesAsync(conn, s)) continue;
+      addressed++;
       if (!s.limiter.take()) {
         this.stats.packetInsRateLimited++;
         continue;
@@ -245,6 +269,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
         if (bufferId !== OFP_NO_BUFFER) s.buffers.discard(bufferId);
       }
     }
+    return addressed;
   }
 
   portStatus(reason: number, desc: PhyPort): void {
@@ -253,14 +278,14 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
       { port: desc.name, portNo: desc.portNo, reason, state: desc.state },
       "port status",
     );
-    this.hub.broadcast({ type: OFPT.PORT_STATUS, xid: 0, reason, desc });
+    this.sendAsync({ type: OFPT.PORT_STATUS, xid: 0, reason, desc });
   }
 
   flowsRemoved(removed: RemovedFlow[]): void {
     for (const r of removed) {
       if (!r.sendFlowRem) continue;
       this.stats.flowRemovedSent++;
-      this.hub.broadcast({
+      this.sendAsync({
         type: OFPT.FLOW_REMOVED,
         xid: 0,
         match: r.match,
@@ -294,7 +319,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
         "request refused",
       );
       this.stats.errorsSent++;
-      conn.sendError(err.data.length > 0 ? err : err.withData(raw), msg.xid);
+      conn.sendError(err.hasMessage ? err : err.withData(raw), msg.xid);
     }
   }
 }

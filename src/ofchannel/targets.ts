@@ -11,8 +11,18 @@ export interface ActiveTarget {
   label: string;
 }
 
+/**
+ * What a session is to the switch, as Open vSwitch's ofconn types: a "primary" controller
+ * (every active target) decides fail mode and the emergency table and gets asynchronous
+ * messages; a "service" session (accepted on a listener, e.g. ovs-ofctl) does neither and gets
+ * asynchronous messages only after it sets a nonzero miss_send_len.
+ */
+export type SessionRole = "primary" | "service";
+
 export interface PassiveTarget {
   kind: "ptcp";
+  /** "service" unless configured otherwise (as OVS's Controller type=primary on a ptcp:). */
+  role: SessionRole;
   /** 0 asks the system for a free port (tests). */
   port: number;
   host: string;
@@ -68,5 +78,5 @@ export function parsePassiveTarget(spec: string): PassiveTarget {
   if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
   if (!isIP(host)) throw new Error(`${what}: "${host}" is not an IP address`);
   const port = portText === "" ? OFP_TCP_PORT : parsePort(portText, what, true);
-  return { kind: "ptcp", host, port, label: `ptcp:${port}:${host}` };
+  return { kind: "ptcp", role: "service", host, port, label: `ptcp:${port}:${host}` };
 }

@@ -2,6 +2,7 @@
 // line on stderr and exits 2; --help and --version exit 0.
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
+import { resolveBackend } from "../../src/datapath/port-factory.js";
 import { parseArgs, UsageError } from "../../src/daemon/options.js";
 import { CLI, ensureBuilt } from "../support/daemon.js";
 import { rootMissing, skipWithout } from "../support/prereq.js";
@@ -82,6 +83,18 @@ describe("ofswitch command line (built binary)", () => {
     const version = run(["--version"]);
     expect([version.code, version.stdout.trim()]).toEqual([0, "0.1.0"]);
   });
+
+  it("--help names the frame I/O backend auto resolves to here, not always libpcap", () => {
+    const help = run(["--help"]).stdout;
+    const { backend, reason } = resolveBackend("auto");
+    if (process.env.CI === "true") expect(backend).toBe("afpacket"); // the addon builds in CI
+    expect(help).toContain(
+      backend === "afpacket"
+        ? "Frame I/O on this machine: AF_PACKET rings (native addon loaded)."
+        : `Frame I/O on this machine: libpcap (AF_PACKET addon unavailable: ${reason}`,
+    );
+    expect(help).not.toMatch(/Linux interfaces \(libpcap\)/);
+  });
 });
 
 describe("parseArgs", () => {
@@ -96,7 +109,7 @@ describe("parseArgs", () => {
     expect(cfg).toMatchObject({
       failMode: "standalone",
       missSendLen: 128,
-      packetInRate: 1000,
+      packetInRate: 0,
       probeIntervalMs: 5000,
       maxBackoffMs: 8000,
       logLevel: "info",

@@ -77,7 +77,7 @@ describe.skipIf(skip)("ofswitch daemon under real controllers", () => {
 
   beforeAll(() => {
     ensureBuilt();
-    topo = Topology.create(labPrefix("dct"), 3);
+    topo = Topology.create(labPrefix("dc"), 3);
   });
 
   afterEach(async () => {

@@ -21,7 +21,7 @@ describe.skipIf(skip)("ofswitch daemon: malformed messages over TCP", () => {
 
   beforeAll(async () => {
     ensureBuilt();
-    topo = Topology.create(labPrefix("dma"), 2);
+    topo = Topology.create(labPrefix("dm"), 2);
     ({ daemon, port } = await startListeningDaemon(topo.hosts.map((h) => h.switchIf)));
   }, 60_000);
 

@@ -3,6 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveBackend } from "../../src/datapath/port-factory.js";
 import { labPrefix, Topology } from "../support/netns.js";
 import { netnsMissing, skipWithout } from "../support/prereq.js";
 import {
@@ -29,7 +30,7 @@ describe.skipIf(skip)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT)", () => {
 
   beforeAll(async () => {
     ensureBuilt();
-    topo = Topology.create(labPrefix("dof"), 3);
+    topo = Topology.create(labPrefix("dk"), 3);
     // IPv6 on, so the test sees the daemon turn it off and back on.
     for (const h of topo.hosts) writeFileSync(ipv6Path(h.switchIf), "0\n");
     const started = await startListeningDaemon(topo.hosts.map((h) => h.switchIf));
@@ -51,6 +52,14 @@ describe.skipIf(skip)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT)", () => {
     expect(out).toMatch(/n_tables:1, n_buffers:256/);
     topo.hosts.forEach((h, i) => expect(out).toContain(` ${i + 1}(${h.switchIf}): addr:`));
     expect(out).toMatch(/capabilities: FLOW_STATS TABLE_STATS PORT_STATS ARP_MATCH_IP/);
+  });
+
+  it("dump-desc names the frame I/O backend in use (auto: AF_PACKET when the addon loads)", () => {
+    const { backend } = resolveBackend("auto");
+    const name = backend === "afpacket" ? "AF_PACKET" : "libpcap";
+    expect(ofctl(target, "dump-desc")).toMatch(
+      new RegExp(`Hardware: ofswitch software switch \\(Node\\.js [^,]+, frame I/O: ${name}\\)`),
+    );
   });
 
   it("secure mode without flows drops traffic; flows forward it and counters move", async () => {
@@ -142,14 +151,20 @@ describe.skipIf(skip)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT)", () => {
     expect(rxPackets(topo, 2)).toBe(before + 1);
   });
 
-  it("expires an idle_timeout flow; a monitor sees FLOW_REMOVED and PORT_STATUS", async () => {
-    const monitor = startProcess("ovs-ofctl", [
-      "-O",
-      "OpenFlow10",
-      `--unixctl=/tmp/ofswitch-test-monitor-${process.pid}.ctl`,
-      "monitor",
-      target,
-    ]);
+  it("expires an idle_timeout flow; a monitor that set miss_send_len sees FLOW_REMOVED and PORT_STATUS, one that did not sees nothing (as OVS)", async () => {
+    const monitor = (missLen?: string) =>
+      startProcess("ovs-ofctl", [
+        "-O",
+        "OpenFlow10",
+        `--unixctl=/tmp/ofswitch-test-monitor-${process.pid}-${missLen ?? "none"}.ctl`,
+        "monitor",
+        target,
+        ...(missLen === undefined ? [] : [missLen]),
+      ]);
+    // A session on a listener is a service connection: no asynchronous messages until it asks
+    // with a nonzero miss_send_len (ovs-ofctl monitor's MISS-LEN argument).
+    const asked = monitor("128");
+    const silent = monitor();
     try {
       await sleep(500);
       ofctl(
@@ -158,22 +173,25 @@ describe.skipIf(skip)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT)", () => {
         "priority=77,idle_timeout=1,send_flow_rem,in_port=3,actions=output:1",
       );
       expect(flows()).toContain("idle_timeout=1");
-      await monitor.waitFor(/OFPT_FLOW_REMOVED.*priority.?77.*reason=idle/, 5000);
+      await asked.waitFor(/OFPT_FLOW_REMOVED.*priority.?77.*reason=idle/, 5000);
       expect(flows()).not.toContain("idle_timeout=1");
       // Carrier loss on a port (its peer goes down) reaches the controller as PORT_STATUS.
       // (Not the switch's own end: cap aborts on ENETDOWN, see docs/datapath.md.)
       const h3 = topo.hosts[2];
       await topo.runIn(2, `ip link set ${h3.hostIf} down`);
       try {
-        await monitor.waitFor(
+        await asked.waitFor(
           new RegExp(`OFPT_PORT_STATUS[^]*?MOD: 3\\(${h3.switchIf}\\)[^]*?LINK_DOWN`),
           5000,
         );
       } finally {
         await topo.runIn(2, `ip link set ${h3.hostIf} up`);
       }
+      expect(silent.running).toBe(true);
+      expect(silent.output).not.toMatch(/OFPT_FLOW_REMOVED|OFPT_PORT_STATUS|OFPT_PACKET_IN/);
     } finally {
-      await monitor.stop("SIGKILL");
+      await asked.stop("SIGKILL");
+      await silent.stop("SIGKILL");
     }
   });
 

@@ -91,11 +91,27 @@ describe("OF1.0 match semantics", () => {
     }
   });
 
-  it("dl_vlan 0xffff matches only untagged packets, whatever dl_vlan_pcp says", () => {
+  it("dl_vlan 0xffff matches only untagged packets, whatever dl_vlan_pcp says; reported as OVS: pcp not wildcarded, 0", () => {
     const m = { dlVlan: OFP_VLAN_NONE, dlVlanPcp: 5 };
     expect(hits(m, {})).toBe(true);
     expect(hits(m, { dlVlan: 10, dlVlanPcp: 5 })).toBe(false);
-    expect(matchToWords(matchOf(m)).match.wildcards & OFPFW.DL_VLAN_PCP).toBeTruthy();
+    const reported = matchToWords(matchOf(m)).match;
+    expect([reported.wildcards & OFPFW.DL_VLAN_PCP, reported.dlVlanPcp]).toEqual([0, 0]);
+    // Also when the FLOW_MOD wildcarded the pcp: untagged means the whole TCI is matched.
+    const wild = matchToWords({
+      ...matchOf(m),
+      wildcards: matchOf(m).wildcards | OFPFW.DL_VLAN_PCP,
+    });
+    expect(wild.match.wildcards & OFPFW.DL_VLAN_PCP).toBe(0);
+  });
+
+  it("dl_vlan_pcp without dl_vlan matches tagged packets only (as OVS: CFI required)", () => {
+    const m = { dlVlanPcp: 3 }; // matchOf leaves dl_vlan wildcarded
+    expect(hits(m, { dlVlan: 10, dlVlanPcp: 3 })).toBe(true);
+    expect(hits(m, { dlVlan: 0, dlVlanPcp: 3 })).toBe(true);
+    expect(hits(m, { dlVlan: 10, dlVlanPcp: 4 })).toBe(false);
+    expect(hits(m, {})).toBe(false); // untagged: pcp reads as 0 in the key, yet no match
+    expect(hits({ dlVlanPcp: 0 }, {})).toBe(false);
   });
 
   it("ARP opcode matches in nw_proto and ARP sender/target IPs in nw_src/nw_dst", () => {

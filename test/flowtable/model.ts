@@ -21,6 +21,8 @@ type Field = Exclude<keyof PacketFields, "nwSrc" | "nwDst">;
 /** What a match requires of a packet: a value per field it considers, and IPv4 prefixes. */
 interface Canon {
   fields: Partial<Record<Field, number | string>>;
+  /** A PCP without a VID: only tagged packets match (Open vSwitch requires the CFI bit). */
+  tagged?: boolean;
   nwSrc?: { addr: number; len: number };
   nwDst?: { addr: number; len: number };
 }
@@ -64,6 +66,7 @@ export function canonOf(m: Match): { canon: Canon; exact: boolean } {
     (!l3 || (srcLen === 32 && dstLen === 32)) &&
     Object.values(applies).every(([applicable, specified]) => !applicable || specified);
   const canon: Canon = { fields: {} };
+  if (!has(OFPFW.DL_VLAN) && has(OFPFW.DL_VLAN_PCP)) canon.tagged = true;
   for (const [f, [applicable, specified, value]] of Object.entries(applies) as [
     Field,
     [boolean, boolean, number | string],
@@ -87,10 +90,12 @@ const prefix = (addr: number, len: number): number => (len === 0 ? 0 : (addr >>>
 function canonKey(c: Canon): string {
   const norm = (p?: { addr: number; len: number }): string =>
     p ? `${prefix(p.addr, p.len)}/${p.len}` : "*";
-  return JSON.stringify(c.fields, Object.keys(c.fields).sort()) + norm(c.nwSrc) + norm(c.nwDst);
+  const fields = JSON.stringify(c.fields, Object.keys(c.fields).sort());
+  return fields + (c.tagged ? "tagged" : "") + norm(c.nwSrc) + norm(c.nwDst);
 }
 
 export function packetMatches(c: Canon, p: Required<PacketFields>): boolean {
+  if (c.tagged && p.dlVlan === OFP_VLAN_NONE) return false;
   for (const [f, v] of Object.entries(c.fields) as [Field, number | string][]) {
     const pv =
       f === "nwTos" ? p.nwTos & 0xfc : f === "dlSrc" || f === "dlDst" ? p[f].toLowerCase() : p[f];
@@ -103,6 +108,14 @@ export function packetMatches(c: Canon, p: Required<PacketFields>): boolean {
 
 /** Some packet satisfies both. */
 function canonsOverlap(a: Canon, b: Canon): boolean {
+  // "tagged" never conflicts with a field value: both can hold for some tagged packet, except
+  // against an explicit untagged dl_vlan.
+  for (const [t, o] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    if (t.tagged && o.fields.dlVlan === OFP_VLAN_NONE) return false;
+  }
   for (const [f, v] of Object.entries(a.fields) as [Field, number | string][]) {
     if (b.fields[f] !== undefined && b.fields[f] !== v) return false;
   }
@@ -119,6 +132,12 @@ function canonsOverlap(a: Canon, b: Canon): boolean {
 
 /** Every packet `e` matches is matched by `req`. */
 function canonCovers(req: Canon, e: Canon): boolean {
+  if (
+    req.tagged &&
+    !e.tagged &&
+    (e.fields.dlVlan === undefined || e.fields.dlVlan === OFP_VLAN_NONE)
+  )
+    return false;
   for (const [f, v] of Object.entries(req.fields) as [Field, number | string][]) {
     if (e.fields[f] !== v) return false;
   }
@@ -185,15 +204,25 @@ export class ModelTable {
       }
       case OFPFC.DELETE:
       case OFPFC.DELETE_STRICT: {
-        const targets = (
-          fm.command === OFPFC.DELETE
-            ? this.select(fm.match, emergency, OFPP.NONE)
-            : this.entries.filter(same)
-        ).filter((e) => fm.outPort === OFPP.NONE || outputsTo(e.actions, fm.outPort));
+        // EMERG: the emergency table only; without it both tables (normal first).
+        const tables = emergency ? [true] : [false, true];
+        const targets = tables
+          .flatMap((emerg) =>
+            fm.command === OFPFC.DELETE
+              ? this.select(fm.match, emerg, OFPP.NONE)
+              : this.entries.filter(
+                  (e) =>
+                    e.emergency === emerg &&
+                    e.key === key &&
+                    e.exact === exact &&
+                    (exact || e.priority === fm.priority),
+                ),
+          )
+          .filter((e) => fm.outPort === OFPP.NONE || outputsTo(e.actions, fm.outPort));
         this.entries = this.entries.filter((e) => !targets.includes(e));
         return {
           removedCookies: targets
-            .filter((e) => (e.flags & OFPFF.SEND_FLOW_REM) !== 0)
+            .filter((e) => !e.emergency && (e.flags & OFPFF.SEND_FLOW_REM) !== 0)
             .map((e) => e.cookie),
         };
       }

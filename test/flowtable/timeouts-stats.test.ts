@@ -210,15 +210,46 @@ describe("emergency table", () => {
     expect(t.emergencyCount).toBe(1);
   });
 
-  it("MODIFY and DELETE with the EMERG flag act on the emergency table only", () => {
+  it("MODIFY and DELETE with the EMERG flag act on the emergency table only (reference switch)", () => {
     const t = new FlowTable({ clock: () => 0 });
     t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), cookie: 1n }));
     t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), cookie: 2n, flags: OFPFF.EMERG }));
     t.applyFlowMod(
       flowMod({ match: matchOf({}), command: OFPFC.MODIFY, flags: OFPFF.EMERG, cookie: 5n }),
     );
-    t.applyFlowMod(flowMod({ match: matchOf({}), command: OFPFC.DELETE }));
-    expect(t.activeCount).toBe(0);
+    expect(t.flowStats(matchOf({}), 0, OFPP.NONE).map((s) => s.cookie)).toEqual([1n]);
     expect(t.flowStats(matchOf({}), OFPTT.EMERG, OFPP.NONE).map((s) => s.cookie)).toEqual([5n]);
+    t.applyFlowMod(flowMod({ match: matchOf({}), command: OFPFC.DELETE, flags: OFPFF.EMERG }));
+    expect([t.activeCount, t.emergencyCount]).toEqual([1, 0]);
+  });
+
+  it("after a delete of all flows (no EMERG, all wildcards, out_port NONE) no entry of any kind remains", () => {
+    const t = new FlowTable({ clock: () => 0 });
+    const flags = OFPFF.SEND_FLOW_REM;
+    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), cookie: 1n, flags }));
+    t.applyFlowMod(flowMod({ match: matchOf({}), cookie: 2n, flags: flags | OFPFF.EMERG }));
+    t.applyFlowMod(
+      flowMod({ match: matchOf({ inPort: 3 }), cookie: 3n, flags: flags | OFPFF.EMERG }),
+    );
+    const r = t.applyFlowMod(flowMod({ match: matchOf({}), command: OFPFC.DELETE }));
+    // Deleted emergency entries generate no FLOW_REMOVED (OF1.0 §4.6), even with SEND_FLOW_REM.
+    expect(r.removed.map((x) => x.cookie)).toEqual([1n]);
+    expect([t.activeCount, t.emergencyCount]).toEqual([0, 0]);
+    expect(t.flowStats(matchOf({}), OFPTT.ALL, OFPP.NONE)).toEqual([]);
+    expect(t.aggregateStats(matchOf({}), OFPTT.ALL, OFPP.NONE).flowCount).toBe(0);
+  });
+
+  it("a DELETE or DELETE_STRICT without EMERG for an emergency entry's match removes it", () => {
+    const t = new FlowTable({ clock: () => 0 });
+    const emerg = (cookie: bigint) =>
+      flowMod({ match: matchOf({ inPort: 2 }), priority: 7, cookie, flags: OFPFF.EMERG });
+    t.applyFlowMod(emerg(1n));
+    t.applyFlowMod(
+      flowMod({ match: matchOf({ inPort: 2 }), priority: 7, command: OFPFC.DELETE_STRICT }),
+    );
+    expect(t.emergencyCount).toBe(0);
+    t.applyFlowMod(emerg(2n));
+    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 2 }), command: OFPFC.DELETE }));
+    expect(t.emergencyCount).toBe(0);
   });
 });

@@ -3,6 +3,7 @@ import { OFPBAC, OFPBRC, OFPET, OFPFMFC, OFPHFC, OFPT } from "../../src/ofchanne
 import { decodeMessage, encodeMessage } from "../../src/ofchannel/codec.js";
 import { errorPairName, errorToMessage, OfpError } from "../../src/ofchannel/errors.js";
 import { flowMod } from "./helpers.js";
+import { haveOvsOfctl, ofpPrint } from "./ofp-print.js";
 
 describe("OfpError", () => {
   it("names (type, code) pairs from the constants", () => {
@@ -18,6 +19,7 @@ describe("OfpError", () => {
     expect(errorPairName(OFPET.QUEUE_OP_FAILED, 2)).toBe("OFPET_QUEUE_OP_FAILED/OFPQOFC_EPERM");
     expect(errorPairName(OFPET.PORT_MOD_FAILED, 9)).toBe("OFPET_PORT_MOD_FAILED/9");
     expect(errorPairName(0xb0c2, 1)).toBe("OFPET_45250/1");
+    expect(errorPairName(0xb0c2, 0)).toBe("NXET_VENDOR/NXVC_VENDOR_ERROR");
   });
 
   it("builds each error type with its helper", () => {
@@ -49,5 +51,18 @@ describe("OfpError", () => {
     expect(decodeMessage(encodeMessage(m))).toEqual(m);
     expect(errorToMessage(e, 7).xid).toBe(7);
     expect(errorToMessage(OfpError.badRequest(OFPBRC.BAD_LEN)).xid).toBe(0);
+  });
+
+  it("encodes errors OF1.0 has no code for as Open vSwitch does (Nicira vendor error)", () => {
+    const req = encodeMessage(flowMod(undefined, 0x1234));
+    const e = OfpError.nicira("OFPBRC_BAD_PORT", "in_port").withData(req);
+    expect(e.pair).toBe("OFPBRC_BAD_PORT");
+    const m = errorToMessage(e);
+    expect([m.xid, m.errType, m.code]).toEqual([0x1234, 0xb0c2, 0]);
+    expect(m.data.subarray(0, 8).toString("hex")).toBe("0000232000010202");
+    expect(m.data.subarray(8)).toEqual(req.subarray(0, 64));
+    if (haveOvsOfctl) {
+      expect(ofpPrint(encodeMessage(m))).toMatch(/^OFPT_ERROR \(xid=0x1234\): OFPBRC_BAD_PORT\n/);
+    }
   });
 });

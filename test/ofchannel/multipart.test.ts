@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { OFPAT, OFPSF_REPLY_MORE, OFPST, OFPT } from "../../src/ofchannel/constants.js";
 import { decodeMessage, encodeMessage } from "../../src/ofchannel/codec.js";
 import type { MessageOf } from "../../src/ofchannel/messages.js";
-import { splitStatsReply } from "../../src/ofchannel/multipart.js";
+import { flowStatsReplies, splitStatsReply } from "../../src/ofchannel/multipart.js";
 import type { FlowStats } from "../../src/ofchannel/types.js";
 import { MATCH_ALL } from "./helpers.js";
 
@@ -41,15 +41,15 @@ function checkParts(reply: Reply, parts: Reply[], key: "flows" | "ports" | "tabl
   expect(joined).toEqual((reply as unknown as Record<string, unknown>)[key]);
 }
 
+/** A FLOW stats reply with flows 0..n-1. */
+function flowReply(xid: number, n: number): Reply {
+  const flows = Array.from({ length: n }, (_, i) => flow(i));
+  return { type: OFPT.STATS_REPLY, xid, flags: 0, statsType: OFPST.FLOW, flows };
+}
+
 describe("splitStatsReply", () => {
   it("splits a 3,000-flow reply into messages under 64 KiB, in order", () => {
-    const reply: Reply = {
-      type: OFPT.STATS_REPLY,
-      xid: 42,
-      flags: 0,
-      statsType: OFPST.FLOW,
-      flows: Array.from({ length: 3000 }, (_, i) => flow(i)),
-    };
+    const reply = flowReply(42, 3000);
     expect(() => encodeMessage(reply)).toThrow(RangeError);
     const parts = splitStatsReply(reply);
     expect(parts.length).toBeGreaterThan(4);
@@ -134,5 +134,40 @@ describe("splitStatsReply", () => {
     expect(parts.map((p) => (p.statsType === OFPST.FLOW ? p.flows.length : -1))).toEqual([
       3, 3, 3, 1,
     ]);
+  });
+});
+
+describe("flowStatsReplies (lazy)", () => {
+  it("pulls entries only as messages are asked for, and splits as splitStatsReply does", () => {
+    let pulled = 0;
+    function* entries() {
+      for (let i = 0; i < 3000; i++) {
+        pulled++;
+        yield flow(i);
+      }
+    }
+    const lazy = flowStatsReplies(42, entries());
+    const first = lazy.next();
+    expect(first.done).toBe(false);
+    expect(pulled).toBeLessThan(1000); // one message and the entry that did not fit
+    const rest = [...lazy];
+    expect([first.value, ...rest]).toEqual(splitStatsReply(flowReply(42, 3000)));
+  });
+
+  it("leaves out an entry that could never fit a message instead of failing the reply", () => {
+    const huge = {
+      ...flow(1),
+      actions: Array.from({ length: 8180 }, () => ({ type: OFPAT.OUTPUT, port: 1, maxLen: 0 })),
+    };
+    const tooBig: number[] = [];
+    const parts = [
+      ...flowStatsReplies(7, [flow(0), huge as FlowStats, flow(2)], (_f, n) => tooBig.push(n)),
+    ];
+    expect(tooBig).toEqual([88 + 8180 * 8]);
+    expect(parts.flatMap((p) => (p.statsType === OFPST.FLOW ? p.flows : []))).toEqual([
+      flow(0),
+      flow(2),
+    ]);
+    for (const p of parts) expect(encodeMessage(p).length).toBeLessThanOrEqual(65535);
   });
 });

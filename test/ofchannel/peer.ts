@@ -38,8 +38,8 @@ export class ControllerPeer {
 
   /** Connects to a switch listening on `port`, exchanges HELLOs and waits until the switch
    * has processed ours (a BARRIER round trip). */
-  static async connect(port: number, hello = true): Promise<ControllerPeer> {
-    const socket = connect({ port, host: "127.0.0.1" });
+  static async connect(port: number, hello = true, host = "127.0.0.1"): Promise<ControllerPeer> {
+    const socket = connect({ port, host });
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
       socket.once("error", reject);

@@ -15,6 +15,8 @@ import {
 } from "../../src/ofchannel/constants.js";
 import { ACTIONS_BITMAP } from "../../src/ofchannel/switch-features.js";
 import { eth, ipv4, udp } from "../support/frames.js";
+import type { OfpMessage } from "../../src/ofchannel/messages.js";
+import type { ControllerPeer } from "./peer.js";
 import { switchPerTest, errorOf } from "./switch-harness.js";
 
 const startSwitch = switchPerTest();
@@ -160,17 +162,34 @@ describe("OpenFlowSwitch: PORT_MOD and QUEUE_GET_CONFIG", () => {
   });
 });
 
+/** The switch's DESC stats reply, as one message. */
+async function descOf(c: ControllerPeer): Promise<OfpMessage> {
+  const [desc] = await c.stats({
+    type: OFPT.STATS_REQUEST,
+    xid: 0,
+    flags: 0,
+    statsType: OFPST.DESC,
+  });
+  return desc;
+}
+
 describe("OpenFlowSwitch: stats", () => {
+  it("DESC names the frame I/O backend the switch was given", async () => {
+    for (const frameIo of ["AF_PACKET", "libpcap"]) {
+      const h = await startSwitch({ frameIo });
+      const desc = await descOf(await h.connect());
+      const hw =
+        desc.type === OFPT.STATS_REPLY && desc.statsType === OFPST.DESC && desc.desc.hwDesc;
+      expect(hw).toMatch(
+        new RegExp(`^ofswitch software switch \\(Node\\.js .*, frame I/O: ${frameIo}\\)$`),
+      );
+    }
+  });
+
   it("answers DESC, TABLE, PORT (all, one, unknown), QUEUE and refuses VENDOR", async () => {
     const h = await startSwitch();
     const c = await h.connect();
-    const [desc] = await c.stats({
-      type: OFPT.STATS_REQUEST,
-      xid: 0,
-      flags: 0,
-      statsType: OFPST.DESC,
-    });
-    expect(desc).toMatchObject({
+    expect(await descOf(c)).toMatchObject({
       statsType: OFPST.DESC,
       desc: { mfrDesc: "ofswitch project", swDesc: "ofswitch 0.1.0" },
     });

@@ -33,13 +33,22 @@ export interface Harness {
 }
 
 export async function startSwitch(
-  opts: Partial<SwitchOptions> & { nPorts?: number; listen?: boolean } = {},
+  opts: Partial<SwitchOptions> & {
+    nPorts?: number;
+    listen?: boolean;
+    /** The listener accepts service sessions (as `-l` does), not primary controllers. */
+    serviceListener?: boolean;
+  } = {},
 ): Promise<Harness> {
-  const { nPorts = 3, listen = true, ...rest } = opts;
+  const { nPorts = 3, listen = true, serviceListener = false, ...rest } = opts;
   const sw = new OpenFlowSwitch({
     log: silentLog,
     failMode: "secure",
-    listeners: listen ? [parsePassiveTarget("ptcp:0")] : [],
+    // Test controllers connect to the listener as primary controllers (OVS: a ptcp: Controller
+    // with type=primary); service sessions are asked for with `serviceListener`.
+    listeners: listen
+      ? [{ ...parsePassiveTarget("ptcp:0"), role: serviceListener ? "service" : "primary" }]
+      : [],
     ...rest,
   });
   const hosts: MemoryPort[] = [];

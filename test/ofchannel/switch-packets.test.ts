@@ -13,6 +13,8 @@ import {
   OFPRR,
   OFPST,
   OFPT,
+  NXET_VENDOR,
+  NXVC_VENDOR_ERROR,
 } from "../../src/ofchannel/constants.js";
 import { eth, tcpFrame } from "../support/frames.js";
 import {
@@ -109,7 +111,7 @@ describe("OpenFlowSwitch: PACKET_IN and PACKET_OUT", () => {
     expect(errorOf(await po([output(9)]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
     expect(errorOf(await po([output(0)]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
     expect(errorOf(await po([output(OFPP.NONE)]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
-    expect(errorOf(await po([output(2)], 0xff10))).toEqual([OFPET.BAD_REQUEST, OFPBRC.EPERM]);
+    expect(errorOf(await po([output(2)], 0xff10))).toEqual([NXET_VENDOR, NXVC_VENDOR_ERROR]);
     const vlan = await c.request({
       type: OFPT.PACKET_OUT,
       xid: 0,
@@ -129,6 +131,67 @@ describe("OpenFlowSwitch: PACKET_IN and PACKET_OUT", () => {
     });
     expect(errorOf(enq)).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_QUEUE]);
     expect(h.hosts[1].received).toHaveLength(1);
+  });
+
+  it("PACKET_OUT in_port: 0, NONE, CONTROLLER, LOCAL and absent port numbers run as in OVS; others get OFPBRC_BAD_PORT", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    const f = tcpFrame();
+    const received = () => h.hosts.map((x) => x.received.length);
+    // What Open vSwitch 3.1 (netdev bridge, ports 1-3) delivered to ports 1..3 for each in_port
+    // and action, measured on veths with raw PACKET_OUTs (docs/openflow10.md, "PACKET_OUT in_port").
+    const ovs: [number, number, number[]][] = [
+      [0, 2, [0, 1, 0]],
+      [1, 2, [0, 1, 0]],
+      [5, 2, [0, 1, 0]],
+      [OFPP.CONTROLLER, 2, [0, 1, 0]],
+      [OFPP.LOCAL, 2, [0, 1, 0]],
+      [OFPP.NONE, 2, [0, 1, 0]],
+      [0, OFPP.IN_PORT, [0, 0, 0]],
+      [1, OFPP.IN_PORT, [1, 0, 0]],
+      [5, OFPP.IN_PORT, [0, 0, 0]],
+      [OFPP.NONE, OFPP.IN_PORT, [0, 0, 0]],
+      [0, OFPP.FLOOD, [1, 1, 1]],
+      [1, OFPP.FLOOD, [0, 1, 1]],
+      [5, OFPP.FLOOD, [1, 1, 1]],
+      [OFPP.CONTROLLER, OFPP.FLOOD, [1, 1, 1]],
+      [OFPP.LOCAL, OFPP.FLOOD, [1, 1, 1]],
+      [OFPP.NONE, OFPP.FLOOD, [1, 1, 1]],
+    ];
+    for (const [inPort, port, delivered] of ovs) {
+      const before = received();
+      c.send({
+        type: OFPT.PACKET_OUT,
+        xid: 0,
+        bufferId: OFP_NO_BUFFER,
+        inPort,
+        actions: [output(port)],
+        data: f,
+      });
+      await barrier(c);
+      expect(
+        received().map((n, i) => n - before[i]),
+        `in_port ${inPort} -> ${port}`,
+      ).toEqual(delivered);
+    }
+    expect(c.drain(OFPT.ERROR)).toEqual([]);
+    for (const inPort of [OFPP.MAX, 0xfff0, OFPP.IN_PORT, OFPP.TABLE, OFPP.FLOOD, OFPP.ALL]) {
+      const before = received();
+      const err = await c.request({
+        type: OFPT.PACKET_OUT,
+        xid: 0x77,
+        bufferId: OFP_NO_BUFFER,
+        inPort,
+        actions: [output(2)],
+        data: f,
+      });
+      if (err.type !== OFPT.ERROR) throw new Error("expected an error");
+      // As OVS encodes OFPBRC_BAD_PORT for OF1.0: vendor 0x2320, type 1, code 514, the request.
+      expect([err.errType, err.code, err.xid]).toEqual([NXET_VENDOR, NXVC_VENDOR_ERROR, 0x77]);
+      expect(err.data.subarray(0, 8).toString("hex")).toBe("0000232000010202");
+      expect(err.data.readUInt8(8 + 1)).toBe(OFPT.PACKET_OUT);
+      expect(received()).toEqual(before);
+    }
   });
 
   it("sends PACKET_IN for output to CONTROLLER cut to max_len, and whole and unbuffered for 0xffff", async () => {
@@ -352,6 +415,75 @@ describe("OpenFlowSwitch: several controllers and packet-in limits", () => {
     });
     await Promise.all([barrier(a), barrier(b)]);
     expect([h.hosts[1].received.length, h.hosts[2].received.length]).toEqual([1, 1]);
+  });
+
+  it("a FLOW_MOD whose flow stats entry could never fit a reply is refused with OFPBAC_TOO_MANY; dumps keep working", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    const outputs = (n: number) => Array.from({ length: n }, (_, i) => output((i % 3) + 1));
+    for (const [n, command] of [
+      [8180, OFPFC.ADD],
+      [8182, OFPFC.ADD],
+      [8180, OFPFC.MODIFY],
+      [8180, OFPFC.MODIFY_STRICT],
+    ] as const) {
+      const r = await c.request(flowMod({ actions: outputs(n), command, priority: 7 }));
+      expect(errorOf(r), `${n} outputs, command ${command}`).toEqual([
+        OFPET.BAD_ACTION,
+        OFPBAC.TOO_MANY,
+      ]);
+    }
+    expect(h.sw.table.activeCount).toBe(0);
+    c.send(flowMod({ actions: outputs(8179), priority: 8 })); // 88 + 65,432 + 12 = 65,532 bytes
+    c.send(flowMod({ actions: [output(2)], priority: 9 }));
+    await barrier(c);
+    const parts = await c.stats(allFlowsRequest(OFPST.FLOW));
+    const flows = parts.flatMap((p) =>
+      p.type === OFPT.STATS_REPLY && p.statsType === OFPST.FLOW ? p.flows : [],
+    );
+    expect(flows.map((f) => [f.priority, f.actions.length])).toEqual([
+      [9, 1],
+      [8, 8179],
+    ]);
+  });
+
+  it("no packet-in rate limit by default (as OVS): 1,000 misses in one burst give 1,000 packet-ins", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    for (let i = 0; i < 1000; i++) h.inject(1, tcpFrame({ sport: 1000 + i }));
+    await barrier(c);
+    expect(c.drain(OFPT.PACKET_IN)).toHaveLength(1000);
+    expect([h.sw.stats.packetInsRateLimited, h.sw.stats.packetInsQueueDropped]).toEqual([0, 0]);
+  });
+
+  it("a miss storm towards a controller that stops reading stays bounded by the send queue; other sessions and flows go on", async () => {
+    const h = await startSwitch();
+    const stalled = await h.connect();
+    stalled.send({ type: OFPT.SET_CONFIG, xid: 1, flags: 0, missSendLen: 0xffff });
+    await barrier(stalled);
+    const other = await h.connect();
+    other.send(flowMod({ match: inPortMatch(2), actions: [output(3)] }));
+    await barrier(other);
+    stalled.socket.pause();
+    const f = big(1400);
+    const conn = [...h.sw.hub.ready][0];
+    let maxUnsent = 0;
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 1000; i++) h.inject(1, f); // 70 MB of whole-frame packet-ins offered
+      maxUnsent = Math.max(maxUnsent, conn.queue.unsentBytes);
+      h.inject(2, f); // a flow hit keeps forwarding
+      const t0 = performance.now();
+      await barrier(other); // the other session is answered during the storm
+      expect(performance.now() - t0).toBeLessThan(1000);
+    }
+    expect(h.hosts[2].received).toHaveLength(50);
+    // 256 KiB of unsent packet-ins at most (plus one), whatever the storm offered.
+    expect(maxUnsent).toBeLessThan(256 * 1024 + 1500);
+    expect(h.sw.stats.packetInsQueueDropped).toBeGreaterThan(40_000);
+    expect(h.sw.stats.packetInsRateLimited).toBe(0);
+    stalled.socket.resume();
+    await barrier(stalled);
+    expect(stalled.drain(OFPT.PACKET_IN).length).toBeGreaterThan(0);
   });
 
   it("rate-limits packet-ins per controller with a token bucket and counts the drops", async () => {

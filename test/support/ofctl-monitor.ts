@@ -1,5 +1,7 @@
 // `ovs-ofctl monitor` as a controller-side witness of PORT_STATUS: the real peer prints every
-// asynchronous message it gets; this parses the PORT_STATUS ones. Stopped by PID.
+// asynchronous message it gets; this parses the PORT_STATUS ones. Stopped by PID. On a -l
+// listener it is a service session, which gets asynchronous messages only once it sets a
+// miss_send_len, as in Open vSwitch: hence the monitor's miss-len argument.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,6 +57,7 @@ export class OfctlMonitor {
       `--unixctl=${join(this.dir, "ctl")}`,
       "monitor",
       target,
+      "128",
     ]);
   }
 

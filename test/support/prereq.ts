@@ -17,8 +17,10 @@ export function inCi(): boolean {
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+/** A path relative to the repository for import.meta.url or an absolute path; else as given. */
 function shortName(file: string): string {
-  return relative(ROOT, file.startsWith("file:") ? fileURLToPath(file) : file);
+  if (file.startsWith("file:")) return relative(ROOT, fileURLToPath(file));
+  return file.startsWith("/") ? relative(ROOT, file) : file;
 }
 
 /**
@@ -37,6 +39,11 @@ export function skipWithout(file: string, missing: string | undefined): boolean 
   }
   console.warn(`\n!!! SKIPPING ${name}: ${missing}: these tests did not run !!!\n`);
   return true;
+}
+
+/** The first of `reasons` that is set: what is missing, or undefined when nothing is. */
+export function firstMissing(...reasons: (string | undefined)[]): string | undefined {
+  return reasons.find((r) => r !== undefined);
 }
 
 /** Not root, or no `ip netns`. */
