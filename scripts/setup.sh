@@ -35,7 +35,9 @@ stamp=node_modules/.ofswitch-lock-stamp
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   echo "setup: npm ci"
   npm ci --no-fund --no-audit 2>&1 | grep -v 'Unknown user config' || true
-  test -f node_modules/cap/build/Release/cap.node || { echo "setup: the cap binding did not build" >&2; exit 1; }
+  # cap is optional: the AF_PACKET backend runs without it (the tests that need it fail under CI).
+  test -f node_modules/cap/build/Release/cap.node ||
+    echo "setup: WARNING: the libpcap binding (cap) did not build; --port-backend pcap is unavailable" >&2
   cp package-lock.json "$stamp"
 fi
 
@@ -47,6 +49,10 @@ if [ -f "$addon" ] && [ -n "$(find native/afpacket -maxdepth 1 -newer "$addon" \
 fi
 test -f "$addon" ||
   echo "setup: the AF_PACKET addon is not built (npm run build:native); ports fall back to libpcap" >&2
+
+# cap aborts the process when a captured interface goes down; patched after every npm ci and
+# here for trees installed before the patch existed (a no-op once done).
+node native/cap/patch.mjs
 
 echo "setup: building"
 npx tsc -p tsconfig.json

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define NAPI_VERSION 8
@@ -20,6 +22,7 @@ struct port {
   napi_env env;
   uv_poll_t poll;
   napi_ref on_batch;
+  napi_ref on_error;
   napi_ref keep[5]; /* slots, rx desc, large, tx area, tx desc: alive while the port is */
   napi_async_context async;
   int32_t* rx_desc;
@@ -27,6 +30,9 @@ struct port {
   int32_t* tx_desc;
   int open;
   int poll_started;
+  int failed;        /* a socket error stopped the poll (the errno); the port is dead */
+  uint64_t err_since; /* start of the current second of ENETDOWN reports (uv_now) */
+  uint32_t err_count; /* ENETDOWN reports in that second */
   int handle_closed; /* uv_close finished (or was never needed) */
   int finalized;     /* the JavaScript handle was collected */
 };
@@ -39,12 +45,18 @@ struct port {
     }                                                         \
   } while (0)
 
+/* Marks handles made by open(), so that no other external is taken for a port. */
+static const napi_type_tag PORT_TAG = {0x6f66737769746368ULL, 0x6166706b74763221ULL};
+
+static void free_port(struct port* p) {
+  free(p->ring.msgs);
+  free(p->ring.iovs);
+  free(p->ring.tx_idx);
+  free(p);
+}
+
 static void maybe_free(struct port* p) {
-  if (p->handle_closed && p->finalized) {
-    free(p->ring.msgs);
-    free(p->ring.iovs);
-    free(p);
-  }
+  if (p->handle_closed && p->finalized) free_port(p);
 }
 
 static void on_handle_closed(uv_handle_t* h) {
@@ -64,6 +76,7 @@ static void release(struct port* p) {
   }
   afp_close(&p->ring);
   napi_delete_reference(p->env, p->on_batch);
+  napi_delete_reference(p->env, p->on_error);
   for (int i = 0; i < 5; i++) napi_delete_reference(p->env, p->keep[i]);
   napi_async_destroy(p->env, p->async);
 }
@@ -77,152 +90,241 @@ static void finalize(napi_env env, void* data, void* hint) {
   maybe_free(p);
 }
 
+static void call_js(struct port* p, napi_ref ref, uint32_t a0, uint32_t a1, size_t argc) {
+  napi_env env = p->env;
+  napi_value fn, recv, args[2], result;
+  napi_get_reference_value(env, ref, &fn);
+  napi_get_global(env, &recv); /* make_callback wants an object receiver */
+  napi_create_uint32(env, a0, &args[0]);
+  napi_create_uint32(env, a1, &args[1]);
+  if (napi_make_callback(env, p->async, recv, fn, argc, args, &result) != napi_ok) {
+    napi_value err;
+    if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+  }
+}
+
+/* Most ENETDOWN reports per second before the socket is given up (a guard against a
+ * condition that keeps raising POLLERR; an interface going down raises it once). */
+#define MAX_ENETDOWN_PER_SECOND 100
+
+static void on_readable(uv_poll_t* h, int status, int events);
+
+/* libuv stopped watching the fd (POLLERR). The kernel raises ENETDOWN on the socket when its
+ * interface goes down, and re-attaches the socket by itself when the interface comes up again
+ * (same ifindex): the error is cleared and the poll re-armed, so frames flow again the moment
+ * the interface is up. Any other error, or a re-arm that fails, leaves the socket dead until
+ * JavaScript reopens the port. onError(errno, recovered) says which. */
+static void on_socket_error(struct port* p) {
+  int err = afp_take_error(&p->ring);
+  if (!err) err = EIO;
+  int recovered = 0;
+  if (err == ENETDOWN) {
+    uint64_t now = uv_now(p->poll.loop);
+    if (now - p->err_since >= 1000) {
+      p->err_since = now;
+      p->err_count = 0;
+    }
+    recovered = ++p->err_count <= MAX_ENETDOWN_PER_SECOND &&
+                uv_poll_start(&p->poll, UV_READABLE, on_readable) == 0;
+  }
+  if (!recovered) p->failed = err;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(p->env, &scope) != napi_ok) return;
+  call_js(p, p->on_error, (uint32_t)err, (uint32_t)recovered, 2);
+  napi_close_handle_scope(p->env, scope);
+}
+
 static void on_readable(uv_poll_t* h, int status, int events) {
   (void)events;
   struct port* p = h->data;
-  if (!p->open) return;
+  if (!p->open || p->failed) return;
   if (status < 0) {
-    afp_poll_stats(&p->ring); /* clears the socket error that woke us */
+    on_socket_error(p);
     return;
   }
-  napi_env env = p->env;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  int delivered = 0;
+  if (napi_open_handle_scope(p->env, &scope) != napi_ok) return;
   for (int b = 0; b < MAX_BATCHES_PER_WAKEUP && p->open; b++) {
     uint32_t n = afp_receive_batch(&p->ring, p->rx_desc);
     if (n == 0) break;
-    delivered = 1;
-    napi_value fn, recv, arg, result;
-    napi_get_reference_value(env, p->on_batch, &fn);
-    napi_get_global(env, &recv); /* make_callback wants an object receiver */
-    napi_create_uint32(env, n, &arg);
-    if (napi_make_callback(env, p->async, recv, fn, 1, &arg, &result) != napi_ok) {
-      napi_value err;
-      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
-      break;
-    }
+    call_js(p, p->on_batch, n, 0, 1);
   }
-  /* Woken with nothing to read: an error (ENETDOWN when the interface goes) is pending. */
-  if (!delivered && p->open) afp_poll_stats(&p->ring);
-  napi_close_handle_scope(env, scope);
+  napi_close_handle_scope(p->env, scope);
+}
+
+/* A whole number from 0 to 2^32 - 1 (napi_get_value_uint32 would wrap -1 and truncate 1.5). */
+static int to_u32(napi_env env, napi_value v, uint32_t* out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= 4294967295.0) ||
+      d != (double)(uint32_t)d)
+    return -1;
+  *out = (uint32_t)d;
+  return 0;
 }
 
 static int get_u32(napi_env env, napi_value obj, const char* key, uint32_t* out) {
   napi_value v;
   if (napi_get_named_property(env, obj, key, &v) != napi_ok) return -1;
-  return napi_get_value_uint32(env, v, out) == napi_ok ? 0 : -1;
+  return to_u32(env, v, out);
 }
 
-static void* data_of(napi_env env, napi_value v, size_t* len) {
-  bool is_typed;
+/* The bytes of a typed array of exactly `want` (Uint8Array/Buffer or Int32Array), or NULL. */
+static void* data_of(napi_env env, napi_value v, napi_typedarray_type want, size_t* len) {
+  bool is_typed = false;
   void* data = NULL;
-  napi_is_typedarray(env, v, &is_typed);
-  if (!is_typed) return NULL;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return NULL;
   napi_typedarray_type type;
   size_t n;
   napi_value ab;
   size_t off;
   if (napi_get_typedarray_info(env, v, &type, &n, &data, &ab, &off) != napi_ok) return NULL;
-  size_t elem = (type == napi_int32_array) ? 4 : 1;
-  *len = n * elem;
+  if (type != want || data == NULL) return NULL;
+  *len = n * (type == napi_int32_array ? 4 : 1);
   return data;
 }
 
-/* open(ifname, config, slots, slotBytes, rxDesc, large, txArea, txDesc, onBatch) */
+static napi_value throw_errno(napi_env env, const char* ifname, const char* what, int err) {
+  char msg[200];
+  snprintf(msg, sizeof msg, "afpacket %s: %s: %s", ifname, what, strerror(err));
+  napi_value code, text, error, num;
+  napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  napi_create_int32(env, err, &num);
+  napi_create_error(env, NULL, text, &error);
+  napi_set_named_property(env, error, "reason", code);
+  napi_set_named_property(env, error, "errno", num);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value type_error(napi_env env, const char* msg) {
+  napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+
+/* Reads config.blockBytes when present (0 otherwise); -1 when it is not a uint32. */
+static int get_block_bytes(napi_env env, napi_value cfg, uint32_t* out) {
+  bool has = false;
+  *out = 0;
+  if (napi_has_named_property(env, cfg, "blockBytes", &has) != napi_ok) return -1;
+  return has ? get_u32(env, cfg, "blockBytes", out) : 0;
+}
+
+/* open(ifname, config, slots, slotBytes, rxDesc, large, txArea, txDesc, onBatch, onError):
+ * every argument is checked before anything is opened; once the socket exists, every failure
+ * path closes it. */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value a[9];
+  size_t argc = 10;
+  napi_value a[10];
   CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc < 9) {
-    napi_throw_type_error(env, NULL, "afpacket.open: 9 arguments expected");
-    return NULL;
-  }
-  char ifname[64];
-  size_t iflen;
-  CHECK(env, napi_get_value_string_utf8(env, a[0], ifname, sizeof ifname, &iflen));
+  if (argc < 10) return type_error(env, "afpacket.open: 10 arguments expected");
+  char ifname[IF_NAMESIZE + 1];
+  size_t iflen = 0;
+  if (napi_get_value_string_utf8(env, a[0], ifname, sizeof ifname, &iflen) != napi_ok ||
+      iflen == 0 || iflen >= IF_NAMESIZE)
+    return type_error(env, "afpacket.open: bad interface name");
   struct afp_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  uint32_t vnet = 0;
   if (get_u32(env, a[1], "ringBytes", &cfg.ring_bytes) ||
       get_u32(env, a[1], "frameBytes", &cfg.frame_bytes) ||
-      get_u32(env, a[1], "vnetHdr", (uint32_t*)&cfg.vnet_hdr)) {
-    napi_throw_type_error(env, NULL, "afpacket.open: bad config");
-    return NULL;
-  }
-  uint32_t slot_bytes;
-  CHECK(env, napi_get_value_uint32(env, a[3], &slot_bytes));
+      get_u32(env, a[1], "vnetHdr", &vnet) || get_block_bytes(env, a[1], &cfg.block_bytes))
+    return type_error(env, "afpacket.open: bad config");
+  cfg.vnet_hdr = vnet != 0;
+  const char* what = "";
+  if (afp_check_config(&cfg, (uint32_t)sysconf(_SC_PAGESIZE), &what))
+    return throw_errno(env, ifname, what, EINVAL);
+  uint32_t slot_bytes = 0;
+  if (to_u32(env, a[3], &slot_bytes))
+    return type_error(env, "afpacket.open: bad slotBytes");
   size_t slots_len = 0, rxd_len = 0, large_len = 0, txa_len = 0, txd_len = 0;
-  uint8_t* slots = data_of(env, a[2], &slots_len);
-  int32_t* rx_desc = data_of(env, a[4], &rxd_len);
-  uint8_t* large = data_of(env, a[5], &large_len);
-  uint8_t* tx_area = data_of(env, a[6], &txa_len);
-  int32_t* tx_desc = data_of(env, a[7], &txd_len);
-  if (!slots || !rx_desc || !large || !tx_area || !tx_desc || slot_bytes == 0 ||
-      rxd_len < AFP_RX_DESC_WORDS * 4 * (slots_len / slot_bytes) || large_len < 8) {
-    napi_throw_type_error(env, NULL, "afpacket.open: bad buffers");
-    return NULL;
-  }
+  uint8_t* slots = data_of(env, a[2], napi_uint8_array, &slots_len);
+  int32_t* rx_desc = data_of(env, a[4], napi_int32_array, &rxd_len);
+  uint8_t* large = data_of(env, a[5], napi_uint8_array, &large_len);
+  uint8_t* tx_area = data_of(env, a[6], napi_uint8_array, &txa_len);
+  int32_t* tx_desc = data_of(env, a[7], napi_int32_array, &txd_len);
+  if (!slots || !rx_desc || !large || !tx_area || !tx_desc)
+    return type_error(env, "afpacket.open: buffers must be Buffers, descriptors Int32Arrays");
+  napi_valuetype t8, t9;
+  if (napi_typeof(env, a[8], &t8) != napi_ok || napi_typeof(env, a[9], &t9) != napi_ok ||
+      t8 != napi_function || t9 != napi_function)
+    return type_error(env, "afpacket.open: onBatch and onError must be functions");
+  /* A slot holds at least a minimal tagged frame; the large buffer more than a slot. */
+  if (slot_bytes < 64 || slot_bytes > (1u << 20) || slots_len < slot_bytes ||
+      slots_len / slot_bytes > (1u << 16) ||
+      rxd_len < AFP_RX_DESC_WORDS * 4 * (slots_len / slot_bytes) ||
+      large_len <= (size_t)slot_bytes + 4 || large_len > (1u << 24) || txa_len < 64 ||
+      txa_len > (1u << 30) || txd_len < 12 || txd_len % 12 != 0 || txd_len / 12 > (1u << 16))
+    return type_error(env, "afpacket.open: bad buffer sizes");
   struct port* p = calloc(1, sizeof *p);
-  if (!p) {
-    napi_throw_error(env, "ENOMEM", "afpacket: out of memory");
-    return NULL;
-  }
+  if (!p) return throw_errno(env, ifname, "calloc", ENOMEM);
   p->env = env;
+  p->ring.fd = -1;
   p->ring.slots = slots;
   p->ring.slot_bytes = slot_bytes;
   p->ring.slot_count = (uint32_t)(slots_len / slot_bytes);
   p->ring.large = large;
   p->ring.large_bytes = (uint32_t)large_len;
   p->ring.tx_max = (uint32_t)(txd_len / 12);
-  p->ring.msgs = calloc(p->ring.tx_max ? p->ring.tx_max : 1, sizeof(struct mmsghdr));
-  p->ring.iovs = calloc(p->ring.tx_max ? p->ring.tx_max : 1, sizeof(struct iovec));
+  p->ring.tx_area_bytes = (uint32_t)txa_len;
+  p->ring.msgs = calloc(p->ring.tx_max, sizeof(struct mmsghdr));
+  p->ring.iovs = calloc(p->ring.tx_max, sizeof(struct iovec));
+  p->ring.tx_idx = calloc(p->ring.tx_max, sizeof(uint32_t));
   p->rx_desc = rx_desc;
   p->tx_area = tx_area;
   p->tx_desc = tx_desc;
-  const char* what = "";
-  int err = (p->ring.msgs && p->ring.iovs) ? afp_open(&p->ring, ifname, &cfg, &what) : -ENOMEM;
-  if (err) {
-    afp_close(&p->ring);
-    free(p->ring.msgs);
-    free(p->ring.iovs);
-    free(p);
-    char msg[160];
-    snprintf(msg, sizeof msg, "afpacket %s: %s: %s", ifname, what, strerror(-err));
-    napi_value code, text, error;
-    napi_create_string_utf8(env, strerror(-err), NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
-    napi_create_error(env, NULL, text, &error);
-    napi_set_named_property(env, error, "reason", code);
-    napi_throw(env, error);
-    return NULL;
+  if (!p->ring.msgs || !p->ring.iovs || !p->ring.tx_idx) {
+    free_port(p);
+    return throw_errno(env, ifname, "calloc", ENOMEM);
   }
-  p->open = 1;
-  napi_create_reference(env, a[8], 1, &p->on_batch);
-  int keep_idx[5] = {2, 4, 5, 6, 7};
-  for (int i = 0; i < 5; i++) napi_create_reference(env, a[keep_idx[i]], 1, &p->keep[i]);
-  napi_value name;
-  napi_create_string_utf8(env, "afpacket", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, NULL, name, &p->async);
-  uv_loop_t* loop;
+  int err = afp_open(&p->ring, ifname, &cfg, &what);
+  if (err) {
+    free_port(p); /* afp_open closed what it had opened */
+    return throw_errno(env, ifname, what, -err);
+  }
   napi_value handle;
-  CHECK(env, napi_create_external(env, p, finalize, NULL, &handle));
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &p->poll, p->ring.fd)) {
+  if (napi_create_external(env, p, finalize, NULL, &handle) != napi_ok) {
+    afp_close(&p->ring);
+    free_port(p);
+    return throw_errno(env, ifname, "napi_create_external", ENOMEM);
+  }
+  /* From here the finalizer owns p: failures go through release(), which closes the fd. */
+  p->open = 1;
+  p->handle_closed = 1; /* until the poll handle exists */
+  int ok = napi_type_tag_object(env, handle, &PORT_TAG) == napi_ok &&
+           napi_create_reference(env, a[8], 1, &p->on_batch) == napi_ok &&
+           napi_create_reference(env, a[9], 1, &p->on_error) == napi_ok;
+  int keep_idx[5] = {2, 4, 5, 6, 7};
+  for (int i = 0; i < 5 && ok; i++)
+    ok = napi_create_reference(env, a[keep_idx[i]], 1, &p->keep[i]) == napi_ok;
+  napi_value name;
+  ok = ok && napi_create_string_utf8(env, "afpacket", NAPI_AUTO_LENGTH, &name) == napi_ok &&
+       napi_async_init(env, NULL, name, &p->async) == napi_ok;
+  uv_loop_t* loop;
+  if (!ok || napi_get_uv_event_loop(env, &loop) != napi_ok ||
+      uv_poll_init(loop, &p->poll, p->ring.fd)) {
     release(p);
-    napi_throw_error(env, NULL, "afpacket: uv_poll_init failed");
-    return NULL;
+    return throw_errno(env, ifname, "setting up the poll handle", EIO);
   }
   p->poll.data = p;
+  p->handle_closed = 0;
   p->poll_started = 1; /* from here on the handle must be uv_close'd */
   if (uv_poll_start(&p->poll, UV_READABLE, on_readable)) {
     release(p);
-    napi_throw_error(env, NULL, "afpacket: uv_poll_start failed");
-    return NULL;
+    return throw_errno(env, ifname, "uv_poll_start", EIO);
   }
   return handle;
 }
 
+/* The port behind a handle from open(); throws a TypeError (NULL) for anything else. */
 static struct port* port_of(napi_env env, napi_value v) {
+  bool tagged = false;
   void* data = NULL;
-  if (napi_get_value_external(env, v, &data) != napi_ok) return NULL;
+  if (napi_check_object_type_tag(env, v, &PORT_TAG, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, v, &data) != napi_ok) {
+    napi_throw_type_error(env, NULL, "afpacket: not a port handle");
+    return NULL;
+  }
   return data;
 }
 
@@ -232,9 +334,13 @@ static napi_value js_flush(napi_env env, napi_callback_info info) {
   napi_value a[2], out;
   CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   struct port* p = port_of(env, a[0]);
+  if (!p) return NULL;
   uint32_t n = 0;
-  napi_get_value_uint32(env, a[1], &n);
-  uint32_t sent = (p && p->open) ? afp_send_batch(&p->ring, p->tx_area, p->tx_desc, n) : 0;
+  if (to_u32(env, a[1], &n) || n > p->ring.tx_max) {
+    napi_throw_range_error(env, NULL, "afpacket.flush: count above the descriptor array");
+    return NULL;
+  }
+  uint32_t sent = p->open ? afp_send_batch(&p->ring, p->tx_area, p->tx_desc, n) : 0;
   napi_create_uint32(env, sent, &out);
   return out;
 }
@@ -245,7 +351,8 @@ static napi_value js_vnet_hdr_len(napi_env env, napi_callback_info info) {
   napi_value a[1], out;
   CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   struct port* p = port_of(env, a[0]);
-  napi_create_uint32(env, p && p->open ? p->ring.vnet_len : 0, &out);
+  if (!p) return NULL;
+  napi_create_uint32(env, p->open ? p->ring.vnet_len : 0, &out);
   return out;
 }
 
@@ -255,11 +362,12 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_value a[1], out, v;
   CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   struct port* p = port_of(env, a[0]);
-  if (p && p->open) afp_poll_stats(&p->ring);
+  if (!p) return NULL;
+  if (p->open) afp_poll_stats(&p->ring);
   napi_create_array_with_length(env, 2, &out);
-  napi_create_double(env, p ? (double)p->ring.drops : 0, &v);
+  napi_create_double(env, (double)p->ring.drops, &v);
   napi_set_element(env, out, 0, v);
-  napi_create_double(env, p ? (double)p->ring.errors : 0, &v);
+  napi_create_double(env, (double)p->ring.errors, &v);
   napi_set_element(env, out, 1, v);
   return out;
 }

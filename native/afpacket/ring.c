@@ -44,8 +44,33 @@ static int set_int(int fd, int level, int opt, int v) {
   return setsockopt(fd, level, opt, &v, sizeof v);
 }
 
+static int is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+_Static_assert(AFP_MIN_FRAME_BYTES >= TPACKET2_HDRLEN + VLAN_TAG_LEN + sizeof(struct virtio_net_hdr),
+               "AFP_MIN_FRAME_BYTES must hold the ring frame's headers");
+
+static int invalid(const char** what, const char* why) {
+  *what = why;
+  return -EINVAL;
+}
+
+int afp_check_config(struct afp_config* cfg, uint32_t page, const char** what) {
+  if (!is_pow2(cfg->frame_bytes)) return invalid(what, "frameBytes is not a power of two");
+  if (cfg->frame_bytes < AFP_MIN_FRAME_BYTES)
+    return invalid(what, "frameBytes is smaller than the TPACKET2 header and its reserve");
+  if (cfg->frame_bytes > AFP_MAX_FRAME_BYTES) return invalid(what, "frameBytes is above 1 MiB");
+  if (cfg->ring_bytes > AFP_MAX_RING_BYTES) return invalid(what, "ringBytes is above 1 GiB");
+  if (cfg->block_bytes == 0) {
+    cfg->block_bytes = page * 16;
+    while (cfg->block_bytes < cfg->frame_bytes) cfg->block_bytes <<= 1;
+  }
+  if (cfg->block_bytes % page) return invalid(what, "blockBytes is not a multiple of the page size");
+  if (cfg->block_bytes % cfg->frame_bytes) return invalid(what, "frameBytes does not divide blockBytes");
+  if (cfg->block_bytes > AFP_MAX_RING_BYTES / 2) return invalid(what, "blockBytes is above 512 MiB");
+  return 0;
+}
+
 static int setup_ring(struct afp_ring* r, const struct afp_config* cfg, const char** what) {
-  long page = sysconf(_SC_PAGESIZE);
   /* Refused by kernels without it (and for rings before 4.16): frames then go without. */
   r->vnet_len = 0;
   if (cfg->vnet_hdr && set_int(r->fd, SOL_PACKET, PACKET_VNET_HDR, 1) == 0)
@@ -56,8 +81,7 @@ static int setup_ring(struct afp_ring* r, const struct afp_config* cfg, const ch
     return fail(what, "PACKET_RESERVE");
   struct tpacket_req req;
   r->frame_bytes = cfg->frame_bytes;
-  r->block_bytes = (uint32_t)page * 16;
-  while (r->block_bytes < r->frame_bytes) r->block_bytes <<= 1;
+  r->block_bytes = cfg->block_bytes;
   r->block_nr = cfg->ring_bytes / r->block_bytes;
   if (r->block_nr < 2) r->block_nr = 2;
   r->frame_nr = (r->block_bytes / r->frame_bytes) * r->block_nr;
@@ -77,13 +101,8 @@ static int setup_ring(struct afp_ring* r, const struct afp_config* cfg, const ch
   return 0;
 }
 
-int afp_open(struct afp_ring* r, const char* ifname, const struct afp_config* cfg,
-             const char** what) {
-  r->fd = -1;
-  r->map = NULL;
-  r->cursor = 0;
-  r->drops = 0;
-  r->errors = 0;
+static int open_socket(struct afp_ring* r, const char* ifname, const struct afp_config* cfg,
+                       const char** what) {
   unsigned ifindex = if_nametoindex(ifname);
   if (ifindex == 0) return fail(what, "if_nametoindex");
   /* Protocol 0: nothing is delivered before bind. */
@@ -112,6 +131,20 @@ int afp_open(struct afp_ring* r, const char* ifname, const struct afp_config* cf
   if (setsockopt(r->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr))
     return fail(what, "PACKET_MR_PROMISC");
   return 0;
+}
+
+int afp_open(struct afp_ring* r, const char* ifname, const struct afp_config* cfg,
+             const char** what) {
+  r->fd = -1;
+  r->map = NULL;
+  r->cursor = 0;
+  r->drops = 0;
+  r->errors = 0;
+  struct afp_config checked = *cfg;
+  int err = afp_check_config(&checked, (uint32_t)sysconf(_SC_PAGESIZE), what);
+  if (!err) err = open_socket(r, ifname, &checked, what);
+  if (err) afp_close(r);
+  return err;
 }
 
 void afp_close(struct afp_ring* r) {
@@ -251,19 +284,32 @@ uint32_t afp_receive_batch(struct afp_ring* r, int32_t* desc) {
   return n;
 }
 
+/* True when desc's frame lies inside the transmit area and holds at least its headers. */
+static int frame_ok(const struct afp_ring* r, const int32_t* d) {
+  int64_t off = d[0], len = d[1];
+  return off >= 0 && len >= (int64_t)r->vnet_len + ETH_HLEN && off + len <= r->tx_area_bytes;
+}
+
 uint32_t afp_send_batch(struct afp_ring* r, const uint8_t* area, int32_t* desc, uint32_t n) {
   if (n > r->tx_max) n = r->tx_max;
+  uint32_t m = 0;
   for (uint32_t i = 0; i < n; i++) {
-    r->iovs[i].iov_base = (void*)(area + desc[3 * i]);
-    r->iovs[i].iov_len = (size_t)desc[3 * i + 1];
-    memset(&r->msgs[i], 0, sizeof r->msgs[i]);
-    r->msgs[i].msg_hdr.msg_iov = &r->iovs[i];
-    r->msgs[i].msg_hdr.msg_iovlen = 1;
-    desc[3 * i + 2] = 0;
+    int32_t* d = desc + 3 * i;
+    if (!frame_ok(r, d)) {
+      d[2] = -EINVAL;
+      continue;
+    }
+    d[2] = 0;
+    r->iovs[m].iov_base = (void*)(area + d[0]);
+    r->iovs[m].iov_len = (size_t)d[1];
+    memset(&r->msgs[m], 0, sizeof r->msgs[m]);
+    r->msgs[m].msg_hdr.msg_iov = &r->iovs[m];
+    r->msgs[m].msg_hdr.msg_iovlen = 1;
+    r->tx_idx[m++] = i;
   }
   uint32_t i = 0, sent = 0;
-  while (i < n && r->fd >= 0) {
-    int k = sendmmsg(r->fd, r->msgs + i, n - i, MSG_DONTWAIT);
+  while (i < m && r->fd >= 0) {
+    int k = sendmmsg(r->fd, r->msgs + i, m - i, MSG_DONTWAIT);
     if (k > 0) {
       sent += (uint32_t)k;
       i += (uint32_t)k;
@@ -271,11 +317,11 @@ uint32_t afp_send_batch(struct afp_ring* r, const uint8_t* area, int32_t* desc, 
       continue;
     } else {
       /* The frame at i failed (full socket buffer, link down, too long): skip it. */
-      desc[3 * i + 2] = k < 0 ? -errno : -EIO;
+      desc[3 * r->tx_idx[i] + 2] = k < 0 ? -errno : -EIO;
       i++;
     }
   }
-  for (; i < n; i++) desc[3 * i + 2] = -EBADF;
+  for (; i < m; i++) desc[3 * r->tx_idx[i] + 2] = -EBADF;
   return sent;
 }
 
@@ -285,7 +331,12 @@ void afp_poll_stats(struct afp_ring* r) {
   socklen_t len = sizeof st;
   memset(&st, 0, sizeof st);
   if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) r->drops += st.tp_drops;
+}
+
+int afp_take_error(struct afp_ring* r) {
+  if (r->fd < 0) return EBADF;
   int soerr = 0;
   socklen_t elen = sizeof soerr;
-  (void)getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &soerr, &elen);
+  if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &soerr, &elen)) return errno;
+  return soerr;
 }

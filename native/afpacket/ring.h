@@ -22,9 +22,17 @@
 
 struct afp_config {
   uint32_t ring_bytes;    /* total receive ring size */
-  uint32_t frame_bytes;   /* ring slot size */
+  uint32_t frame_bytes;   /* ring slot size: a power of two, at least AFP_MIN_FRAME_BYTES */
+  uint32_t block_bytes;   /* ring block size (0: derived); a multiple of frame_bytes and pages */
   int vnet_hdr;           /* ask for PACKET_VNET_HDR (kept off when the kernel refuses it) */
 };
+
+/* The smallest ring frame: the TPACKET2 header, the VLAN headroom (PACKET_RESERVE) and a
+ * virtio-net header; frames that do not fit take the copy path. */
+#define AFP_MIN_FRAME_BYTES 128
+/* Bounds on what a ring may take: 1 GiB in all, 1 MiB per frame. */
+#define AFP_MAX_RING_BYTES (1u << 30)
+#define AFP_MAX_FRAME_BYTES (1u << 20)
 
 struct afp_ring {
   int fd;
@@ -42,15 +50,23 @@ struct afp_ring {
   uint32_t slot_bytes, slot_count;
   uint8_t* large;
   uint32_t large_bytes;
-  /* Batched sends. */
+  /* Batched sends from a transmit area of tx_area_bytes; tx_idx maps a message back to its
+   * descriptor (frames with bad descriptors are left out). */
   struct mmsghdr* msgs;
   struct iovec* iovs;
+  uint32_t* tx_idx;
   uint32_t tx_max;
+  uint32_t tx_area_bytes;
   uint64_t drops; /* kernel ring drops (PACKET_STATISTICS), accumulated */
   uint64_t errors;
 };
 
-/* Opens and binds the socket on `ifname`; returns 0 or -errno with `what` naming the step. */
+/* 0 when the ring geometry is usable, else -EINVAL with `what` saying why. The block size is
+ * derived here when cfg->block_bytes is 0. */
+int afp_check_config(struct afp_config* cfg, uint32_t page_bytes, const char** what);
+
+/* Opens and binds the socket on `ifname`; returns 0 or -errno with `what` naming the step.
+ * On failure nothing stays open (r->fd is -1, nothing is mapped). */
 int afp_open(struct afp_ring* r, const char* ifname, const struct afp_config* cfg,
              const char** what);
 void afp_close(struct afp_ring* r);
@@ -59,12 +75,16 @@ void afp_close(struct afp_ring* r);
  * batch), writing AFP_RX_DESC_WORDS words per frame to desc. Returns the number of frames. */
 uint32_t afp_receive_batch(struct afp_ring* r, int32_t* desc);
 
-/* Sends n frames; desc holds [offset, length, result] triples over `area`. result is set to 0
- * or -errno. Returns the number sent. With vnet_len set, each frame's bytes in `area` begin
- * with its virtio_net_hdr (the caller writes it). */
+/* Sends n frames (n <= tx_max); desc holds [offset, length, result] triples over `area`
+ * (tx_area_bytes long). result is set to 0 or -errno; a frame whose bytes are not inside the
+ * area, or shorter than its headers, gets -EINVAL and is not sent. Returns the number sent.
+ * With vnet_len set, each frame's bytes in `area` begin with its virtio_net_hdr. */
 uint32_t afp_send_batch(struct afp_ring* r, const uint8_t* area, int32_t* desc, uint32_t n);
 
-/* Reads (and clears) the kernel's drop counter into r->drops; clears a pending socket error. */
+/* Reads (and clears) the kernel's drop counter into r->drops. */
 void afp_poll_stats(struct afp_ring* r);
+
+/* Reads and clears the socket's pending error (SO_ERROR): an errno, or 0. */
+int afp_take_error(struct afp_ring* r);
 
 #endif

@@ -1,6 +1,7 @@
 // Starting and stopping the daemon: ports on the given interfaces, the switch, the controller
 // channel; and undoing what was changed on the host when it stops.
 import type { Logger } from "pino";
+import { loadCap } from "../datapath/pcap-io.js";
 import { createPort, resolveBackend } from "../datapath/port-factory.js";
 import { OpenFlowSwitch } from "../ofchannel/switch.js";
 import { dpidToString } from "../ofchannel/switch-features.js";
@@ -54,11 +55,27 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     }
   };
   if (backend.reason) log.warn({ reason: backend.reason }, "AF_PACKET unavailable; using libpcap");
+  const cap = backend.backend === "pcap" ? loadCap() : undefined;
+  if (cap && !cap.Cap) {
+    await stop();
+    throw new UsageError(
+      `the libpcap binding (cap) did not load (${cap.reason}); ` +
+        (backend.reason
+          ? `nor did the AF_PACKET addon (${backend.reason}): run npm ci and read its output`
+          : "use --port-backend afpacket, or install libpcap-dev and run npm ci again"),
+    );
+  }
   try {
     for (const i of cfg.interfaces) {
       let port;
       try {
-        port = createPort(i.portNo, i.name, { backend: backend.backend });
+        port = createPort(i.portNo, i.name, {
+          backend: backend.backend,
+          log,
+          warn: (message) => log.warn(message),
+          // A re-created interface is a host interface again until told otherwise.
+          onRecreated: cfg.keepIpv6 ? undefined : (name) => disableIpv6([name]),
+        });
         sw.addPort(port);
       } catch (e) {
         const msg = (e as Error).message;

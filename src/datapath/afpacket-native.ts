@@ -1,6 +1,8 @@
 // Loads the AF_PACKET addon (native/afpacket, built by `npm ci` through the root package's
 // install script). Loading never throws: a missing or broken build is reported as a reason,
-// and the port factory falls back to libpcap.
+// and the port factory falls back to libpcap. Every argument is checked by the addon: a bad
+// one throws (TypeError, or an Error with `errno` EINVAL for a bad ring geometry); errors of
+// the system calls carry `errno` and `reason` (strerror).
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -11,7 +13,10 @@ export interface AfPacketNative {
     ifname: string,
     config: {
       ringBytes: number;
+      /** A power of two from 128 to 1 MiB that divides blockBytes. */
       frameBytes: number;
+      /** Ring block size: a multiple of the page size and of frameBytes (default derived). */
+      blockBytes?: number;
       /** 1: ask for PACKET_VNET_HDR (a virtio_net_hdr before every frame, both ways). */
       vnetHdr: number;
     },
@@ -22,8 +27,16 @@ export interface AfPacketNative {
     txArea: Buffer,
     txDesc: Int32Array,
     onBatch: (count: number) => void,
+    /**
+     * A socket error (errno). recovered 1: ENETDOWN, the interface went down; the socket stays
+     * bound and receives again when it comes up. 0: the socket is dead (its poll stopped).
+     */
+    onError: (errno: number, recovered: number) => void,
   ): AfPacketHandle;
-  /** Sends txDesc[0..n) ([offset, length, result] triples); returns how many were sent. */
+  /**
+   * Sends txDesc[0..n) ([offset, length, result] triples; n at most txDesc.length / 3);
+   * returns how many were sent. A frame outside txArea gets result -EINVAL and is not sent.
+   */
   flush(handle: AfPacketHandle, n: number): number;
   /** [kernel ring drops, frames lost copying], cumulative for the socket. */
   stats(handle: AfPacketHandle): [number, number];

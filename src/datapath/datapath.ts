@@ -3,14 +3,16 @@
 // actions (compiled lazily, cached in entry.compiled) or report a miss. It knows nothing of
 // OpenFlow messages: the switch logic gets misses, controller outputs and port changes
 // through callbacks, and drives PACKET_OUT and PORT_MOD through methods.
-import { OFPP, OFPPC, OFPPR, OFPR } from "../ofchannel/constants.js";
+// A port whose interface vanishes is detached (DELETE), not forgotten: it keeps its number and
+// is attached again (ADD, fresh config and counters) when an interface of that name returns.
+import { OFPP, OFPPC, OFPPR, OFPPS, OFPR } from "../ofchannel/constants.js";
 import type { Action, PhyPort, PortStats } from "../ofchannel/types.js";
 import { FlowKey } from "../flowtable/flow-key.js";
 import { ActionExecutor, CompiledActions, compileActions, type ActionTarget } from "./actions.js";
 import { Egress, type EgressOptions } from "./egress.js";
 import { MacLearningTable } from "./learning.js";
 import { ETH_HEADER_LEN, PacketLayout, parseFrame } from "./parse.js";
-import type { Port } from "./port.js";
+import type { Port, PortRefresh } from "./port.js";
 import type { RxOffload } from "./vnet.js";
 
 /** What a flow table entry must offer; src/flowtable's FlowEntry is structurally one. */
@@ -30,8 +32,16 @@ export interface DatapathCallbacks {
   onMiss(frame: Buffer, length: number, inPort: number, key: FlowKey): void;
   /** Output to OFPP_CONTROLLER (reason OFPR_ACTION) with the action's max_len. */
   onController(frame: Buffer, length: number, inPort: number, reason: number, maxLen: number): void;
-  /** A port's link state, MTU or speed changed (MODIFY) or its interface vanished (DELETE). */
+  /**
+   * A port's link state, MTU or speed changed (MODIFY), its interface vanished (DELETE), or an
+   * interface of that name came back (ADD).
+   */
   onPortStatus(reason: number, port: PhyPort): void;
+}
+
+/** Where the Datapath reports faults (pino's Logger is one). */
+export interface DatapathLog {
+  error(obj: object, msg: string): void;
 }
 
 export class DatapathStats {
@@ -40,7 +50,10 @@ export class DatapathStats {
   missed = 0;
   /** Frames shorter than an Ethernet header. */
   runts = 0;
-  /** Exceptions thrown while handling a frame (from callbacks): counted, never propagated. */
+  /**
+   * Exceptions thrown while handling a frame (from callbacks) or polling a port: counted and
+   * logged (at most one line per FAULT_LOG_INTERVAL_MS), never propagated.
+   */
   errors = 0;
   /** Output to a port number that does not exist. */
   noSuchPort = 0;
@@ -60,7 +73,11 @@ export interface DatapathOptions<E extends FlowEntryLike> {
   /** Seconds a learned MAC (OFPP_NORMAL) lives without being seen. */
   macAgingSec?: number;
   egress?: EgressOptions;
+  log?: DatapathLog;
 }
+
+/** At most one fault log line per this interval; the rest are counted in the next line. */
+export const FAULT_LOG_INTERVAL_MS = 10_000;
 
 const RX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_RECV;
 const TX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_FWD;
@@ -73,6 +90,13 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   now = Math.floor(performance.now() / 1000);
   private readonly byNo: (Port | undefined)[] = [];
   private readonly list: Port[] = [];
+  /** Ports whose interface is gone, polled until it returns. */
+  private readonly detached: Port[] = [];
+  private readonly log: DatapathLog | undefined;
+  private lastFaultLog = -Infinity;
+  private faultsNotLogged = 0;
+  /** Layout of the frame whose miss is being reported (valid inside onMiss). */
+  private missLayout: PacketLayout | undefined;
   private readonly key = new FlowKey();
   private readonly layout = new PacketLayout();
   private readonly outKey = new FlowKey();
@@ -92,6 +116,7 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   constructor(opts: DatapathOptions<E>) {
     this.lookup = opts.lookup;
     this.cb = opts.callbacks;
+    this.log = opts.log;
     this.macTable = new MacLearningTable(4096, opts.macAgingSec ?? 300);
     this.egress = new Egress(opts.egress);
   }
@@ -100,29 +125,52 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   addPort(port: Port, announce = false): void {
     if (port.portNo < 1 || port.portNo >= OFPP.MAX)
       throw new Error(`bad port number ${port.portNo}`);
-    if (this.byNo[port.portNo]) throw new Error(`port ${port.portNo} already exists`);
+    if (this.byNo[port.portNo] || this.detached.some((p) => p.portNo === port.portNo))
+      throw new Error(`port ${port.portNo} already exists`);
     port.open(this.onFrame);
     this.byNo[port.portNo] = port;
     this.list.push(port);
     if (announce) this.cb.onPortStatus(OFPPR.ADD, port.phyPort());
   }
 
+  /** Closes and forgets a port, attached or waiting for its interface. */
   removePort(portNo: number): Port | undefined {
-    const port = this.byNo[portNo];
+    const at = this.detached.findIndex((p) => p.portNo === portNo);
+    const port = at >= 0 ? this.detached.splice(at, 1)[0] : this.byNo[portNo];
     if (!port) return undefined;
-    this.byNo[portNo] = undefined;
-    this.list.splice(this.list.indexOf(port), 1);
-    this.macTable.flushPort(portNo);
+    if (at < 0) this.detach(port);
     port.close();
     return port;
   }
 
+  /** A port whose interface exists (not one waiting for its interface to return). */
   port(portNo: number): Port | undefined {
     return this.byNo[portNo];
   }
 
   ports(): readonly Port[] {
     return this.list;
+  }
+
+  /** Ports whose interface is gone; each keeps its number until the interface returns. */
+  waitingPorts(): readonly Port[] {
+    return this.detached;
+  }
+
+  private detach(port: Port): void {
+    this.byNo[port.portNo] = undefined;
+    this.list.splice(this.list.indexOf(port), 1);
+    this.macTable.flushPort(port.portNo);
+  }
+
+  /** Puts a returning port back in port-number order, as a new port (OF config cleared). */
+  private attach(port: Port): void {
+    this.detached.splice(this.detached.indexOf(port), 1);
+    port.config = 0;
+    port.counters.reset();
+    this.byNo[port.portNo] = port;
+    const at = this.list.findIndex((p) => p.portNo > port.portNo);
+    this.list.splice(at < 0 ? this.list.length : at, 0, port);
   }
 
   phyPorts(): PhyPort[] {
@@ -167,9 +215,27 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
         this.executor,
         port.rxOffload,
       );
-    } catch {
-      this.stats.errors++;
+    } catch (e) {
+      this.fault(e, port, "receive");
     }
+  }
+
+  /** Counts a fault and logs it, at most once per FAULT_LOG_INTERVAL_MS. */
+  private fault(err: unknown, port: Port, where: string): void {
+    this.stats.errors++;
+    const log = this.log;
+    if (log === undefined) return;
+    const now = performance.now();
+    if (now - this.lastFaultLog < FAULT_LOG_INTERVAL_MS) {
+      this.faultsNotLogged++;
+      return;
+    }
+    log.error(
+      { err, port: port.name, portNo: port.portNo, where, notLoggedSince: this.faultsNotLogged },
+      "datapath fault (counted; the frame is dropped)",
+    );
+    this.lastFaultLog = now;
+    this.faultsNotLogged = 0;
   }
 
   private pipeline(
@@ -194,7 +260,14 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     const entry = this.lookup.lookup(key);
     if (entry === undefined) {
       this.stats.missed++;
-      if (this.packetInAllowed(inPort)) this.cb.onMiss(frame, length, inPort, key);
+      if (this.packetInAllowed(inPort)) {
+        this.missLayout = layout;
+        try {
+          this.cb.onMiss(frame, length, inPort, key);
+        } finally {
+          this.missLayout = undefined;
+        }
+      }
       return;
     }
     this.stats.matched++;
@@ -212,6 +285,18 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
       this.stats.packetInSuppressed++;
       return false;
     }
+    return true;
+  }
+
+  /**
+   * Forwards the frame whose miss is being reported (called from onMiss) by MAC learning, as
+   * OUTPUT:NORMAL would, keeping its receive offload state: GSO frames (IPv6 ones too) and
+   * partial checksums go out as the kernel handed them in. False outside onMiss.
+   */
+  forwardMissNormal(frame: Buffer, length: number, inPort: number): boolean {
+    const layout = this.missLayout;
+    if (layout === undefined) return false;
+    this.normal(frame, length, layout, inPort);
     return true;
   }
 
@@ -297,32 +382,60 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
 
   // ---- link state ----
 
-  /** Advances the coarse clock and polls every port's link state once. */
+  /**
+   * Advances the coarse clock and polls every port's link state once: attached ports first,
+   * then waiting ones, so an interface deleted and created again between two polls gives
+   * DELETE then ADD in one tick.
+   */
   tick(nowSec: number = Math.floor(performance.now() / 1000)): void {
     this.now = nowSec;
-    for (const port of [...this.list]) {
-      let r;
-      try {
-        r = port.refresh();
-      } catch {
-        continue;
-      }
-      if (r === "changed") {
-        const phy = port.phyPort();
-        if (phy.state & 1) this.macTable.flushPort(port.portNo);
-        this.cb.onPortStatus(OFPPR.MODIFY, phy);
-      } else if (r === "gone") {
-        this.removePort(port.portNo);
-        this.cb.onPortStatus(OFPPR.DELETE, port.phyPort());
-      }
+    for (const port of [...this.list]) this.poll(port);
+    for (const port of [...this.detached]) this.poll(port);
+  }
+
+  private poll(port: Port): void {
+    let r: PortRefresh;
+    try {
+      r = port.refresh();
+    } catch (e) {
+      this.fault(e, port, "link poll");
+      return;
+    }
+    if (r === "changed") {
+      const phy = port.phyPort();
+      if (phy.state & OFPPS.LINK_DOWN) this.macTable.flushPort(port.portNo);
+      this.cb.onPortStatus(OFPPR.MODIFY, phy);
+    } else if (r === "gone" && this.byNo[port.portNo] === port) {
+      this.detach(port);
+      this.detached.push(port);
+      this.cb.onPortStatus(OFPPR.DELETE, port.phyPort());
+    } else if (r === "back" && this.detached.includes(port)) {
+      this.attach(port);
+      this.cb.onPortStatus(OFPPR.ADD, port.phyPort());
     }
   }
 
-  /** Polls link state every `intervalMs` (250-500 ms notices changes within a second). */
-  startLinkMonitor(intervalMs = 300): void {
+  /**
+   * Polls link state every `intervalMs` (250-500 ms notices changes within a second), and
+   * ports that wait for their interface (Port.pollSoon) every `soonMs`.
+   */
+  startLinkMonitor(intervalMs = 300, soonMs = 50): void {
     this.stopLinkMonitor();
-    this.monitor = setInterval(() => this.tick(), intervalMs);
+    const every = Math.max(1, Math.round(intervalMs / soonMs));
+    let n = 0;
+    this.monitor = setInterval(
+      () => {
+        if (++n % every === 0) this.tick();
+        else this.pollWaiting();
+      },
+      Math.min(soonMs, intervalMs),
+    );
     this.monitor.unref();
+  }
+
+  private pollWaiting(): void {
+    for (const port of [...this.list, ...this.detached])
+      if (port.pollSoon === true) this.poll(port);
   }
 
   stopLinkMonitor(): void {
@@ -332,6 +445,6 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
 
   close(): void {
     this.stopLinkMonitor();
-    for (const p of [...this.list]) this.removePort(p.portNo);
+    for (const p of [...this.list, ...this.detached]) this.removePort(p.portNo);
   }
 }

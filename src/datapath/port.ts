@@ -21,6 +21,13 @@ export class PortCounters {
   txDropped = 0;
   txErrors = 0;
 
+  /** Back to zero: the port is a new one to OpenFlow (its interface was created again). */
+  reset(): void {
+    this.rxPackets = this.rxBytes = this.rxDropped = this.rxErrors = 0;
+    this.rxFrameErr = this.rxOverErr = 0;
+    this.txPackets = this.txBytes = this.txDropped = this.txErrors = 0;
+  }
+
   toStats(portNo: number): PortStats {
     const unknown = 0xffffffffffffffffn; // OF1.0: counters a port does not keep are all ones
     return {
@@ -41,8 +48,12 @@ export class PortCounters {
   }
 }
 
-/** What a link-state poll found. */
-export type PortRefresh = "unchanged" | "changed" | "gone";
+/**
+ * What a link-state poll found: "changed" (link state, MTU, MAC or speed: PORT_STATUS MODIFY),
+ * "gone" (the interface vanished: DELETE; the port waits for it under its number), "back" (it
+ * exists again, a new interface under the same name: ADD).
+ */
+export type PortRefresh = "unchanged" | "changed" | "gone" | "back";
 
 export interface Port {
   readonly portNo: number;
@@ -86,8 +97,14 @@ export interface Port {
     csumStart: number,
     csumOffset: number,
   ): boolean;
-  /** Re-reads link state (and MTU, speed) from the system. */
+  /** Re-reads link state (and MTU, speed) from the system; reopens what an event closed. */
   refresh(): PortRefresh;
+  /**
+   * True while the port waits for its interface to let it open its I/O (down with a dead
+   * socket, or gone): the Datapath then polls it more often than the others, so it forwards
+   * within a fraction of a poll interval of the interface coming back.
+   */
+  readonly pollSoon?: boolean;
   /** The port as OFPT_FEATURES_REPLY / PORT_STATUS describe it. */
   phyPort(): PhyPort;
   close(): void;
@@ -101,6 +118,8 @@ export class MemoryPort implements Port {
   config = 0;
   mtu = 1500;
   linkUp = true;
+  /** False: the "interface" is gone (refresh reports it once); true again: it is back. */
+  present = true;
   readonly counters = new PortCounters();
   /** Copies of every frame this end received, when no handler is open (a host's inbox). */
   readonly received: Buffer[] = [];
@@ -131,7 +150,7 @@ export class MemoryPort implements Port {
 
   send(frame: Buffer, length: number): boolean {
     const peer = this.peer;
-    if (this.closed || !this.linkUp || !peer) {
+    if (this.closed || !this.linkUp || !this.present || !peer) {
       this.counters.txDropped++;
       return false;
     }
@@ -153,9 +172,15 @@ export class MemoryPort implements Port {
   }
 
   private lastLinkUp = true;
+  private lastPresent = true;
   refresh(): PortRefresh {
     if (this.closed) return "gone";
-    if (this.lastLinkUp === this.linkUp) return "unchanged";
+    if (this.lastPresent !== this.present) {
+      this.lastPresent = this.present;
+      this.lastLinkUp = this.linkUp;
+      return this.present ? "back" : "gone";
+    }
+    if (!this.present || this.lastLinkUp === this.linkUp) return "unchanged";
     this.lastLinkUp = this.linkUp;
     return "changed";
   }

@@ -1,10 +1,12 @@
-// Interface facts from /sys/class/net/IF: address, MTU, link state and speed. Read at open
-// and on the link-state timer, never per packet.
+// Interface facts from /sys/class/net/IF: index, address, MTU, link state and speed. Read at
+// open and on the link-state timer, never per packet.
 import { readFileSync } from "node:fs";
 import { OFPPF } from "../ofchannel/constants.js";
 
 export interface LinkInfo {
   exists: boolean;
+  /** The kernel's interface index: a new one means a new interface under the same name. */
+  ifindex: number;
   hwAddr: string;
   mtu: number;
   /** Administratively up (IFF_UP). */
@@ -48,6 +50,7 @@ export function readLinkInfo(name: string, root = "/sys/class/net"): LinkInfo {
   if (address === undefined) {
     return {
       exists: false,
+      ifindex: 0,
       hwAddr: "00:00:00:00:00:00",
       mtu: 0,
       adminUp: false,
@@ -57,13 +60,15 @@ export function readLinkInfo(name: string, root = "/sys/class/net"): LinkInfo {
   }
   const flags = parseInt(read(root, name, "flags") ?? "0", 16);
   const adminUp = (flags & IFF_UP) !== 0;
-  const operstate = read(root, name, "operstate");
   const carrier = read(root, name, "carrier");
-  // veths report operstate "up"; some drivers only "unknown" with carrier 1.
-  const linkUp = adminUp && (operstate === "up" || (operstate === "unknown" && carrier === "1"));
+  // carrier follows the driver at once; operstate lags it (the kernel's linkwatch runs up to a
+  // second later). Without a readable carrier, operstate decides.
+  const linkUp =
+    adminUp && (carrier !== undefined ? carrier === "1" : read(root, name, "operstate") === "up");
   const speed = parseInt(read(root, name, "speed") ?? "", 10);
   return {
     exists: true,
+    ifindex: parseInt(read(root, name, "ifindex") ?? "0", 10) || 0,
     hwAddr: address,
     mtu: parseInt(read(root, name, "mtu") ?? "1500", 10) || 1500,
     adminUp,

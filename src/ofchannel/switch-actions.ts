@@ -1,8 +1,8 @@
 // Validation of a FLOW_MOD's or PACKET_OUT's action list before it takes effect, with the
 // OF1.0 error codes Open vSwitch uses. Output ports: physical numbers below OFPP_MAX and the
 // virtual ports; OFPP_TABLE only in a PACKET_OUT (a flow that resubmits to its own table would
-// loop); a PACKET_OUT may only name ports that exist (it runs now). Flows may name physical
-// ports that do not exist (yet), as in OVS.
+// loop). As in OVS (ofpact_check_output_port), a port number need not exist: interfaces come
+// and go under the same number, and output to an absent port drops the packet and counts it.
 import { actionsLength } from "./actions.js";
 import { OFP_MAX_MESSAGE_LEN, OFPAT, OFPBAC, OFPP } from "./constants.js";
 import { OfpError } from "./errors.js";
@@ -11,7 +11,6 @@ import type { Action } from "./types.js";
 
 export interface ActionCheck {
   packetOut: boolean;
-  portExists(portNo: number): boolean;
 }
 
 const VIRTUAL_OUTPUTS = new Set<number>([
@@ -26,7 +25,7 @@ const VIRTUAL_OUTPUTS = new Set<number>([
 function checkOutPort(port: number, ctx: ActionCheck): void {
   if (port === OFPP.TABLE && ctx.packetOut) return;
   if (VIRTUAL_OUTPUTS.has(port)) return;
-  if (port >= 1 && port < OFPP.MAX && (!ctx.packetOut || ctx.portExists(port))) return;
+  if (port >= 1 && port < OFPP.MAX) return;
   throw OfpError.badAction(OFPBAC.BAD_OUT_PORT, `output to port ${port}`);
 }
 

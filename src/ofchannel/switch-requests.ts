@@ -172,10 +172,6 @@ function setConfig(
   }
 }
 
-function portExists(sw: SwitchCore, portNo: number): boolean {
-  return sw.datapath.port(portNo) !== undefined;
-}
-
 /** As OVS: a packet-out may come "from" any physical port number (existing or not, 0 included:
  * a packet that came from no port) or from NONE, CONTROLLER or LOCAL; an existing port keeps
  * its meaning for IN_PORT and FLOOD. */
@@ -190,7 +186,7 @@ function packetOut(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.PACKET_O
   if (!packetOutInPortValid(inPort)) {
     throw OfpError.nicira("OFPBRC_BAD_PORT", `packet_out in_port 0x${inPort.toString(16)}`);
   }
-  checkActions(m.actions, { packetOut: true, portExists: (p) => portExists(sw, p) });
+  checkActions(m.actions, { packetOut: true });
   const frame = m.bufferId === OFP_NO_BUFFER ? m.data : s.buffers.retrieve(m.bufferId).frame;
   if (frame.length > 0) sw.datapath.execute(m.actions, frame, frame.length, inPort);
 }
@@ -199,7 +195,7 @@ function flowMod(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.FLOW_MOD>)
   const adds =
     m.command === OFPFC.ADD || m.command === OFPFC.MODIFY || m.command === OFPFC.MODIFY_STRICT;
   if (adds) {
-    checkActions(m.actions, { packetOut: false, portExists: (p) => portExists(sw, p) });
+    checkActions(m.actions, { packetOut: false });
     checkReportable(m.actions);
   }
   const result = sw.table.applyFlowMod(m);

@@ -3,7 +3,6 @@
 // and in order: a FLOW_MOD changes the table the datapath reads before the next message is
 // looked at, so a BARRIER_REPLY is sent only after everything before it took effect.
 import type { Logger } from "pino";
-import { compileActions } from "../datapath/actions.js";
 import { Datapath } from "../datapath/datapath.js";
 import type { Port } from "../datapath/port.js";
 import { FlowTable } from "../flowtable/flow-table.js";
@@ -15,10 +14,8 @@ import { DEFAULT_PROBE_INTERVAL_MS } from "./connection.js";
 import {
   OFP_DEFAULT_MISS_SEND_LEN,
   OFP_NO_BUFFER,
-  OFPAT,
   OFPBRC,
   OFPC_FRAG,
-  OFPP,
   OFPR,
   OFPT,
 } from "./constants.js";
@@ -37,7 +34,10 @@ export type FailMode = "secure" | "standalone";
 
 export interface SwitchOptions {
   log: Logger;
-  /** Default: the first port's MAC address, as OVS derives it from the bridge MAC. */
+  /**
+   * Default: the first port's MAC address when the switch starts, as OVS derives it from the
+   * bridge MAC; fixed from then on, whatever happens to that port.
+   */
   datapathId?: bigint;
   failMode?: FailMode;
   /** miss_send_len of a new session until it sends SET_CONFIG (default 128). */
@@ -59,9 +59,6 @@ export interface SwitchOptions {
   tickMs?: number;
 }
 
-/** Standalone forwarding of a miss, compiled once (the miss path must not allocate). */
-const NORMAL_PROGRAM = compileActions([{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }]);
-
 export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   readonly table: FlowTable;
   readonly datapath: Datapath<FlowEntry>;
@@ -76,7 +73,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   readonly log: Logger;
   readonly dpDesc: string | undefined;
   readonly frameIo: string;
-  private explicitDpid: bigint | undefined;
+  /** Given, or derived once in start(). */
+  private fixedDpid: bigint | undefined;
   private failTimer: ReturnType<typeof setTimeout> | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;
   private lastSweep = 0;
@@ -89,7 +87,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     this.frameIo = opts.frameIo ?? "unspecified";
     this.failMode = opts.failMode ?? "standalone";
     this.probeIntervalMs = opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
-    this.explicitDpid = opts.datapathId;
+    this.fixedDpid = opts.datapathId;
     this.rate = opts.packetInRate ?? 0;
     this.burst = opts.packetInBurst ?? defaultBurst(this.rate);
     this.table = new FlowTable({ maxEntries: opts.maxFlows });
@@ -101,6 +99,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
           this.packetIn(frame, length, inPort, reason, maxLen),
         onPortStatus: (reason, port) => this.portStatus(reason, port),
       },
+      log: opts.log,
     });
     this.hub = new ControllerHub(
       {
@@ -116,7 +115,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   }
 
   get datapathId(): bigint {
-    if (this.explicitDpid !== undefined) return this.explicitDpid;
+    if (this.fixedDpid !== undefined) return this.fixedDpid;
     const first = this.datapath.ports()[0];
     return first ? datapathIdFromMac(first.hwAddr) : 0n;
   }
@@ -128,6 +127,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
 
   /** Starts listeners, controller connections, link monitoring and timers. */
   async start(): Promise<void> {
+    this.fixedDpid = this.datapathId;
     await this.hub.start();
     this.datapath.startLinkMonitor();
     this.ticker = setInterval(() => this.tick(), this.opts.tickMs ?? 100);
@@ -227,7 +227,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   private miss(frame: Buffer, length: number, inPort: number): void {
     if (this.standaloneActive) {
       this.stats.standaloneForwarded++;
-      this.datapath.execute(NORMAL_PROGRAM, frame, length, inPort);
+      this.datapath.forwardMissNormal(frame, length, inPort);
     } else if (this.packetIn(frame, length, inPort, OFPR.NO_MATCH, -1) === 0) {
       this.stats.missesDropped++;
     }
@@ -273,7 +273,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   }
 
   portStatus(reason: number, desc: PhyPort): void {
-    this.log.info(
+    // The port logged the interface event itself (info); this is the message it became.
+    this.log.debug(
       { port: desc.name, portNo: desc.portNo, reason, state: desc.state },
       "port status",
     );

@@ -1,7 +1,7 @@
 // The end-to-end harness's pure pieces (no namespaces, no traffic): statistics, JSON lines, table,
 // docs section rewriting, SVG, flows file, profile summary, option parsing.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as prettier from "prettier";
@@ -31,6 +31,9 @@ import { median, parsePingTimes, percentile } from "../../bench/e2e/stats.js";
 import { escapeXml, ratioBars, ratiosSvg } from "../../bench/e2e/svg.js";
 import { ofswitchArgv } from "../../bench/e2e/switches.js";
 import type { Topology } from "../../bench/e2e/topology.js";
+import { programsMissing, skipWithout } from "../support/prereq.js";
+
+const noOfctl = skipWithout(import.meta.url, programsMissing("ovs-ofctl"));
 
 describe("statistics", () => {
   it("interpolates percentiles between closest ranks", () => {
@@ -273,11 +276,7 @@ describe("flows file", () => {
     expect(shapes.size).toBeGreaterThanOrEqual(25);
   });
 
-  it("is accepted by ovs-ofctl parse-flows", () => {
-    if (!existsSync("/usr/bin/ovs-ofctl")) {
-      console.warn("SKIPPED: ovs-ofctl is not installed; the flows file syntax is unchecked");
-      return;
-    }
+  it.skipIf(noOfctl)("is accepted by ovs-ofctl parse-flows", () => {
     const dir = mkdtempSync(join(tmpdir(), "e2e-flows-"));
     try {
       const file = join(dir, "f.flows");

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { resolveBackend } from "../../src/datapath/port-factory.js";
 import { parseArgs, UsageError } from "../../src/daemon/options.js";
 import { CLI, ensureBuilt } from "../support/daemon.js";
+import { rootMissing, skipWithout } from "../support/prereq.js";
 
 function run(args: string[]) {
   const r = spawnSync("node", [CLI, ...args], { encoding: "utf8", timeout: 15_000 });
@@ -51,7 +52,7 @@ describe("ofswitch command line (built binary)", () => {
     });
   }
 
-  it.skipIf(process.getuid?.() !== 0)(
+  it.skipIf(skipWithout(import.meta.url, rootMissing()))(
     "says what to do when run without the capture privilege",
     () => {
       const r = spawnSync(

@@ -7,7 +7,8 @@ import { pino } from "pino";
 import { OFPAT, OFPFW } from "../../src/ofchannel/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import { learningSwitch } from "../../src/controller/apps/learning-switch.js";
-import { Topology, labPrefix, netnsUnavailable, warnSkip } from "../support/netns.js";
+import { Topology, labPrefix } from "../support/netns.js";
+import { netnsMissing, skipWithout } from "../support/prereq.js";
 import {
   ROOT,
   ensureBuilt,
@@ -19,8 +20,7 @@ import {
 } from "../support/daemon.js";
 import { logSink } from "./fake-switch.js";
 
-const why = netnsUnavailable();
-if (why) warnSkip("test/controller/ofswitch.integration.test.ts", why);
+const skip = skipWithout(import.meta.url, netnsMissing());
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([
@@ -29,7 +29,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-describe.skipIf(why !== undefined)("learning switch with ofswitch", () => {
+describe.skipIf(skip)("learning switch with ofswitch", () => {
   let topo: Topology | undefined;
   let daemon: Proc | undefined;
   let sw: SwitchHandle;
@@ -104,7 +104,7 @@ describe.skipIf(why !== undefined)("learning switch with ofswitch", () => {
   }, 30_000);
 });
 
-describe.skipIf(why !== undefined)("ofcontroller hub (the CLI) with ofswitch", () => {
+describe.skipIf(skip)("ofcontroller hub (the CLI) with ofswitch", () => {
   let topo: Topology | undefined;
   let daemon: Proc | undefined;
   let hub: Proc | undefined;

@@ -7,12 +7,12 @@ import { pino } from "pino";
 import { OFPAT, OFPPC } from "../../src/ofchannel/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import { learningSwitch } from "../../src/controller/apps/learning-switch.js";
-import { Topology, labPrefix, netnsUnavailable, warnSkip } from "../support/netns.js";
+import { Topology, labPrefix } from "../support/netns.js";
+import { netnsMissing, skipWithout } from "../support/prereq.js";
 import { logSink } from "./fake-switch.js";
 import { OvsNamespace, missingOvs, offloadsOff } from "./ovs-netns.js";
 
-const why = netnsUnavailable() ?? missingOvs();
-if (why) warnSkip("test/controller/ovs.integration.test.ts", why);
+const skip = skipWithout(import.meta.url, netnsMissing() ?? missingOvs());
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([
@@ -21,7 +21,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-describe.skipIf(why !== undefined)("learning switch with Open vSwitch", () => {
+describe.skipIf(skip)("learning switch with Open vSwitch", () => {
   const log = logSink();
   const controller = new Controller({ logger: pino({ level: "info" }, log) });
   let topo: Topology | undefined;

@@ -2,7 +2,8 @@
 // os-ken learning switch (test/fixtures/osken_l2_switch.py). Ping and iperf3 through the
 // switch; then controller loss in both fail modes, and reconnection when it comes back.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Topology, labPrefix, netnsUnavailable, warnSkip } from "../support/netns.js";
+import { labPrefix, Topology } from "../support/netns.js";
+import { netnsMissing, skipWithout } from "../support/prereq.js";
 import {
   ROOT,
   ensureBuilt,
@@ -12,8 +13,7 @@ import {
   type Proc,
 } from "../support/daemon.js";
 
-const why = netnsUnavailable();
-if (why) warnSkip("test/daemon/controllers.integration.test.ts", why);
+const skip = skipWithout(import.meta.url, netnsMissing());
 
 const ESTABLISHED = /session established/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,7 +23,7 @@ interface IperfJson {
   error?: string;
 }
 
-describe.skipIf(why !== undefined)("ofswitch daemon under real controllers", () => {
+describe.skipIf(skip)("ofswitch daemon under real controllers", () => {
   let topo: Topology;
   const procs: Proc[] = [];
   const track = (p: Proc) => (procs.push(p), p);

@@ -6,13 +6,13 @@ import { encodeMessage } from "../../src/ofchannel/codec.js";
 import { OFPBAC, OFPBRC, OFPET, OFPT } from "../../src/ofchannel/constants.js";
 import { ControllerPeer } from "../ofchannel/peer.js";
 import { flowMod, inPortMatch, output } from "../ofchannel/switch-harness.js";
-import { Topology, labPrefix, netnsUnavailable, warnSkip } from "../support/netns.js";
+import { labPrefix, Topology } from "../support/netns.js";
+import { netnsMissing, skipWithout } from "../support/prereq.js";
 import { ensureBuilt, startListeningDaemon, type Proc } from "../support/daemon.js";
 
-const why = netnsUnavailable();
-if (why) warnSkip("test/daemon/malformed.integration.test.ts", why);
+const skip = skipWithout(import.meta.url, netnsMissing());
 
-describe.skipIf(why !== undefined)("ofswitch daemon: malformed messages over TCP", () => {
+describe.skipIf(skip)("ofswitch daemon: malformed messages over TCP", () => {
   let topo: Topology;
   let daemon: Proc | undefined;
   let port = 0;

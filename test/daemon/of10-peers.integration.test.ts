@@ -10,7 +10,7 @@ import { OFPFF, OFPFW, OFPT } from "../../src/ofchannel/constants.js";
 import { ofpPrint } from "../ofchannel/ofp-print.js";
 import { ControllerListener, ControllerPeer } from "../ofchannel/peer.js";
 import { flowMod, inPortMatch, output } from "../ofchannel/switch-harness.js";
-import { firstMissing, skipUnless } from "../support/ci.js";
+import { firstMissing, skipWithout } from "../support/prereq.js";
 import {
   ROOT,
   ensureBuilt,
@@ -26,7 +26,7 @@ import { sleep } from "../support/wait.js";
 const FILE = "test/daemon/of10-peers.integration.test.ts";
 const missingPeer = (cmd: string) =>
   spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0 ? undefined : `${cmd} is missing`;
-const skip = skipUnless(
+const skip = skipWithout(
   FILE,
   firstMissing(netnsUnavailable(), missingPeer("/usr/bin/osken-manager"), missingPeer("ovs-ofctl")),
 );

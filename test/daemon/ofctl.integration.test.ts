@@ -4,7 +4,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveBackend } from "../../src/datapath/port-factory.js";
-import { Topology, labPrefix, netnsUnavailable, warnSkip } from "../support/netns.js";
+import { labPrefix, Topology } from "../support/netns.js";
+import { netnsMissing, skipWithout } from "../support/prereq.js";
 import {
   ensureBuilt,
   ofctl,
@@ -13,13 +14,12 @@ import {
   type Proc,
 } from "../support/daemon.js";
 
-const why = netnsUnavailable();
-if (why) warnSkip("test/daemon/ofctl.integration.test.ts", why);
+const skip = skipWithout(import.meta.url, netnsMissing());
 
 const ipv6Path = (ifName: string) => `/proc/sys/net/ipv6/conf/${ifName}/disable_ipv6`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(why !== undefined)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT)", () => {
+describe.skipIf(skip)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT)", () => {
   let topo: Topology;
   let daemon: Proc | undefined;
   let target = "";

@@ -2,7 +2,7 @@
 // hands the port partial checksums and TCP frames far above the MTU (GSO), as it does PcapPort.
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AFP_RX, loadAfPacket } from "../../src/datapath/afpacket-native.js";
+import { AFP_RX } from "../../src/datapath/afpacket-native.js";
 import { AfPacketPort } from "../../src/datapath/afpacket-port.js";
 import { isPartialChecksum } from "../../src/datapath/checksum.js";
 import { Egress } from "../../src/datapath/egress.js";
@@ -11,12 +11,13 @@ import { PcapPort } from "../../src/datapath/pcap-port.js";
 import { createPort, resolveBackend } from "../../src/datapath/port-factory.js";
 import { VNET_GSO } from "../../src/datapath/vnet.js";
 import { FlowKey } from "../../src/flowtable/flow-key.js";
-import { labPrefix, netnsUnavailable, runSync, Topology } from "../support/netns.js";
+import { labPrefix, runSync, Topology } from "../support/netns.js";
+import { afpacketMissing, capMissing, skipWithout } from "../support/prereq.js";
 import type { NetnsHost } from "../support/netns.js";
 import { waitFor } from "../support/wait.js";
 
-const usable = netnsUnavailable() === undefined && loadAfPacket().native !== undefined;
-if (!usable) console.warn("SKIPPING AfPacketPort host tests: need root, ip netns and the addon");
+// The far end is a libpcap port: independent code on the other side of the wire.
+const skip = skipWithout(import.meta.url, afpacketMissing() ?? capMissing());
 
 function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<number | null> {
   return new Promise((resolve) => {
@@ -29,7 +30,7 @@ function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<numbe
   });
 }
 
-describe.skipIf(!usable)("AfPacketPort between hosts with offloads on", () => {
+describe.skipIf(skip)("AfPacketPort between hosts with offloads on", () => {
   const lab = new Topology(labPrefix("aph"), 81);
   let h1: NetnsHost;
   let h2: NetnsHost;

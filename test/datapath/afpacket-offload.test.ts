@@ -7,20 +7,16 @@ import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OFPAT } from "../../src/ofchannel/constants.js";
 import type { Action } from "../../src/ofchannel/types.js";
-import { loadAfPacket } from "../../src/datapath/afpacket-native.js";
 import { AfPacketPort } from "../../src/datapath/afpacket-port.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { ipNum } from "../support/frames.js";
-import { labPrefix, netnsUnavailable, runSync, Topology } from "../support/netns.js";
+import { labPrefix, runSync, Topology } from "../support/netns.js";
+import { afpacketMissing, skipWithout } from "../support/prereq.js";
 import type { NetnsHost } from "../support/netns.js";
 import { RuleLookup } from "../support/rule-lookup.js";
 import { waitFor } from "../support/wait.js";
 
-const usable = netnsUnavailable() === undefined && loadAfPacket().native !== undefined;
-if (!usable)
-  console.warn(
-    "\n!!! SKIPPING test/datapath/afpacket-offload.test.ts: need root, netns, addon !!!\n",
-  );
+const skip = skipWithout(import.meta.url, afpacketMissing());
 
 const out = (port: number): Action => ({ type: OFPAT.OUTPUT, port, maxLen: 0 });
 
@@ -50,7 +46,7 @@ function csumErrors(lab: Topology, h: NetnsHost): number {
   return total;
 }
 
-describe.skipIf(!usable)("Datapath on AfPacketPorts with offload passthrough", () => {
+describe.skipIf(skip)("Datapath on AfPacketPorts with offload passthrough", () => {
   const lab = new Topology(labPrefix("apo"), 83);
   const lookup = new RuleLookup();
   let h1: NetnsHost;

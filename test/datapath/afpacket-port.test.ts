@@ -2,18 +2,16 @@
 // independent code) so neither direction is checked by the code under test alone.
 import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { AFP_RX, loadAfPacket } from "../../src/datapath/afpacket-native.js";
+import { AFP_RX } from "../../src/datapath/afpacket-native.js";
 import { AfPacketPort, type AfPacketPortOptions } from "../../src/datapath/afpacket-port.js";
 import { PcapPort } from "../../src/datapath/pcap-port.js";
 import { eth, udpFrame } from "../support/frames.js";
-import { labPrefix, netnsUnavailable, Topology } from "../support/netns.js";
+import { labPrefix, Topology } from "../support/netns.js";
+import { afpacketMissing, capMissing, skipWithout } from "../support/prereq.js";
 import { sleep, waitFor } from "../support/wait.js";
 
-const usable = netnsUnavailable() === undefined && loadAfPacket().native !== undefined;
-if (!usable)
-  console.warn(
-    `SKIPPING AfPacketPort tests: need root, ip netns and the addon (${loadAfPacket().reason ?? "root/netns missing"})`,
-  );
+// The far end is a libpcap port: independent code on the other side of the wire.
+const skip = skipWithout(import.meta.url, afpacketMissing() ?? capMissing());
 
 /** A UDP frame whose payload carries `seq`, so order and integrity can be checked. */
 function seqFrame(seq: number, size = 60): Buffer {
@@ -55,7 +53,7 @@ function packetMappings(): number {
     .filter((l) => l.includes("socket:[")).length;
 }
 
-describe.skipIf(!usable)("AfPacketPort, TPACKET_V2 ring", () => {
+describe.skipIf(skip)("AfPacketPort, TPACKET_V2 ring", () => {
   const lab = new Topology(labPrefix("ap2"));
   let sw = "";
   let peerIf = "";
@@ -198,7 +196,7 @@ describe.skipIf(!usable)("AfPacketPort, TPACKET_V2 ring", () => {
   });
 });
 
-describe.skipIf(!usable)("AfPacketPort link changes", () => {
+describe.skipIf(skip)("AfPacketPort link changes", () => {
   const lab = new Topology(labPrefix("apl"));
   afterAll(() => lab.teardown());
 

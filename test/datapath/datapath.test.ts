@@ -4,7 +4,9 @@ import type { Action, PhyPort } from "../../src/ofchannel/types.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { CompiledActions } from "../../src/datapath/actions.js";
 import { MemoryPort } from "../../src/datapath/port.js";
-import { eth, arp, tcpFrame, udpFrame } from "../support/frames.js";
+import { RxOffload, VNET_GSO } from "../../src/datapath/vnet.js";
+import { eth, arp, tcpFrame, tcpv6GsoFrame, udpFrame } from "../support/frames.js";
+import { OffloadSink } from "../support/offload-sink.js";
 import { RuleLookup } from "../support/rule-lookup.js";
 
 const out = (port: number, maxLen = 0): Action => ({ type: OFPAT.OUTPUT, port, maxLen });
@@ -141,11 +143,12 @@ describe("Datapath", () => {
     expect(dp.stats).toMatchObject({ tableDrops: 1, localDrops: 1 });
   });
 
-  it("counts runts and callback exceptions instead of throwing", () => {
+  it("counts runts, and counts and logs (at most once per interval) exceptions", () => {
     const { dp, hosts, sw } = setup();
     send(hosts[0], Buffer.alloc(10));
     expect(dp.stats.runts).toBe(1);
     expect(sw[0].counters.rxFrameErr).toBe(1);
+    const lines: { obj: Record<string, unknown>; msg: string }[] = [];
     const bad = new Datapath({
       lookup: new RuleLookup(),
       callbacks: {
@@ -155,11 +158,22 @@ describe("Datapath", () => {
         onController: () => {},
         onPortStatus: () => {},
       },
+      log: { error: (obj, msg) => lines.push({ obj: obj as Record<string, unknown>, msg }) },
     });
     const [s, h] = MemoryPort.pair(1, "x");
     bad.addPort(s);
-    send(h, tcpFrame());
-    expect(bad.stats.errors).toBe(1);
+    for (let i = 0; i < 5; i++) send(h, tcpFrame());
+    expect(bad.stats.errors).toBe(5);
+    expect(lines).toHaveLength(1);
+    expect(lines[0].msg).toMatch(/datapath fault/);
+    expect(lines[0].obj).toMatchObject({ port: "x", portNo: 1, where: "receive" });
+    expect((lines[0].obj.err as Error).message).toBe("boom");
+    // A port whose poll throws is counted the same way.
+    s.refresh = () => {
+      throw new Error("sysfs");
+    };
+    bad.tick();
+    expect(bad.stats.errors).toBe(6);
   });
 
   it("reports link changes as MODIFY and vanished ports as DELETE", () => {
@@ -177,5 +191,89 @@ describe("Datapath", () => {
     expect(dp.ports().map((p) => p.portNo)).toEqual([1, 2]);
     expect(dp.portStats().map((s) => s.portNo)).toEqual([1, 2]);
     expect(dp.portStats(2).length).toBe(1);
+  });
+});
+
+describe("Datapath when interfaces vanish and return", () => {
+  it("keeps a vanished port's number and adds it back as a new port when it returns", () => {
+    const { dp, lookup, sw, hosts, statuses } = setup();
+    lookup.add({}, [out(OFPP.FLOOD)]);
+    sw[1].config = OFPPC.NO_FLOOD;
+    send(hosts[1], tcpFrame());
+    sw[1].present = false;
+    dp.tick();
+    expect(statuses.map((s) => [s.reason, s.port.portNo])).toEqual([[OFPPR.DELETE, 2]]);
+    expect(dp.ports().map((p) => p.portNo)).toEqual([1, 3]);
+    expect(dp.waitingPorts().map((p) => p.portNo)).toEqual([2]);
+    expect(dp.port(2)).toBeUndefined();
+    expect(() => dp.addPort(MemoryPort.pair(2, "other")[0])).toThrow(/port 2 already exists/);
+    lookup.rules[0].actions = [out(2)];
+    send(hosts[0], tcpFrame());
+    expect(dp.stats.noSuchPort).toBe(1);
+    dp.tick();
+    expect(statuses).toHaveLength(1);
+    sw[1].present = true;
+    dp.tick();
+    expect(statuses.map((s) => [s.reason, s.port.portNo])).toEqual([
+      [OFPPR.DELETE, 2],
+      [OFPPR.ADD, 2],
+    ]);
+    // A new port to OpenFlow: config and counters start over; the order stays by number.
+    expect(dp.ports().map((p) => p.portNo)).toEqual([1, 2, 3]);
+    expect(sw[1].config).toBe(0);
+    expect(sw[1].counters.rxPackets).toBe(0);
+    send(hosts[0], tcpFrame());
+    expect(hosts[1].received).toHaveLength(1);
+  });
+
+  it("removes a waiting port for good on request, and on close", () => {
+    const { dp, sw } = setup();
+    sw[2].present = false;
+    dp.tick();
+    expect(dp.removePort(3)).toBe(sw[2]);
+    expect(dp.waitingPorts()).toEqual([]);
+    sw[1].present = false;
+    dp.tick();
+    dp.close();
+    expect(dp.waitingPorts()).toEqual([]);
+    expect(dp.ports()).toEqual([]);
+  });
+});
+
+describe("Datapath standalone forwarding of a miss", () => {
+  it("keeps the frame's receive offload state, so IPv6 GSO frames go out whole", () => {
+    const results: boolean[] = [];
+    let viaExecute = false;
+    const dp: Datapath = new Datapath({
+      lookup: new RuleLookup(),
+      callbacks: {
+        onMiss: (frame, length, inPort) => {
+          if (viaExecute) dp.execute([out(OFPP.NORMAL)], frame, length, inPort);
+          else results.push(dp.forwardMissNormal(frame, length, inPort));
+        },
+        onController: () => {},
+        onPortStatus: () => {},
+      },
+    });
+    const a = new OffloadSink(1, "a");
+    const b = new OffloadSink(2, "b");
+    dp.addPort(a);
+    dp.addPort(b);
+    const g = tcpv6GsoFrame(8000);
+    const rx = new RxOffload();
+    Object.assign(rx, { gsoType: VNET_GSO.TCPV6, gsoSize: g.gsoSize, csumPartial: true });
+    Object.assign(rx, { csumStart: g.csumStart, csumOffset: g.csumOffset });
+    a.rxOffload = rx;
+    dp.receive(a, g.frame, g.frame.length);
+    expect(results).toEqual([true]);
+    expect(b.sent.map((s) => [s.gsoType, s.gsoSize, s.frame.length])).toEqual([
+      [VNET_GSO.TCPV6, 1428, g.frame.length],
+    ]);
+    expect(dp.egress.stats.oversizeDrops).toBe(0);
+    // What the switch did before: a packet_out of NORMAL has no receive state and drops it.
+    viaExecute = true;
+    dp.receive(a, g.frame, g.frame.length);
+    expect(dp.egress.stats.oversizeDrops).toBe(1);
+    expect(dp.forwardMissNormal(g.frame, g.frame.length, 1)).toBe(false);
   });
 });

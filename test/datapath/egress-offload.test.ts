@@ -5,49 +5,12 @@ import { describe, expect, it } from "vitest";
 import { FlowKey } from "../../src/flowtable/flow-key.js";
 import { OFPAT } from "../../src/ofchannel/constants.js";
 import { ActionExecutor, compileActions, type ActionTarget } from "../../src/datapath/actions.js";
-import { fold, l4Length, pseudoHeaderSum, sumBytes } from "../../src/datapath/checksum.js";
+import { fold, l4Length, pseudoHeaderSum } from "../../src/datapath/checksum.js";
 import { Egress } from "../../src/datapath/egress.js";
 import { PacketLayout, parseFrame } from "../../src/datapath/parse.js";
-import { MemoryPort } from "../../src/datapath/port.js";
 import { RxOffload, VNET_GSO, VNET_HDR, writeVnetHdr } from "../../src/datapath/vnet.js";
 import { checksumsOk, eth, ipNum, ipv4, tcp, udpFrame } from "../support/frames.js";
-
-interface Sent {
-  frame: Buffer;
-  gsoType: number;
-  gsoSize: number;
-  csumStart: number;
-  csumOffset: number;
-}
-
-/** A MemoryPort that takes offload metadata and finishes NEEDS_CSUM as the kernel does. */
-class OffloadSink extends MemoryPort {
-  readonly offloads = true;
-  readonly sent: Sent[] = [];
-  /** Frames sent without metadata (an all-zero header). */
-  readonly plain: Buffer[] = [];
-  override send(frame: Buffer, length: number): boolean {
-    this.plain.push(Buffer.from(frame.subarray(0, length)));
-    return true;
-  }
-  sendOffload(
-    frame: Buffer,
-    length: number,
-    gsoType: number,
-    gsoSize: number,
-    _hdrLen: number,
-    csumStart: number,
-    csumOffset: number,
-  ): boolean {
-    const f = Buffer.from(frame.subarray(0, length));
-    if (csumStart >= 0) {
-      const c = ~fold(sumBytes(f, csumStart, length, 0)) & 0xffff;
-      f.writeUInt16BE(c, csumStart + csumOffset);
-    }
-    this.sent.push({ frame: f, gsoType, gsoSize, csumStart, csumOffset });
-    return true;
-  }
-}
+import { OffloadSink } from "../support/offload-sink.js";
 
 function parsed(f: Buffer): PacketLayout {
   const l = new PacketLayout();

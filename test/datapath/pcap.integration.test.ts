@@ -5,12 +5,12 @@ import { OFPAT, OFPP, OFPPR, OFPPS } from "../../src/ofchannel/constants.js";
 import type { Action, PhyPort } from "../../src/ofchannel/types.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { PcapPort } from "../../src/datapath/pcap-port.js";
-import { Topology, netnsUnavailable, warnSkip } from "../support/netns.js";
+import { labPrefix, run, Topology } from "../support/netns.js";
+import { capMissing, netnsMissing, skipWithout } from "../support/prereq.js";
 import { RuleLookup } from "../support/rule-lookup.js";
 import { ipNum } from "../support/frames.js";
 
-const why = netnsUnavailable();
-if (why) warnSkip("test/datapath/pcap.integration.test.ts", why);
+const skip = skipWithout(import.meta.url, netnsMissing() ?? capMissing());
 
 const out = (port: number): Action => ({ type: OFPAT.OUTPUT, port, maxLen: 0 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -20,14 +20,14 @@ interface IperfJson {
   error?: string;
 }
 
-describe.skipIf(why !== undefined)("Datapath on veths (pcap)", () => {
+describe.skipIf(skip)("Datapath on veths (pcap)", () => {
   let topo: Topology;
   let dp: Datapath;
   const lookup = new RuleLookup();
   const statuses: { reason: number; port: PhyPort; at: number }[] = [];
 
   beforeAll(() => {
-    topo = Topology.create("dpit", 2);
+    topo = Topology.create(labPrefix("dpi"), 2);
     dp = new Datapath({
       lookup,
       callbacks: {
@@ -167,5 +167,22 @@ describe.skipIf(why !== undefined)("Datapath on veths (pcap)", () => {
     for (let i = 0; i < 30 && statuses.length < 2; i++) await sleep(100);
     expect(statuses[1]).toMatchObject({ reason: OFPPR.MODIFY, port: { portNo: 2, state: 0 } });
     dp.stopLinkMonitor();
+  });
+
+  it("survives its own interface going down and up (the kernel's ENETDOWN on its socket)", async () => {
+    floodAll();
+    dp.startLinkMonitor(250);
+    const s2 = topo.hosts[1].switchIf;
+    try {
+      expect((await run(`ip link set ${s2} down`)).code).toBe(0);
+      await sleep(700);
+      expect((await run(`ip link set ${s2} up`)).code).toBe(0);
+      const t0 = performance.now();
+      const r = await topo.runIn(0, `ping -c 1 -i 0.05 -w 3 ${topo.hosts[1].ip}`, 10_000);
+      expect(r.code).toBe(0);
+      expect(performance.now() - t0).toBeLessThan(2000);
+    } finally {
+      dp.stopLinkMonitor();
+    }
   });
 });

@@ -24,9 +24,11 @@ describe("readLinkInfo", () => {
       carrier: "1",
       speed: "1000",
       duplex: "full",
+      ifindex: "17",
     });
     expect(readLinkInfo("eth9", root)).toEqual({
       exists: true,
+      ifindex: 17,
       hwAddr: "02:fc:00:00:00:09",
       mtu: 9000,
       adminUp: true,

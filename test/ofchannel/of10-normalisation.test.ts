@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Match } from "../../src/ofchannel/types.js";
 import { missingOvs } from "../controller/ovs-netns.js";
-import { firstMissing, skipUnless } from "../support/ci.js";
+import { firstMissing, skipWithout } from "../support/prereq.js";
 import { netnsUnavailable } from "../support/netns.js";
 import {
   NORMALISATION_CASES,
@@ -52,7 +52,7 @@ function expectSameReport(ours: Reported, ovs: Reported, sent: Match): void {
 
 const FILE = "test/ofchannel/of10-normalisation.test.ts";
 
-describe.skipIf(skipUnless(FILE, haveOvsOfctl ? undefined : "ovs-ofctl is missing"))(
+describe.skipIf(skipWithout(FILE, haveOvsOfctl ? undefined : "ovs-ofctl is missing"))(
   `OF1.0 match normalisation as ${FIXTURE.source}`,
   () => {
     let h: Harness;
@@ -87,7 +87,7 @@ const liveMissing = firstMissing(
   missingOvs(),
 );
 
-describe.skipIf(skipUnless(LIVE, liveMissing))(
+describe.skipIf(skipWithout(LIVE, liveMissing))(
   "OF1.0 match normalisation: a live Open vSwitch and ofswitch answer alike",
   () => {
     let ovs: OvsBridge | undefined;

@@ -21,8 +21,9 @@ import { ipv4FromString } from "../../src/ofchannel/wire.js";
 import { answerStats, runOfctl, type OfctlRun } from "./fake-switch.js";
 import { haveOvsOfctl } from "./ofp-print.js";
 import { MATCH_ALL } from "./helpers.js";
+import { programsMissing, skipWithout } from "../support/prereq.js";
 
-if (!haveOvsOfctl) console.warn("ovs-ofctl is NOT installed: skipping the live ovs-ofctl tests");
+const skip = skipWithout(import.meta.url, haveOvsOfctl ? undefined : programsMissing("ovs-ofctl"));
 
 function only<T extends OfpMessage["type"]>(run: OfctlRun, type: T): MessageOf<T>[] {
   expect(run.decodeErrors).toEqual([]);
@@ -52,7 +53,7 @@ const flow = (i: number): FlowStats => ({
   ],
 });
 
-describe.runIf(haveOvsOfctl)("ovs-ofctl against a codec-only switch", () => {
+describe.skipIf(skip)("ovs-ofctl against a codec-only switch", () => {
   it("add-flow: decodes the FLOW_MOD (match fields, every action type ovs-ofctl emits) and BARRIER", async () => {
     const run = ok(
       await runOfctl([

@@ -108,7 +108,19 @@ describe("OpenFlowSwitch: PACKET_IN and PACKET_OUT", () => {
         actions,
         data: f,
       });
-    expect(errorOf(await po([output(9)]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
+    // As OVS: a port number that does not exist (now) is accepted; the packet is dropped.
+    const absentBefore = h.sw.datapath.stats.noSuchPort;
+    c.send({
+      type: OFPT.PACKET_OUT,
+      xid: 0x7e57,
+      bufferId: OFP_NO_BUFFER,
+      inPort: 1,
+      actions: [output(9)],
+      data: f,
+    });
+    await barrier(c);
+    expect(c.drain(OFPT.ERROR)).toEqual([]);
+    expect(h.sw.datapath.stats.noSuchPort).toBe(absentBefore + 1);
     expect(errorOf(await po([output(0)]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
     expect(errorOf(await po([output(OFPP.NONE)]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
     expect(errorOf(await po([output(2)], 0xff10))).toEqual([NXET_VENDOR, NXVC_VENDOR_ERROR]);

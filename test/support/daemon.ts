@@ -6,7 +6,9 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 
-export const ROOT = new URL("../..", import.meta.url).pathname;
+// test/support/ under the repository, or dist/test/support/ when compiled for a bench.
+const COMPILED = new URL(".", import.meta.url).pathname.endsWith("/dist/test/support/");
+export const ROOT = new URL(COMPILED ? "../../.." : "../..", import.meta.url).pathname;
 export const CLI = join(ROOT, "dist/src/cli.js");
 
 function newestMtime(dir: string): number {
@@ -99,10 +101,10 @@ export class Proc {
   }
 }
 
-/** Starts the built daemon; resolves once it logged that it runs. */
-export async function startDaemon(args: string[]): Promise<Proc> {
+/** Starts the built daemon; resolves once it logged that it runs. `nodeArgs` go to node. */
+export async function startDaemon(args: string[], nodeArgs: string[] = []): Promise<Proc> {
   const p = new Proc(
-    spawn("node", [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }),
+    spawn("node", [...nodeArgs, CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }),
   );
   await p.waitFor(/ofswitch running/, 10_000);
   return p;

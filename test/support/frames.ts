@@ -185,3 +185,23 @@ export function checksumsOk(frame: Buffer): { ip: boolean; l4: boolean } {
   const sum = fullChecksum([...pseudo, ...l4]);
   return { ip: ipOk, l4: sum === 0 };
 }
+
+/**
+ * A TCP/IPv6 GSO frame as a host with TSO hands it to its veth: `payload` bytes (above the
+ * MTU) behind one set of headers, the TCP checksum left partial (0 here), and the offload
+ * state the kernel reports with it (Ethernet 14 + IPv6 40: TCP at 54).
+ */
+export function tcpv6GsoFrame(
+  payload: number,
+  o: { src?: string; dst?: string } = {},
+): { frame: Buffer; gsoSize: number; csumStart: number; csumOffset: number } {
+  const tcpHdr = [0x13, 0x89, 0x14, 0x51, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff];
+  const l4 = [...tcpHdr, 0, 0, 0, 0, ...Array.from({ length: payload }, (_, i) => i & 0xff)];
+  const v6 = [0x60, 0, 0, 0, l4.length >> 8, l4.length & 0xff, 6, 64];
+  const addr = (last: number) => [0xfd, ...new Array<number>(14).fill(0), last];
+  const frame = eth(
+    { type: 0x86dd, src: o.src ?? "02:00:00:00:00:01", dst: o.dst ?? "02:00:00:00:00:02" },
+    [...v6, ...addr(1), ...addr(2), ...l4],
+  );
+  return { frame, gsoSize: 1428, csumStart: 54, csumOffset: 16 };
+}

@@ -45,11 +45,6 @@ export function netnsUnavailable(): string | undefined {
   return undefined;
 }
 
-/** Warns loudly (the suite must not pass silently without its integration tests). */
-export function warnSkip(file: string, reason: string): void {
-  console.warn(`\n!!! SKIPPING ${file}: ${reason}: integration tests did not run !!!\n`);
-}
-
 /** A short prefix unique to this process (interface names are limited to 15 bytes). */
 export function labPrefix(tag: string): string {
   return `${tag}${process.pid % 100000}`;
@@ -122,16 +117,34 @@ export class Topology {
     sh(`ip netns add ${ns}`);
     const host = { ns, hostIf, switchIf, ip, mac };
     this.hosts.push(host);
-    sh(`ip link add ${switchIf} type veth peer name ${hostIf}`);
-    sh(`ip link set ${hostIf} address ${mac} netns ${ns}`);
-    sh(`ip -n ${ns} addr add ${ip}/24 dev ${hostIf}`);
-    sh(
-      `ip -n ${ns} link set lo up && ip -n ${ns} link set ${hostIf} up && ip link set ${switchIf} up`,
-    );
     // No IPv6 chatter (router solicitations, DAD) to disturb counters.
     sh(`ip netns exec ${ns} sysctl -qw net.ipv6.conf.all.disable_ipv6=1`);
+    sh(`ip netns exec ${ns} sysctl -qw net.ipv6.conf.default.disable_ipv6=1`);
+    sh(`ip -n ${ns} link set lo up`);
+    this.plug(host);
     sh(`sysctl -qw net.ipv6.conf.${switchIf}.disable_ipv6=1`);
     return host;
+  }
+
+  /**
+   * Host `i`'s veth pair again (0-based), as after `ip link del` of its switch end: same names,
+   * host MAC and address, both ends up; the switch end gets a new MAC and ifindex, and IPv6
+   * left on (whoever owns the switch end decides).
+   */
+  replug(i: number): void {
+    this.plug(this.hosts[i]);
+  }
+
+  /** Deletes host `i`'s veth pair (both ends). */
+  unplug(i: number): void {
+    sh(`ip link del ${this.hosts[i].switchIf}`);
+  }
+
+  private plug(h: NetnsHost): void {
+    sh(`ip link add ${h.switchIf} type veth peer name ${h.hostIf} netns ${h.ns}`);
+    sh(`ip -n ${h.ns} link set ${h.hostIf} address ${h.mac}`);
+    sh(`ip -n ${h.ns} addr add ${h.ip}/24 dev ${h.hostIf}`);
+    sh(`ip -n ${h.ns} link set ${h.hostIf} up && ip link set ${h.switchIf} up`);
   }
 
   /** A bare veth pair PREFIX-SUFFIXa/b in this namespace (both ends up, no IPv6). */

@@ -1,0 +1,297 @@
+// NetdevPort's handling of interface events, on a fake sysfs and a fake frame I/O: what each
+// event becomes (PortRefresh, PORT_STATUS description, one log line), and when the I/O is
+// closed and reopened. test/daemon/port-events.integration.test.ts does the same on real
+// interfaces through the daemon.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { OFPPC, OFPPS } from "../../src/ofchannel/constants.js";
+import { linkTransitions } from "../../src/datapath/link-monitor.js";
+import { NetdevPort } from "../../src/datapath/netdev-port.js";
+import { readLinkInfo } from "../../src/datapath/sysfs.js";
+import { FakeIo, FrameIoError } from "../support/fake-io.js";
+import { INFO, memoryLogger } from "../support/log-sink.js";
+
+const root = mkdtempSync(join(tmpdir(), "ofs-netdev-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface FakeLink {
+  ifindex: number;
+  mac: string;
+  mtu: number;
+  adminUp: boolean;
+  carrier: boolean;
+}
+
+function writeLink(name: string, l: FakeLink): void {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  const files: Record<string, string> = {
+    ifindex: String(l.ifindex),
+    address: l.mac,
+    mtu: String(l.mtu),
+    flags: l.adminUp ? "0x1003" : "0x1002",
+    speed: "10000",
+    duplex: "full",
+  };
+  // As the kernel: carrier (and speed) cannot be read while the interface is down.
+  if (l.adminUp) files.carrier = l.carrier ? "1" : "0";
+  else rmSync(join(dir, "carrier"), { force: true });
+  for (const [f, v] of Object.entries(files)) writeFileSync(join(dir, f), `${v}\n`);
+}
+
+function removeLink(name: string): void {
+  rmSync(join(root, name), { recursive: true, force: true });
+}
+
+let seq = 0;
+function setup(opts: { open?: boolean } = {}) {
+  const name = `veth${seq++}`;
+  const link: FakeLink = {
+    ifindex: 10,
+    mac: "02:00:00:00:00:0a",
+    mtu: 1500,
+    adminUp: true,
+    carrier: true,
+  };
+  writeLink(name, link);
+  const io = new FakeIo();
+  const { log, lines } = memoryLogger();
+  const recreated: string[] = [];
+  const port = new NetdevPort(2, name, io, {
+    sysfsRoot: root,
+    log,
+    onRecreated: (n) => recreated.push(n),
+  });
+  if (opts.open !== false) port.open(() => {});
+  const update = (change: Partial<FakeLink>) => writeLink(name, Object.assign(link, change));
+  const logged = () => lines.filter((l) => l.level >= INFO).map((l) => l.msg);
+  return { name, link, io, port, lines, logged, recreated, update };
+}
+
+describe("linkTransitions", () => {
+  const up = {
+    exists: true,
+    ifindex: 3,
+    hwAddr: "02:00:00:00:00:01",
+    mtu: 1500,
+    adminUp: true,
+    linkUp: true,
+    currFeatures: 64,
+  };
+  const gone = { ...up, exists: false, ifindex: 0, adminUp: false, linkUp: false };
+  const events = (a: typeof up, b: typeof up) => linkTransitions(a, b).map((t) => t.event);
+
+  it("names each change once, and nothing when nothing changed", () => {
+    expect(events(up, up)).toEqual([]);
+    expect(events(up, { ...up, adminUp: false, linkUp: false, currFeatures: 0 })).toEqual([
+      "admin-down",
+    ]);
+    expect(events({ ...up, adminUp: false, linkUp: false }, up)).toEqual(["admin-up"]);
+    expect(events(up, { ...up, linkUp: false, currFeatures: 0 })).toEqual(["carrier-down"]);
+    expect(events(up, { ...up, mtu: 9000 })).toEqual(["mtu"]);
+    expect(events(up, { ...up, hwAddr: "02:00:00:00:00:02" })).toEqual(["mac"]);
+    expect(events(up, { ...up, currFeatures: 32 })).toEqual(["speed"]);
+  });
+
+  it("tells deletion, creation and re-creation between two polls (a new ifindex) apart", () => {
+    expect(events(up, gone)).toEqual(["deleted"]);
+    expect(events(gone, gone)).toEqual([]);
+    expect(events(gone, up)).toEqual(["created"]);
+    expect(events(up, { ...up, ifindex: 4, hwAddr: "02:00:00:00:00:09" })).toEqual(["replaced"]);
+  });
+});
+
+describe("NetdevPort on interface events", () => {
+  it("opens its I/O when opened on an interface that is up", () => {
+    const { io, port, logged } = setup();
+    expect(io.isOpen).toBe(true);
+    expect(port.refresh()).toBe("unchanged");
+    expect(logged()).toEqual([]);
+  });
+
+  it("admin down: MODIFY with PORT_DOWN and LINK_DOWN; a socket that survives it is kept", () => {
+    const { io, port, update, logged } = setup();
+    update({ adminUp: false });
+    io.notice("ENETDOWN"); // what the kernel tells an AF_PACKET socket
+    expect(port.refresh()).toBe("changed");
+    expect(port.phyPort()).toMatchObject({ config: OFPPC.PORT_DOWN, state: OFPPS.LINK_DOWN });
+    expect(io.isOpen).toBe(true);
+    expect(port.refresh()).toBe("unchanged");
+    update({ adminUp: true });
+    expect(port.refresh()).toBe("changed");
+    expect(port.phyPort()).toMatchObject({ config: 0, state: 0 });
+    expect([io.opens, io.closes, io.isOpen]).toEqual([1, 0, true]);
+    expect(logged()).toEqual(["link down (administratively)", "link up (administratively)"]);
+  });
+
+  it("admin down with a socket that dies of it (libpcap): closed, reopened once up", () => {
+    const { io, port, update, logged } = setup();
+    update({ adminUp: false });
+    io.fail("ENETDOWN");
+    expect(port.refresh()).toBe("changed");
+    expect(io.isOpen).toBe(false);
+    expect(port.refresh()).toBe("unchanged");
+    expect(io.opens).toBe(1);
+    update({ adminUp: true });
+    expect(port.refresh()).toBe("changed");
+    expect([io.opens, io.closes, io.isOpen]).toEqual([2, 1, true]);
+    expect(port.ioStats).toMatchObject({ failures: 1, reopens: 1 });
+    expect(logged()).toEqual(["link down (administratively)", "link up (administratively)"]);
+  });
+
+  it("keeps the controller's config bits beside the administrative state", () => {
+    const { port, update } = setup();
+    port.config = OFPPC.NO_FLOOD;
+    update({ adminUp: false });
+    port.refresh();
+    expect(port.phyPort().config).toBe(OFPPC.NO_FLOOD | OFPPC.PORT_DOWN);
+    expect(port.config).toBe(OFPPC.NO_FLOOD);
+  });
+
+  it("carrier loss: MODIFY with LINK_DOWN, the I/O stays open", () => {
+    const { io, port, update, logged } = setup();
+    update({ carrier: false });
+    expect(port.refresh()).toBe("changed");
+    expect(port.phyPort()).toMatchObject({ config: 0, state: OFPPS.LINK_DOWN });
+    update({ carrier: true });
+    expect(port.refresh()).toBe("changed");
+    expect(port.phyPort().state).toBe(0);
+    expect([io.opens, io.closes]).toEqual([1, 0]);
+    expect(logged()).toEqual(["carrier lost", "carrier back"]);
+  });
+
+  it("deletion: gone (described as it was), I/O closed; re-creation: back with the new MAC", () => {
+    const { name, io, port, update, logged, recreated } = setup();
+    removeLink(name);
+    expect(port.refresh()).toBe("gone");
+    expect(port.phyPort()).toMatchObject({ hwAddr: "02:00:00:00:00:0a", state: OFPPS.LINK_DOWN });
+    expect(io.isOpen).toBe(false);
+    expect(port.refresh()).toBe("unchanged");
+    expect(port.send(Buffer.alloc(60), 60)).toBe(false);
+    update({ ifindex: 11, mac: "02:00:00:00:00:0b" });
+    expect(port.refresh()).toBe("back");
+    expect(port.phyPort()).toMatchObject({ portNo: 2, hwAddr: "02:00:00:00:00:0b", state: 0 });
+    expect(port.hwAddr).toBe("02:00:00:00:00:0b");
+    expect([io.opens, io.isOpen]).toEqual([2, true]);
+    expect(recreated).toEqual([name]);
+    expect(port.refresh()).toBe("unchanged");
+    expect(logged()).toEqual(["interface deleted", "interface created"]);
+  });
+
+  it("re-creation between two polls (new ifindex): gone, then back on the next refresh", () => {
+    const { io, port, update, logged } = setup();
+    update({ ifindex: 12, mac: "02:00:00:00:00:0c" });
+    expect(port.refresh()).toBe("gone");
+    expect(port.phyPort().hwAddr).toBe("02:00:00:00:00:0a");
+    expect(port.refresh()).toBe("back");
+    expect(port.phyPort().hwAddr).toBe("02:00:00:00:00:0c");
+    expect([io.opens, io.closes, io.isOpen]).toEqual([2, 1, true]);
+    expect(logged()).toEqual([
+      "interface deleted (created again under the same name)",
+      "interface created",
+    ]);
+  });
+
+  it("a re-created interface that is down stays closed until it comes up", () => {
+    const { name, io, port, update } = setup();
+    removeLink(name);
+    port.refresh();
+    update({ ifindex: 13, adminUp: false });
+    expect(port.refresh()).toBe("back");
+    expect(port.phyPort()).toMatchObject({ config: OFPPC.PORT_DOWN, state: OFPPS.LINK_DOWN });
+    expect(io.isOpen).toBe(false);
+    update({ adminUp: true });
+    expect(port.refresh()).toBe("changed");
+    expect(io.isOpen).toBe(true);
+  });
+
+  it("MTU change: MODIFY, the new MTU for egress, the I/O untouched", () => {
+    const { io, port, update, lines } = setup();
+    update({ mtu: 9000 });
+    expect(port.refresh()).toBe("changed");
+    expect(port.mtu).toBe(9000);
+    update({ mtu: 1280 });
+    expect(port.refresh()).toBe("changed");
+    expect(port.mtu).toBe(1280);
+    expect([io.opens, io.closes]).toEqual([1, 0]);
+    expect(lines.map((l) => [l.msg, l.mtu, l.was])).toEqual([
+      ["MTU changed", 9000, 1500],
+      ["MTU changed", 1280, 9000],
+    ]);
+  });
+
+  it("a socket error that killed the socket, unexplained: reopened on the next poll, logged once", () => {
+    const { io, port, lines } = setup();
+    io.fail("ENXIO");
+    io.fail("ENXIO");
+    expect(port.refresh()).toBe("unchanged");
+    expect([io.opens, io.closes, io.isOpen]).toEqual([2, 1, true]);
+    expect(port.ioStats).toEqual({ transient: 0, failures: 2, reopens: 1 });
+    expect(port.refresh()).toBe("unchanged");
+    expect(io.opens).toBe(2);
+    expect(lines.map((l) => [l.msg, l.error])).toEqual([["socket error: reopened", "ENXIO"]]);
+  });
+
+  it("a socket error the socket survived (down and up between two polls): logged once", () => {
+    const { io, port, lines } = setup();
+    io.notice("ENETDOWN");
+    expect(port.refresh()).toBe("unchanged");
+    expect(port.refresh()).toBe("unchanged");
+    expect([io.opens, io.closes]).toEqual([1, 0]);
+    expect(lines.map((l) => [l.msg, l.error])).toEqual([["socket error: recovered", "ENETDOWN"]]);
+  });
+
+  it("the socket error of an interface going down is part of that transition", () => {
+    for (const report of ["fail", "notice"] as const) {
+      const { io, port, update, logged } = setup();
+      update({ adminUp: false });
+      expect(port.refresh()).toBe("changed");
+      io[report]("ENETDOWN"); // after the poll that saw the interface down
+      expect(port.refresh()).toBe("unchanged");
+      update({ adminUp: true });
+      port.refresh();
+      expect(logged()).toEqual(["link down (administratively)", "link up (administratively)"]);
+      expect(io.isOpen).toBe(true);
+    }
+  });
+
+  it("an I/O that cannot open is a down port, warned about once, up once it opens", () => {
+    const { io, port, lines } = setup({ open: false });
+    io.openError = new FrameIoError("EPROTONOSUPPORT", "link type RAW, not Ethernet");
+    port.open(() => {});
+    expect(port.phyPort().state).toBe(OFPPS.LINK_DOWN);
+    expect(port.refresh()).toBe("unchanged");
+    expect(port.refresh()).toBe("unchanged");
+    expect(lines.filter((l) => l.level === 40)).toHaveLength(1);
+    io.openError = undefined;
+    expect(port.refresh()).toBe("changed");
+    expect(port.phyPort().state).toBe(0);
+    expect(lines.map((l) => l.msg).at(-1)).toBe("port I/O opened");
+  });
+
+  it("refuses to start without the privilege to capture", () => {
+    const { io, port } = setup({ open: false });
+    io.openError = new FrameIoError("EPERM", "socket(AF_PACKET): Operation not permitted");
+    expect(() => port.open(() => {})).toThrow(
+      /EPERM: socket\(AF_PACKET\): Operation not permitted/,
+    );
+  });
+
+  it("never opens I/O for a port that was not opened", () => {
+    const { io, port, update } = setup({ open: false });
+    update({ adminUp: false });
+    port.refresh();
+    update({ adminUp: true });
+    port.refresh();
+    expect(io.opens).toBe(0);
+  });
+
+  it("does not exist without its interface", () => {
+    expect(() => new NetdevPort(1, "nosuch0", new FakeIo(), { sysfsRoot: root })).toThrow(
+      /interface nosuch0 does not exist/,
+    );
+    expect(readLinkInfo("nosuch0", root).exists).toBe(false);
+  });
+});
