@@ -13,12 +13,26 @@
 // and mode, the spread over rounds, and ofcontroller's ratio to each peer per round. JSON lines
 // for every run; an SVG chart with --svg. Where a `cbench` binary is on PATH it is run too.
 //
+// The load comes from one C process (bench/cbench/fakeswitches.c, built with cc on first use),
+// as cbench's does; --generator node uses EmulatedSwitch objects in this process instead. The
+// C one matters in latency mode: there the Node generator spends about as much CPU per response
+// as the controller, so on 2 cores it shared the machine out with the controller and, when the
+// machine was quiet, it was the one saturating a core, pulling every controller's figure toward
+// its own. Every other round runs the controllers in reverse order.
+//
 //   npx tsc -p . && node dist/bench/cbench.js [--rounds 20] [--switches 16] [--macs 1000] ...
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { EmulatedSwitch, type Mode } from "./cbench/emulated-switch.js";
+import type { Mode } from "./cbench/emulated-switch.js";
+import {
+  nativeGeneratorMissing,
+  startGenerator,
+  type GeneratorKind,
+  type LoadGenerator,
+  type Snapshot,
+} from "./cbench/generator.js";
 import { CONTROLLERS, RunningController, sleep } from "./cbench/controllers.js";
 import { barChartSvg } from "./cbench/svg.js";
 
@@ -40,6 +54,8 @@ interface Options {
   /** free: where the scheduler puts them; apart: generator on CPU 0, controller on CPU 1;
    * shared: both on CPU 1. */
   pin: Pin;
+  /** c: fakeswitches.c, one C process (as cbench); node: EmulatedSwitch objects in this one. */
+  generator: GeneratorKind;
   /** Summarize (and chart) the JSON lines of an earlier run instead of measuring. */
   replot?: string;
 }
@@ -71,6 +87,8 @@ interface RunResult {
   /** Controller CPU over the counted periods (cores), and responses per CPU-second. */
   cpuCores: number;
   perCpuSecond: number;
+  /** The load generator's own CPU over the counted periods (cores): near 1, it is the limit. */
+  generatorCores: number;
   /** The machine's 1-minute load average at the end of the run (other jobs disturb figures). */
   load: number;
 }
@@ -96,27 +114,8 @@ function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+const total = (snap: Snapshot) => sum(snap.switches.map((s) => s.responses));
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");
-
-/** cbench's arrival pattern: `group` switches at a time, `groupDelay` ms apart, none waiting for
- * the controller (each starts its handshake, then its packet-ins, on its own). */
-async function connectSwitches(o: Options, mode: Mode): Promise<EmulatedSwitch[]> {
-  const all: EmulatedSwitch[] = [];
-  for (let i = 0; i < o.switches; i++) {
-    if (i > 0 && i % o.group === 0) await sleep(o.groupDelay);
-    all.push(
-      new EmulatedSwitch({
-        host: "127.0.0.1",
-        port: o.port,
-        datapathId: i + 1,
-        macs: o.macs,
-        ports: 4,
-        mode,
-      }),
-    );
-  }
-  return all;
-}
 
 async function runOne(o: Options, round: number, controller: string, mode: Mode) {
   const running = o.external
@@ -126,37 +125,42 @@ async function runOne(o: Options, round: number, controller: string, mode: Mode)
         o.port,
         o.pin === "free" ? undefined : 1,
       );
-  let switches: EmulatedSwitch[] = [];
+  let gen: LoadGenerator | null = null;
   try {
-    switches = await connectSwitches(o, mode);
+    gen = await startGenerator(o.generator, {
+      host: "127.0.0.1",
+      port: o.port,
+      switches: o.switches,
+      macs: o.macs,
+      ports: 4,
+      mode,
+      group: o.group,
+      groupDelay: o.groupDelay,
+    });
     // As cbench: periods start once every switch has been told to connect, joined or not.
     const perSecond: number[] = [];
-    let counts0 = switches.map(() => 0);
-    let countsAtWarmup = counts0;
+    let prev = await gen.snapshot();
+    let warm = prev;
     let cpuAtWarmup = running?.cpuSeconds() ?? NaN;
-    let t0 = performance.now();
-    let tWarm = t0;
     for (let loop = 0; loop < o.loops; loop++) {
       await sleep(o.ms);
-      const now = performance.now();
-      const counts = switches.map((s) => s.responses);
-      perSecond.push(((sum(counts) - sum(counts0)) * 1000) / (now - t0));
-      counts0 = counts;
-      t0 = now;
+      const snap = await gen.snapshot();
+      perSecond.push(((total(snap) - total(prev)) * 1000) / (snap.t - prev.t));
+      prev = snap;
       if (loop + 1 === o.warmup) {
-        countsAtWarmup = counts;
+        warm = snap;
         cpuAtWarmup = running?.cpuSeconds() ?? NaN;
-        tWarm = now;
       }
     }
-    const seconds = (t0 - tWarm) / 1000;
+    const last = prev;
+    const seconds = (last.t - warm.t) / 1000;
     const cpu = (running?.cpuSeconds() ?? NaN) - cpuAtWarmup;
-    for (const s of switches) s.stop();
-    const perSwitch = switches.map((s, i) => (s.responses - countsAtWarmup[i]) / seconds);
-    const responses = sum(switches.map((s) => s.responses));
+    gen.stop();
+    const switches = last.switches;
+    const perSwitch = switches.map((s, i) => (s.responses - warm.switches[i].responses) / seconds);
     const counted = perSecond.slice(o.warmup);
-    const lost = switches.find((s) => s.lostReason !== null);
-    const joined = switches.filter((s) => s.joined).length;
+    const lost = switches.findIndex((s) => s.lostReason !== null);
+    const joined = switches.filter((s) => s.joinMs >= 0).length;
     const r: RunResult = {
       round,
       controller,
@@ -165,8 +169,7 @@ async function runOne(o: Options, round: number, controller: string, mode: Mode)
       joined,
       joinMsMax:
         joined === switches.length ? Math.round(Math.max(...switches.map((s) => s.joinMs))) : -1,
-      aborted:
-        lost === undefined ? null : `switch ${switches.indexOf(lost) + 1}: ${lost.lostReason}`,
+      aborted: lost < 0 ? null : `switch ${lost + 1}: ${switches[lost].lostReason}`,
       perSecond: perSecond.map(Math.round),
       avg: sum(counted) / counted.length,
       perSwitch: perSwitch.map(Math.round),
@@ -174,22 +177,26 @@ async function runOne(o: Options, round: number, controller: string, mode: Mode)
       switchMedian: median(perSwitch),
       switchMax: Math.max(...perSwitch),
       flowModShare:
-        responses === 0 ? 0 : Number((sum(switches.map((s) => s.flowMods)) / responses).toFixed(3)),
+        total(last) === 0
+          ? 0
+          : Number((sum(switches.map((s) => s.flowMods)) / total(last)).toFixed(3)),
       packetInsSent: sum(switches.map((s) => s.packetInsSent)),
       writtenOff: sum(switches.map((s) => s.writtenOff)),
       cpuCores: Number((cpu / seconds).toFixed(2)),
+      generatorCores: Number(((last.cpuSeconds - warm.cpuSeconds) / seconds).toFixed(2)),
       load: Number(loadavg()[0].toFixed(2)),
       perCpuSecond: cpu > 0 ? Math.round((sum(perSwitch) * seconds) / cpu) : 0,
     };
     console.log(
       `round ${round}/${o.rounds} ${mode.padEnd(10)} ${controller.padEnd(18)} ` +
         `joined ${r.joined}/${r.switches} (slowest ${r.joinMsMax} ms)  ${fmt(r.avg).padStart(8)} responses/s  ` +
-        `per switch min/median/max ${fmt(r.switchMin)}/${fmt(r.switchMedian)}/${fmt(r.switchMax)}  load ${r.load}` +
+        `per switch min/median/max ${fmt(r.switchMin)}/${fmt(r.switchMedian)}/${fmt(r.switchMax)}  ` +
+        `CPU ${r.cpuCores}+gen ${r.generatorCores}  load ${r.load}` +
         (r.aborted === null ? "" : `  ABORTED (${r.aborted})`),
     );
     return r;
   } finally {
-    for (const s of switches) s.close();
+    gen?.close();
     running?.stop();
     await sleep(300);
   }
@@ -240,6 +247,8 @@ interface Summary {
   ratioMax: number;
   cpuCores: number;
   perCpuSecond: number;
+  /** The load generator's CPU (cores), median over the runs. */
+  generatorCores: number;
   /** Load average over the runs: min and max. */
   loadMin: number;
   loadMax: number;
@@ -279,6 +288,7 @@ function summarize(results: RunResult[]): Summary[] {
       ratioMax: ratios.length === 0 ? NaN : Math.max(...ratios),
       cpuCores: median(runs.map((r) => r.cpuCores)),
       perCpuSecond: median(runs.map((r) => r.perCpuSecond)),
+      generatorCores: median(runs.map((r) => r.generatorCores).filter(Number.isFinite)),
       loadMin: loads.length === 0 ? NaN : Math.min(...loads),
       loadMax: loads.length === 0 ? NaN : Math.max(...loads),
     });
@@ -298,6 +308,7 @@ function table(summaries: Summary[], switches: number): void {
     "ofcontroller ÷ it, median [range]",
     "CPU",
     "resp/CPU-s",
+    "gen CPU",
     "load",
   ];
   const rows = summaries.map((s) => [
@@ -313,6 +324,7 @@ function table(summaries: Summary[], switches: number): void {
       : `${s.ratioMedian.toFixed(2)}× [${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)}]`,
     s.cpuCores.toFixed(2),
     fmt(s.perCpuSecond),
+    Number.isFinite(s.generatorCores) ? s.generatorCores.toFixed(2) : "-",
     Number.isFinite(s.loadMin) ? `${s.loadMin.toFixed(1)}–${s.loadMax.toFixed(1)}` : "-",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
@@ -347,6 +359,11 @@ async function main(): Promise<void> {
     ])
     .option("--svg <file>", "write a bar chart (e.g. docs/controller-bench.svg)")
     .option("--external", "benchmark the controller already listening on --port", false)
+    .addOption(
+      new Option("--generator <kind>", "load generator: c (one C process, as cbench) or node")
+        .choices(["c", "node"])
+        .default("c"),
+    )
     .option("--replot <log>", "summarize and chart the JSON lines of an earlier run's output")
     .addOption(
       new Option(
@@ -370,6 +387,13 @@ async function main(): Promise<void> {
         if (missing !== null) console.log(`skipping ${name}: ${missing}`);
         return missing === null;
       });
+  if (o.generator === "c" && o.replot === undefined) {
+    const missing = nativeGeneratorMissing();
+    if (missing !== null) {
+      console.log(`load generator: node, since the C one cannot be built (${missing})`);
+      o.generator = "node";
+    }
+  }
   const results: RunResult[] = [];
   if (o.replot !== undefined) {
     // Figures of an earlier run, from its JSON lines: summary and chart without measuring again.
@@ -380,13 +404,19 @@ async function main(): Promise<void> {
     o.rounds = Math.max(...results.map((r) => r.round));
     o.switches = results[0].switches;
     o.modes = [...new Set(results.map((r) => r.mode))];
+    // Logs from before the C generator have no "generator" field: they used the Node one.
+    o.generator = (results[0] as { generator?: GeneratorKind }).generator ?? "node";
   }
   for (let round = 1; o.replot === undefined && round <= o.rounds; round++) {
+    // Every other round runs the controllers in reverse order, so that none always runs first
+    // or always right after another (a peer that leaves work behind, a machine warming up).
+    const order = round % 2 === 1 ? controllers : [...controllers].reverse();
     for (const mode of o.modes) {
-      for (const name of controllers) {
+      for (const name of order) {
         const r = await runOne(o, round, name, mode);
         results.push(r);
-        console.log(JSON.stringify({ bench: "cbench", macs: o.macs, pin: o.pin, ...r }));
+        const context = { macs: o.macs, pin: o.pin, generator: o.generator };
+        console.log(JSON.stringify({ bench: "cbench", ...context, ...r }));
       }
     }
   }
@@ -412,7 +442,8 @@ async function main(): Promise<void> {
     const loads = results.map((r) => r.load).filter(Number.isFinite);
     const title =
       `Learning-switch controllers, cbench-style (groups of ${o.group}, ${o.groupDelay} ms apart)\n` +
-      `${o.switches} switches × ${o.macs} MACs, ${o.rounds} rounds side by side, 2-core VM` +
+      `${o.switches} switches × ${o.macs} MACs, ${o.rounds} rounds side by side, ` +
+      `${o.generator === "c" ? "C" : "Node"} load generator, 2-core VM` +
       (o.pin === "free" ? "" : `, pinned ${o.pin}`);
     const subtitle =
       "bar: median of rounds; whisker: min–max; under a bar: ofcontroller ÷ it, median of rounds" +

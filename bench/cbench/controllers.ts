@@ -95,15 +95,9 @@ export class RunningController {
     return rc;
   }
 
-  /** CPU time the controller process used so far (user + system, seconds), from /proc. */
+  /** CPU time the controller process used so far (user + system, seconds). */
   cpuSeconds(): number {
-    try {
-      const stat = readFileSync(`/proc/${this.child.pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
-    } catch {
-      return NaN;
-    }
+    return processCpuSeconds(this.child.pid);
   }
 
   stop(): void {
@@ -131,6 +125,17 @@ function accepts(port: number): Promise<boolean> {
     });
     s.once("error", () => resolve(false));
   });
+}
+
+/** CPU time a process used so far (user + system, seconds), from /proc; NaN if gone. */
+export function processCpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+  } catch {
+    return NaN;
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -3,7 +3,7 @@
 // batched output queue, and input handled in budgeted slices (InputScheduler) so that no switch
 // can starve another. It knows nothing of applications: once the switch has answered
 // FEATURES_REQUEST it hands over (onReady) and from then on passes every message that is not
-// its own business (echo, replies to pending requests) to onMessage.
+// its own business (echo, replies to pending requests) to the receiver onReady returned.
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { OFP_VERSION, OFPHFC, OFPT, type OfpType } from "../ofchannel/constants.js";
@@ -16,6 +16,7 @@ import { helloAcceptsV1 } from "../ofchannel/connection.js";
 import type { BacklogOwner, InputScheduler } from "./input-scheduler.js";
 import { OutputQueue, type OutputQueueOptions } from "./output-queue.js";
 import { ReadGate } from "./read-gate.js";
+import { streamReads, type ByteSource } from "./socket-reads.js";
 import { PendingRequests, RequestFailed } from "./requests.js";
 
 export interface ConnectionOptions {
@@ -31,8 +32,11 @@ export interface ConnectionOptions {
 }
 
 export interface ConnectionHooks {
-  onReady(conn: OfConnection, features: MessageOf<typeof OFPT.FEATURES_REPLY>): void;
-  onMessage(conn: OfConnection, msg: OfpMessage): void;
+  /** The switch joined; returns where its messages go from now on. */
+  onReady(
+    conn: OfConnection,
+    features: MessageOf<typeof OFPT.FEATURES_REPLY>,
+  ): (msg: OfpMessage) => void;
   onClose(conn: OfConnection, reason: string): void;
 }
 
@@ -44,7 +48,11 @@ export class OfConnection implements BacklogOwner {
   readonly remote: string;
   readonly pending = new PendingRequests();
   readonly output: OutputQueue;
+  /** Whether the socket reads straight into our slabs (socket-reads.ts) or through 'data'. */
+  readonly readsDirect: boolean;
   private state: State = "hello";
+  /** Set by onReady: the receiver of a joined switch's messages. */
+  private receiver: ((msg: OfpMessage) => void) | null = null;
   private readonly framer = new MessageFramer();
   private readonly gate: ReadGate;
   /** Queued in the InputScheduler: received messages wait for a turn. */
@@ -61,7 +69,9 @@ export class OfConnection implements BacklogOwner {
     private readonly hooks: ConnectionHooks,
     readonly log: Logger,
     private readonly scheduler: InputScheduler,
+    source: ByteSource = streamReads(socket),
   ) {
+    this.readsDirect = source.direct;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
     this.gate = new ReadGate(socket);
@@ -72,16 +82,7 @@ export class OfConnection implements BacklogOwner {
       },
       onOverflow: () => this.close("output queue overflow"),
     });
-    socket.on("data", (chunk: Buffer) => {
-      this.heard();
-      this.framer.push(chunk);
-      // A queued connection waits for its turn; otherwise this read is handled now, up to the
-      // budget, and whatever is left waits for the next turn with reading paused.
-      if (this.backlogged || !this.runInput(this.scheduler.budget)) return;
-      this.backlogged = true;
-      this.gate.set("backlog", true);
-      this.scheduler.add(this);
-    });
+    source.start((chunk) => this.received(chunk));
     socket.on("error", (err) => this.close(`socket error: ${err.message}`));
     socket.on("close", () => this.peerClosed());
     socket.on("end", () => this.peerClosed());
@@ -107,11 +108,25 @@ export class OfConnection implements BacklogOwner {
     return this.state === "closed";
   }
 
-  /** Handles up to `budget` received messages; true if more may be waiting. */
-  runInput(budget: number): boolean {
+  private received(chunk: Buffer): void {
+    this.heard();
+    this.framer.push(chunk);
+    // A queued connection waits for its turn; otherwise this read is handled now, up to the
+    // budget, and whatever is left waits for the next turn with reading paused. Its answers are
+    // written once the I/O poll has read the other sockets that were ready with this one
+    // (OutputQueue.release(true)): reads and writes of one poll do not interleave.
+    if (this.backlogged || !this.runInput(this.scheduler.budget, true)) return;
+    this.backlogged = true;
+    this.gate.set("backlog", true);
+    this.scheduler.add(this);
+  }
+
+  /** Handles up to `budget` received messages; true if more may be waiting. The answers leave
+   * in one write as the slice ends, or with `afterPoll` once the current I/O poll is over. */
+  runInput(budget: number, afterPoll = false): boolean {
     // Reading is paused for our own backlog, not for the switch's silence: it counts as heard.
     if (this.backlogged) this.heard();
-    this.output.hold(); // one write for the answers to this slice, as soon as it ends
+    this.output.hold(); // one write for the answers to this slice
     try {
       for (let n = 0; n < budget; n++) {
         if (this.state === "closed") return false;
@@ -121,7 +136,7 @@ export class OfConnection implements BacklogOwner {
       }
       return this.state !== "closed";
     } finally {
-      this.output.release();
+      this.output.release(afterPoll);
     }
   }
 
@@ -246,12 +261,12 @@ export class OfConnection implements BacklogOwner {
     }
     if (this.pending.settle(msg)) return;
     if (this.state === "ready") {
-      this.hooks.onMessage(this, msg);
+      this.receiver!(msg);
     } else if (msg.type === OFPT.FEATURES_REPLY) {
       this.state = "ready";
       if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
       this.handshakeTimer = null;
-      this.hooks.onReady(this, msg);
+      this.receiver = this.hooks.onReady(this, msg);
     } else {
       this.log.debug({ remote: this.remote, type: msg.type }, "message before features reply");
     }

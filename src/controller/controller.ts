@@ -2,7 +2,7 @@
 // connection's handshake and keepalive (connection.ts), and turns what joined switches send into
 // events for applications (events.ts). One SwitchHandle per datapath id: a switch that connects
 // again replaces its old connection, which is closed (as NOX and Open vSwitch do).
-import { createServer, connect as tcpConnect, type Server, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { pino, type Logger } from "pino";
 import { OFPT } from "../ofchannel/constants.js";
 import { errorPairName } from "../ofchannel/errors.js";
@@ -13,6 +13,7 @@ import { EventChains, type EventName, type Handler } from "./events.js";
 import { DEFAULT_INPUT_BUDGET, InputScheduler } from "./input-scheduler.js";
 import { DEFAULT_OUTPUT_OPTIONS, type OutputQueueOptions } from "./output-queue.js";
 import { SwitchHandle } from "./switch-handle.js";
+import { adoptAccepted, connectReading, type ByteSource } from "./socket-reads.js";
 
 export interface ControllerOptions {
   /** pino logger; default: info level on stderr. */
@@ -25,6 +26,9 @@ export interface ControllerOptions {
   /** Messages handled per connection per event-loop turn before the next connection's turn
    * (default 50, as Open vSwitch). */
   inputBudget?: number;
+  /** Read sockets straight into slabs of our own instead of through Node's 'data' events
+   * (default true; see socket-reads.ts). */
+  directReads?: boolean;
 }
 
 export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
@@ -40,13 +44,13 @@ export class Controller {
   private readonly options: ConnectionOptions;
   private readonly events: EventChains;
   private readonly scheduler: InputScheduler;
+  private readonly directReads: boolean;
   private readonly servers = new Set<Server>();
   private readonly connections = new Set<OfConnection>();
   private readonly bySwitch = new Map<bigint, SwitchHandle>();
   private readonly byConnection = new Map<OfConnection, SwitchHandle>();
   private readonly hooks: ConnectionHooks = {
     onReady: (conn, features) => this.join(conn, features),
-    onMessage: (conn, msg) => this.deliver(conn, msg),
     onClose: (conn, reason) => this.leave(conn, reason),
   };
 
@@ -54,6 +58,7 @@ export class Controller {
     this.log = options.logger ?? pino({ name: "ofcontroller" }, pino.destination(2));
     this.events = new EventChains(this.log);
     this.scheduler = new InputScheduler(options.inputBudget ?? DEFAULT_INPUT_BUDGET);
+    this.directReads = options.directReads ?? true;
     const d = DEFAULT_CONNECTION_OPTIONS;
     this.options = {
       echoIntervalMs: options.echoIntervalMs ?? d.echoIntervalMs,
@@ -90,7 +95,11 @@ export class Controller {
    * the bound address (port 0 picks a free port). */
   listen(target = "ptcp:"): Promise<{ host: string; port: number }> {
     const { host, port } = parsePassiveTarget(target);
-    const server = createServer((socket) => this.adopt(socket));
+    // Paused on accept: adoptAccepted may hand the socket's handle to one that reads directly.
+    const server = createServer({ pauseOnConnect: true }, (accepted) => {
+      const { socket, source } = adoptAccepted(accepted, this.directReads);
+      this.adopt(socket, source);
+    });
     server.on("error", (err) => this.log.error({ err }, "listener error"));
     return new Promise((resolve, reject) => {
       server.once("error", reject);
@@ -109,12 +118,12 @@ export class Controller {
   connect(target: string): Promise<SwitchHandle> {
     const { host, port } = parseActiveTarget(target);
     return new Promise((resolve, reject) => {
-      const socket = tcpConnect({ host, port });
+      const { socket, source } = connectReading({ host, port }, this.directReads);
       const fail = (err: Error) => reject(err);
       socket.once("error", fail);
       socket.once("connect", () => {
         socket.off("error", fail);
-        const conn = this.adopt(socket);
+        const conn = this.adopt(socket, source);
         const offJoin = this.register(
           "join",
           (sw) => {
@@ -140,15 +149,18 @@ export class Controller {
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
-  private adopt(socket: Socket): OfConnection {
+  private adopt(socket: Socket, source: ByteSource): OfConnection {
     const log = this.log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
-    const conn = new OfConnection(socket, this.options, this.hooks, log, this.scheduler);
+    const conn = new OfConnection(socket, this.options, this.hooks, log, this.scheduler, source);
     this.connections.add(conn);
     log.debug("switch connected");
     return conn;
   }
 
-  private join(conn: OfConnection, features: MessageOf<typeof OFPT.FEATURES_REPLY>): void {
+  private join(
+    conn: OfConnection,
+    features: MessageOf<typeof OFPT.FEATURES_REPLY>,
+  ): (msg: OfpMessage) => void {
     const sw = new SwitchHandle(conn, features);
     const old = this.bySwitch.get(sw.datapathId);
     if (old !== undefined) old.close("replaced by a new connection from the same datapath");
@@ -156,6 +168,7 @@ export class Controller {
     this.byConnection.set(conn, sw);
     this.log.info({ dpid: sw.dpid, remote: conn.remote, ports: sw.ports.size }, "switch joined");
     this.events.dispatch("join", sw);
+    return (msg) => this.deliver(sw, msg);
   }
 
   private leave(conn: OfConnection, reason: string): void {
@@ -171,9 +184,7 @@ export class Controller {
     this.events.dispatch("leave", sw, reason);
   }
 
-  private deliver(conn: OfConnection, msg: OfpMessage): void {
-    const sw = this.byConnection.get(conn);
-    if (sw === undefined) return;
+  private deliver(sw: SwitchHandle, msg: OfpMessage): void {
     switch (msg.type) {
       case OFPT.PACKET_IN:
         this.events.dispatch("packet-in", sw, msg);

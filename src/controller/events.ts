@@ -64,13 +64,15 @@ export class EventChains {
     return (this.chains.get(event)?.length ?? 0) > 0;
   }
 
-  dispatch<E extends EventName>(event: E, ...args: ControllerEvents[E]): void {
+  dispatch<E extends EventName>(event: E, ...args: ControllerEvents[E]): void;
+  // Every event has one or two arguments: passed as such, without a rest array per packet-in.
+  dispatch(event: EventName, a: unknown, b?: unknown): void {
     const chain = this.chains.get(event);
     if (chain === undefined) return;
     for (let i = 0; i < chain.length; i++) {
       let d: Disposition;
       try {
-        d = chain[i].fn(...args);
+        d = chain[i].fn(a, b);
       } catch (err) {
         this.log.error({ err, event }, "event handler threw; skipped");
         continue;

@@ -63,6 +63,7 @@ export class PendingRequests {
 
   /** Offers a received message; true if it belonged to a pending request. */
   settle(msg: OfpMessage): boolean {
+    if (this.byXid.size === 0) return false; // the common case: a packet-in, nothing pending
     const p = this.byXid.get(msg.xid);
     if (p === undefined) return false;
     if (msg.type === OFPT.ERROR) {

@@ -86,6 +86,11 @@ export class SwitchHandle {
     return this.conn.remote;
   }
 
+  /** Whether its socket reads straight into the controller's slabs (see socket-reads.ts). */
+  get readsDirect(): boolean {
+    return this.conn.readsDirect;
+  }
+
   get connected(): boolean {
     return !this.conn.closed;
   }

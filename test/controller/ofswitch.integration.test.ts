@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { OFPAT, OFPFW } from "../../src/ofchannel/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import { learningSwitch } from "../../src/controller/apps/learning-switch.js";
-import { Topology } from "../support/netns.js";
+import { Topology, labPrefix } from "../support/netns.js";
 import { netnsMissing, skipWithout } from "../support/prereq.js";
 import {
   ROOT,
@@ -41,7 +41,7 @@ describe.skipIf(skip)("learning switch with ofswitch", () => {
     learningSwitch(controller);
     const joined = new Promise<SwitchHandle>((resolve) => controller.on("join", resolve));
     const { port } = await controller.listen("ptcp:0:127.0.0.1");
-    topo = Topology.create("cofs", 2);
+    topo = Topology.create(labPrefix("cf"), 2);
     daemon = await startDaemon([
       ...topo.hosts.flatMap((h) => ["-i", h.switchIf]),
       "-c",
@@ -124,7 +124,7 @@ describe.skipIf(skip)("ofcontroller hub (the CLI) with ofswitch", () => {
       "debug",
     ]);
     await hub.waitFor(/listening for switches/, 10_000);
-    topo = Topology.create("cohub", 2);
+    topo = Topology.create(labPrefix("ch"), 2);
     daemon = await startDaemon([
       ...topo.hosts.flatMap((h) => ["-i", h.switchIf]),
       "-c",

@@ -50,4 +50,34 @@ describe("OutputQueue", () => {
     await expect.poll(() => events, { timeout: 10_000 }).toEqual([true, false]);
     expect(q.backlog()).toBeLessThanOrEqual(2048);
   });
+
+  it("writes a held slice as it is released, or after the I/O poll with release(true), in one write", async () => {
+    const [ours] = await pair();
+    const writes: number[] = [];
+    const write = ours.write.bind(ours);
+    ours.write = ((chunk: Buffer, cb?: () => void) => {
+      writes.push(chunk.length);
+      return write(chunk, cb);
+    }) as typeof ours.write;
+    const q = new OutputQueue(
+      ours,
+      { maxQueuedBytes: 1 << 20, pauseBytes: 1 << 19, policy: "drop" },
+      { onPressure: () => undefined, onOverflow: () => undefined },
+    );
+    q.hold();
+    q.push(Buffer.alloc(80));
+    q.push(Buffer.alloc(80));
+    q.release();
+    expect(writes).toEqual([160]); // at once
+    q.hold();
+    q.push(Buffer.alloc(80));
+    q.push(Buffer.alloc(8));
+    q.release(true);
+    expect(writes).toEqual([160]); // not yet: the check phase of this turn
+    let timerRan = false;
+    setTimeout(() => (timerRan = true), 0);
+    await turn();
+    expect(writes).toEqual([160, 88]);
+    expect(timerRan).toBe(false); // in this turn, before the next turn's timers
+  });
 });

@@ -116,6 +116,15 @@ export class OvsNamespace {
     return this.exec("ovs-ofctl", args);
   }
 
+  /** TCP ports listening on `ip` inside the namespace (e.g. a ptcp:0 that Open vSwitch bound). */
+  listeningPorts(ip: string): number[] {
+    return this.exec("ss", ["-ltnH"])
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/)[3] ?? "")
+      .filter((local) => local.startsWith(`${ip}:`))
+      .map((local) => Number(local.slice(ip.length + 1)));
+  }
+
   teardown(): void {
     for (const fn of this.undo.splice(0).reverse()) {
       try {

@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { OFPAT, OFPPC } from "../../src/ofchannel/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import { learningSwitch } from "../../src/controller/apps/learning-switch.js";
-import { Topology } from "../support/netns.js";
+import { Topology, labPrefix } from "../support/netns.js";
 import { netnsMissing, skipWithout } from "../support/prereq.js";
 import { logSink } from "./fake-switch.js";
 import { OvsNamespace, missingOvs, offloadsOff } from "./ovs-netns.js";
@@ -31,8 +31,8 @@ describe.skipIf(skip)("learning switch with Open vSwitch", () => {
   const host = (i: number) => topo!.hosts[i];
 
   beforeAll(async () => {
-    topo = Topology.create("covs", 2);
-    ovs = new OvsNamespace("covs", `172.31.${process.pid % 250}`);
+    topo = Topology.create(labPrefix("cv"), 2);
+    ovs = new OvsNamespace(labPrefix("cv"), `172.31.${process.pid % 250}`);
     for (const h of topo.hosts) {
       offloadsOff(h.ns, h.hostIf);
       ovs.adopt(h.switchIf);
@@ -97,13 +97,19 @@ describe.skipIf(skip)("learning switch with Open vSwitch", () => {
   }, 25_000);
 
   it("connect(): reaches Open vSwitch listening on ptcp:, and every stats request is answered", async () => {
-    const listenPort = 16000 + (process.pid % 1000);
+    // ptcp:0: Open vSwitch binds a free port, found with ss in its namespace.
     ovs!.vsctl([
       "set-controller",
       "br0",
       `tcp:${ovs!.hostIp}:${controllerPort}`,
-      `ptcp:${listenPort}:${ovs!.ovsIp}`,
+      `ptcp:0:${ovs!.ovsIp}`,
     ]);
+    let listenPort: number | undefined;
+    for (let attempt = 0; attempt < 50 && listenPort === undefined; attempt++) {
+      listenPort = ovs!.listeningPorts(ovs!.ovsIp)[0];
+      if (listenPort === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(listenPort, "Open vSwitch did not listen on ptcp:0").toBeDefined();
     const second = new Controller({ logger: pino({ level: "info" }, logSink()) });
     try {
       let handle: SwitchHandle | undefined;

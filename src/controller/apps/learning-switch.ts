@@ -8,6 +8,7 @@ import { PacketLayout, parseFrame } from "../../datapath/parse.js";
 import type { Controller } from "../controller.js";
 import type { PacketInMessage } from "../events.js";
 import { ExactFlowModWriter } from "../exact-flow-mod.js";
+import { MacTable } from "./mac-table.js";
 import type { SwitchHandle } from "../switch-handle.js";
 
 export interface LearningSwitchOptions {
@@ -19,15 +20,13 @@ export interface LearningSwitchOptions {
   maxMacs?: number;
 }
 
-const TWO_32 = 0x1_0000_0000;
-
 /** Starts the application on `controller`; returns a function that stops it. */
 export function learningSwitch(controller: Controller, options: LearningSwitchOptions = {}) {
   const idleTimeout = options.idleTimeout ?? 60;
   const hardTimeout = options.hardTimeout ?? 0;
   const maxMacs = options.maxMacs ?? 65536;
-  // MAC (48-bit number) → port, per switch.
-  const tables = new Map<SwitchHandle, Map<number, number>>();
+  // MAC → port, per switch.
+  const tables = new Map<SwitchHandle, MacTable>();
   const key = new FlowKey();
   const layout = new PacketLayout();
   // The FLOW_MOD of flowMod({ match: matchFromKey(key), idleTimeout, hardTimeout, bufferId,
@@ -37,24 +36,20 @@ export function learningSwitch(controller: Controller, options: LearningSwitchOp
   function onPacketIn(sw: SwitchHandle, msg: PacketInMessage): void {
     let macs = tables.get(sw);
     if (macs === undefined) {
-      macs = new Map();
+      macs = new MacTable(maxMacs);
       tables.set(sw, macs);
     }
     parseFrame(msg.data, msg.data.length, msg.inPort, key, layout);
+    // The key's words hold dl_src in w[1] and the top half of w[2], dl_dst in the bottom half of
+    // w[2] and w[3]; the group bit is the lowest bit of a MAC's first byte (broadcast, multicast).
     const w = key.words;
-    // The group bit is the lowest bit of the first byte: set for broadcast and multicast.
     const srcMulticast = (w[1] & 0x0100_0000) !== 0;
     const dstMulticast = (w[2] & 0x0100) !== 0;
     if (msg.data.length >= 12 && !srcMulticast) {
-      const src = w[1] * 0x1_0000 + (w[2] >>> 16);
-      if (macs.get(src) !== msg.inPort) {
-        macs.delete(src); // re-insert: insertion order is learning order, for eviction
-        if (macs.size >= maxMacs) macs.delete(macs.keys().next().value as number);
-        macs.set(src, msg.inPort);
-      }
+      macs.learn(w[1] >>> 16, ((w[1] << 16) | (w[2] >>> 16)) >>> 0, msg.inPort);
     }
-    const outPort = dstMulticast ? undefined : macs.get((w[2] & 0xffff) * TWO_32 + w[3]);
-    if (outPort === undefined) {
+    const outPort = dstMulticast ? -1 : macs.lookup(w[2] & 0xffff, w[3]);
+    if (outPort < 0) {
       flood(sw, msg);
     } else if (outPort !== msg.inPort) {
       sw.sendEncoded(flowMods.write(key, sw.nextXid(), msg.bufferId, outPort));
