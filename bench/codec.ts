@@ -1,10 +1,10 @@
 // Codec throughput: encode and decode rates for the messages on the busiest control paths.
 // Run: npx tsc -p . && node dist/bench/codec.js [seconds-per-case, default 2]
-import { OFPAT, OFPFW, OFPP, OFPST, OFPT, OFP_NO_BUFFER } from "../src/ofchannel/constants.js";
-import { decodeMessage, encodeMessage } from "../src/ofchannel/codec.js";
-import type { MessageOf, OfpMessage } from "../src/ofchannel/messages.js";
-import { splitStatsReply } from "../src/ofchannel/multipart.js";
-import type { FlowStats, Match } from "../src/ofchannel/types.js";
+import { OFPAT, OFPFW, OFPP, OFPST, OFPT, OFP_NO_BUFFER } from "../src/openflow/of10/constants.js";
+import { decodeMessage, encodeMessage } from "../src/openflow/of10/codec.js";
+import type { MessageOf, OfpMessage } from "../src/openflow/of10/messages.js";
+import { splitStatsReply } from "../src/openflow/of10/multipart.js";
+import type { FlowStats, Match } from "../src/openflow/of10/types.js";
 
 const seconds = Number(process.argv[2] ?? 2);
 

@@ -1,7 +1,7 @@
 // Measures TCP through the pcap datapath between two namespaces whose veths keep their
 // default offloads (TSO/GSO, tx checksum), with each egress fix-up on or off, both directions.
 // Run as root after `npx tsc -p .`:  node dist/bench/datapath-offload.js [seconds]
-import { OFPAT, OFPP } from "../src/ofchannel/constants.js";
+import { OFPAT, OFPP } from "../src/openflow/of10/constants.js";
 import { Datapath } from "../src/datapath/datapath.js";
 import type { EgressOptions } from "../src/datapath/egress.js";
 import { PcapPort } from "../src/datapath/pcap-port.js";

@@ -2,11 +2,11 @@
 // second through Datapath.receive (parse + lookup + compiled actions + egress) into a sink port
 // for common action lists; plus software TCP segmentation of 64 KiB GSO frames.
 // Run after `npx tsc -p .`:  node dist/bench/datapath.js [seconds-per-case]
-import { OFPAT } from "../src/ofchannel/constants.js";
-import type { Action, PhyPort } from "../src/ofchannel/types.js";
-import { FlowKey } from "../src/flowtable/flow-key.js";
+import { OFPAT } from "../src/openflow/of10/constants.js";
+import type { Action, PhyPort } from "../src/openflow/of10/types.js";
+import { FlowKey } from "../src/packet/flow-key.js";
 import { Datapath } from "../src/datapath/datapath.js";
-import { PacketLayout, parseFrame } from "../src/datapath/parse.js";
+import { PacketLayout, parseFrame } from "../src/packet/parse.js";
 import { PortCounters, type Port } from "../src/datapath/port.js";
 import { arp, eth, ipv4, tcp, tcpFrame, udpFrame } from "../test/support/frames.js";
 import { RuleLookup } from "../test/support/rule-lookup.js";

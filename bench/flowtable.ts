@@ -7,9 +7,9 @@ import {
   OFPFC,
   OFPFW,
   OFPP,
-} from "../src/ofchannel/constants.js";
-import type { FlowMod, Match } from "../src/ofchannel/types.js";
-import { FLOW_KEY_WORDS, FlowKey } from "../src/flowtable/flow-key.js";
+} from "../src/openflow/of10/constants.js";
+import type { FlowMod, Match } from "../src/openflow/of10/types.js";
+import { FLOW_KEY_WORDS, FlowKey } from "../src/packet/flow-key.js";
 import type { FlowEntry } from "../src/flowtable/flow-entry.js";
 import { FlowTable } from "../src/flowtable/flow-table.js";
 

@@ -9,7 +9,7 @@
 // Run as root. Uses prefix "swo<pid>" for every namespace and interface it creates.
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
-import { OFPAT, OFPP } from "../src/ofchannel/constants.js";
+import { OFPAT, OFPP } from "../src/openflow/of10/constants.js";
 import { AfPacketPort } from "../src/datapath/afpacket-port.js";
 import { Datapath } from "../src/datapath/datapath.js";
 import { labPrefix, netnsUnavailable, runSync, Topology } from "../test/support/netns.js";

@@ -4,13 +4,13 @@
 // Run: npx tsc -p . && node dist/bench/switch.js [flow-mods, default 20000] [misses, default 20000]
 import { connect, type Socket } from "node:net";
 import { pino } from "pino";
-import { MemoryPort } from "../src/datapath/port.js";
-import { matchAll } from "../src/ofchannel/actions.js";
-import { decodeMessage, encodeMessage } from "../src/ofchannel/codec.js";
-import { OFPAT, OFPFC, OFPFW, OFPP, OFPT, OFP_NO_BUFFER } from "../src/ofchannel/constants.js";
+import { MemoryPort } from "../test/support/memory-port.js";
+import { matchAll } from "../src/openflow/of10/match.js";
+import { decodeMessage, encodeMessage } from "../src/openflow/of10/codec.js";
+import { OFPAT, OFPFC, OFPFW, OFPP, OFPT, OFP_NO_BUFFER } from "../src/openflow/of10/constants.js";
 import { MessageFramer } from "../src/ofchannel/framer.js";
-import type { OfpMessage } from "../src/ofchannel/messages.js";
-import { OpenFlowSwitch } from "../src/ofchannel/switch.js";
+import type { OfpMessage } from "../src/openflow/of10/messages.js";
+import { OpenFlowSwitch } from "../src/switch/switch.js";
 import { parsePassiveTarget } from "../src/ofchannel/targets.js";
 
 const nFlowMods = Number(process.argv[2] ?? 20000);
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   sw.addPort(p1);
   sw.addPort(p2);
   await sw.start();
-  const socket = connect({ port: sw.hub.listenPorts()[0], host: "127.0.0.1" });
+  const socket = connect({ port: sw.connmgr.listenPorts()[0], host: "127.0.0.1" });
   await new Promise((r) => socket.once("connect", r));
   const peer = new Peer(socket);
   peer.send({ type: OFPT.HELLO, xid: 1, version: 1, body: Buffer.alloc(0) });

@@ -11,7 +11,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const { NORMALISATION_CASES, probeNormalisation, startOvsBridge } = await import(
   `${root}dist/test/support/of10-normalisation.js`
 );
-const { ovsOfctlVersion } = await import(`${root}dist/test/ofchannel/ofp-print.js`);
+const { ovsOfctlVersion } = await import(`${root}dist/test/openflow/ofp-print.js`);
 
 const ovs = startOvsBridge("gnorm", "172.30.251");
 try {

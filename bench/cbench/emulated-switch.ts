@@ -15,12 +15,12 @@ import {
   OFPFC,
   OFPST,
   OFPT,
-} from "../../src/ofchannel/constants.js";
-import { decodeMessage, encodeMessage } from "../../src/ofchannel/codec.js";
-import { OfpError, errorToMessage } from "../../src/ofchannel/errors.js";
-import type { OfpMessage } from "../../src/ofchannel/messages.js";
-import type { PhyPort } from "../../src/ofchannel/types.js";
-import { FLOW_MOD, PACKET_IN, PACKET_OUT } from "../../src/ofchannel/structs.js";
+} from "../../src/openflow/of10/constants.js";
+import { decodeMessage, encodeMessage } from "../../src/openflow/of10/codec.js";
+import { OfpError, errorToMessage } from "../../src/openflow/of10/errors.js";
+import type { OfpMessage } from "../../src/openflow/of10/messages.js";
+import type { PhyPort } from "../../src/openflow/of10/types.js";
+import { FLOW_MOD, PACKET_IN, PACKET_OUT } from "../../src/openflow/of10/structs.js";
 
 export type Mode = "throughput" | "latency";
 

@@ -6,11 +6,11 @@
 // its own business (echo, replies to pending requests) to the receiver onReady returned.
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import { OFP_VERSION, OFPHFC, OFPT, type OfpType } from "../ofchannel/constants.js";
-import { decodeMessage, encodeMessage } from "../ofchannel/codec.js";
-import { OfpError, errorPairName, errorToMessage } from "../ofchannel/errors.js";
+import { OFP_VERSION, OFPHFC, OFPT, type OfpType } from "../openflow/of10/constants.js";
+import { decodeMessage, encodeMessage } from "../openflow/of10/codec.js";
+import { OfpError, errorPairName, errorToMessage } from "../openflow/of10/errors.js";
 import { MessageFramer, type FramerOutput } from "../ofchannel/framer.js";
-import type { MessageOf, OfpMessage } from "../ofchannel/messages.js";
+import type { MessageOf, OfpMessage } from "../openflow/of10/messages.js";
 // The switch side negotiates the same way: min(ours, theirs) must be 1.0.
 import { helloAcceptsV1 } from "../ofchannel/connection.js";
 import type { BacklogOwner, InputScheduler } from "./input-scheduler.js";

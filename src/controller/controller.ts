@@ -4,9 +4,9 @@
 // again replaces its old connection, which is closed (as NOX and Open vSwitch do).
 import { createServer, type Server, type Socket } from "node:net";
 import { pino, type Logger } from "pino";
-import { OFPT } from "../ofchannel/constants.js";
-import { errorPairName } from "../ofchannel/errors.js";
-import type { MessageOf, OfpMessage } from "../ofchannel/messages.js";
+import { OFPT } from "../openflow/of10/constants.js";
+import { errorPairName } from "../openflow/of10/errors.js";
+import type { MessageOf, OfpMessage } from "../openflow/of10/messages.js";
 import { OfConnection, type ConnectionHooks, type ConnectionOptions } from "./connection.js";
 import { parseActiveTarget, parsePassiveTarget } from "../ofchannel/targets.js";
 import { EventChains, type EventName, type Handler } from "./events.js";

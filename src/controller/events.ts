@@ -3,8 +3,8 @@
 // chain with the default order. Handlers that throw are logged and skipped, never fatal: one
 // application's bug must not take down the switches' sessions.
 import type { Logger } from "pino";
-import type { OFPT } from "../ofchannel/constants.js";
-import type { MessageOf, OfpMessage } from "../ofchannel/messages.js";
+import type { OFPT } from "../openflow/of10/constants.js";
+import type { MessageOf, OfpMessage } from "../openflow/of10/messages.js";
 import type { SwitchHandle } from "./switch-handle.js";
 
 export const CONTINUE = "continue";

@@ -4,10 +4,10 @@
 // generic route (matchFromKey + flowMod + encodeMessage) costs about 0.7 µs per packet-in, this
 // one about 0.1 µs. Offsets come from the struct declarations, and a property test pins the
 // bytes to encodeMessage's for the same FLOW_MOD.
-import { OFP_DEFAULT_PRIORITY, OFPAT, OFPFC, OFPP, OFPT } from "../ofchannel/constants.js";
-import { encodeMessage } from "../ofchannel/codec.js";
-import { ACTION_OUTPUT, FLOW_MOD, MATCH } from "../ofchannel/structs.js";
-import type { FlowKey } from "../flowtable/flow-key.js";
+import { OFP_DEFAULT_PRIORITY, OFPAT, OFPFC, OFPP, OFPT } from "../openflow/of10/constants.js";
+import { encodeMessage } from "../openflow/of10/codec.js";
+import { ACTION_OUTPUT, FLOW_MOD, MATCH } from "../openflow/of10/structs.js";
+import type { FlowKey } from "../packet/flow-key.js";
 import { matchAll } from "./match.js";
 
 const M = FLOW_MOD.offsetOf.match;

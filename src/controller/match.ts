@@ -1,13 +1,13 @@
 // ofp_match values an application builds: match-everything, and the exact 12-field match of a
 // packet (what a learning switch installs), made with the datapath's frame parser so controller
 // and switch agree on every field.
-import type { Match } from "../ofchannel/types.js";
-import { macToString } from "../ofchannel/wire.js";
-import { FlowKey } from "../flowtable/flow-key.js";
-import { PacketLayout, parseFrame } from "../datapath/parse.js";
+import type { Match } from "../openflow/of10/types.js";
+import { macToString } from "../openflow/wire.js";
+import { FlowKey } from "../packet/flow-key.js";
+import { PacketLayout, parseFrame } from "../packet/parse.js";
 
 /** A match with every field wildcarded (flow stats of a whole table, delete-all). */
-export { matchAll } from "../ofchannel/actions.js";
+export { matchAll } from "../openflow/of10/match.js";
 
 const macScratch = Buffer.alloc(6);
 

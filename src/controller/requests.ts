@@ -1,9 +1,9 @@
 // Requests awaiting a reply, by xid. A request is settled by its reply (a STATS_REPLY only once
 // the part without OFPSF_REPLY_MORE arrives: the parts are joined), rejected by an OFPT_ERROR
 // carrying its xid, by a timeout, or by the connection going away.
-import { OFPSF_REPLY_MORE, OFPT, type OfpType } from "../ofchannel/constants.js";
-import { errorPairName } from "../ofchannel/errors.js";
-import type { MessageOf, OfpMessage } from "../ofchannel/messages.js";
+import { OFPSF_REPLY_MORE, OFPT, type OfpType } from "../openflow/of10/constants.js";
+import { errorPairName } from "../openflow/of10/errors.js";
+import type { MessageOf, OfpMessage } from "../openflow/of10/messages.js";
 
 type StatsReply = MessageOf<typeof OFPT.STATS_REPLY>;
 

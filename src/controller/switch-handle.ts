@@ -13,14 +13,14 @@ import {
   OFPST,
   OFPT,
   OFPTT,
-} from "../ofchannel/constants.js";
+} from "../openflow/of10/constants.js";
 import type {
   FlowStatsRequestBody,
   MessageOf,
   OfpMessage,
   StatsRequestBody,
   SwitchConfig,
-} from "../ofchannel/messages.js";
+} from "../openflow/of10/messages.js";
 import type {
   Action,
   AggregateStats,
@@ -32,7 +32,7 @@ import type {
   PortStats,
   QueueStats,
   TableStats,
-} from "../ofchannel/types.js";
+} from "../openflow/of10/types.js";
 import type { OfConnection } from "./connection.js";
 import { matchAll } from "./match.js";
 import { RequestFailed, joinStatsParts } from "./requests.js";

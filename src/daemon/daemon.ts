@@ -3,8 +3,8 @@
 import type { Logger } from "pino";
 import { loadCap } from "../datapath/pcap-io.js";
 import { createPort, resolveBackend } from "../datapath/port-factory.js";
-import { OpenFlowSwitch } from "../ofchannel/switch.js";
-import { dpidToString } from "../ofchannel/switch-features.js";
+import { OpenFlowSwitch } from "../switch/switch.js";
+import { dpidToString } from "../switch/switch-features.js";
 import { PRIVILEGE_HINT, canCapture, disableIpv6, interfaceExists } from "./host.js";
 import { UsageError, frameIoName, type DaemonConfig } from "./options.js";
 

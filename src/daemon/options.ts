@@ -1,15 +1,15 @@
 // The command line: commander for the syntax, then our own validation of every value, so a
 // bad argument becomes one UsageError with one clear line (the CLI prints it, exit code 2).
 import { Command, CommanderError, Option } from "commander";
-import { OFPP } from "../ofchannel/constants.js";
-import type { FailMode } from "../ofchannel/switch.js";
+import { OFPP } from "../openflow/of10/constants.js";
+import type { FailMode } from "../switch/switch.js";
 import {
   parseActiveTarget,
   parsePassiveTarget,
   type ActiveTarget,
   type PassiveTarget,
 } from "../ofchannel/targets.js";
-import { SOFTWARE_VERSION } from "../ofchannel/switch-features.js";
+import { SOFTWARE_VERSION } from "../switch/switch-features.js";
 import { PORT_BACKENDS, resolveBackend, type PortBackend } from "../datapath/port-factory.js";
 
 export class UsageError extends Error {

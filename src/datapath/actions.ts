@@ -2,9 +2,9 @@
 // program over a frame without allocating: rewrites go into one scratch copy of the frame
 // (so the caller's bytes stay untouched), outputs hand the bytes as they are at that point
 // to an ActionTarget (the Datapath), which owns ports, flooding, the controller and NORMAL.
-import { OFPAT, OFPP } from "../ofchannel/constants.js";
-import type { Action } from "../ofchannel/types.js";
-import { PacketLayout, VLAN_TAG_LEN } from "./parse.js";
+import { OFPAT, OFPP } from "../openflow/of10/constants.js";
+import type { Action } from "../openflow/of10/types.js";
+import { PacketLayout, VLAN_TAG_LEN } from "../packet/parse.js";
 import { setMac, setNwAddr, setNwTos, setTpPort, setVlanTci, stripVlan } from "./rewrite.js";
 
 /** What the executor needs from its owner; every method gets the frame as it is now. */

@@ -5,13 +5,13 @@
 // through callbacks, and drives PACKET_OUT and PORT_MOD through methods.
 // A port whose interface vanishes is detached (DELETE), not forgotten: it keeps its number and
 // is attached again (ADD, fresh config and counters) when an interface of that name returns.
-import { OFPP, OFPPC, OFPPR, OFPPS, OFPR } from "../ofchannel/constants.js";
-import type { Action, PhyPort, PortStats } from "../ofchannel/types.js";
-import { FlowKey } from "../flowtable/flow-key.js";
+import { OFPP, OFPPC, OFPPR, OFPPS, OFPR } from "../openflow/of10/constants.js";
+import type { Action, PhyPort, PortStats } from "../openflow/of10/types.js";
+import { FlowKey } from "../packet/flow-key.js";
 import { ActionExecutor, CompiledActions, compileActions, type ActionTarget } from "./actions.js";
 import { Egress, type EgressOptions } from "./egress.js";
 import { MacLearningTable } from "./learning.js";
-import { ETH_HEADER_LEN, PacketLayout, parseFrame } from "./parse.js";
+import { ETH_HEADER_LEN, PacketLayout, parseFrame } from "../packet/parse.js";
 import type { Port, PortRefresh } from "./port.js";
 import type { RxOffload } from "./vnet.js";
 

@@ -18,8 +18,8 @@ import {
   isPartialChecksum,
   l4Length,
   pseudoHeaderSum,
-} from "./checksum.js";
-import { ETH_HEADER_LEN, L4, PacketLayout, VLAN_TAG_LEN } from "./parse.js";
+} from "../packet/checksum.js";
+import { ETH_HEADER_LEN, L4, PacketLayout, VLAN_TAG_LEN } from "../packet/parse.js";
 import type { Port } from "./port.js";
 import { VNET_GSO, type RxOffload } from "./vnet.js";
 

@@ -11,8 +11,8 @@
 //     one when an interface of that name is up again;
 //   - logs once a socket error the link state does not explain (a down/up faster than a
 //     poll), and reopens the I/O when the error killed it.
-import { OFPPC, OFPPS } from "../ofchannel/constants.js";
-import type { PhyPort } from "../ofchannel/types.js";
+import { OFPPC, OFPPS } from "../openflow/of10/constants.js";
+import type { PhyPort } from "../openflow/of10/types.js";
 import { FrameIoError, isPermissionError, type FrameIo, type FrameIoBinding } from "./frame-io.js";
 import { LinkMonitor, type LinkTransition } from "./link-monitor.js";
 import { PortCounters, type FrameHandler, type Port, type PortRefresh } from "./port.js";

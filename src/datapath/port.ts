@@ -1,9 +1,8 @@
-// The datapath's view of a switch port, and an in-memory implementation for tests.
+// The datapath's view of a switch port (an in-memory one for tests is in test/support).
 // Receive model (the one `cap` imposes): a port owns one receive buffer and calls the frame
 // handler synchronously once per frame with that buffer and the frame's length; the handler
 // must be done with the bytes when it returns.
-import { OFPPS } from "../ofchannel/constants.js";
-import type { MacAddress, PhyPort, PortStats } from "../ofchannel/types.js";
+import type { MacAddress, PhyPort, PortStats } from "../openflow/of10/types.js";
 import type { RxOffload } from "./vnet.js";
 
 export type FrameHandler = (frame: Buffer, length: number, port: Port) => void;
@@ -72,7 +71,7 @@ export interface Port {
    * Batching backends (AfPacketPort) queue what send() accepted and transmit it here, in one
    * system call. They also flush on their own at the end of every receive batch and after the
    * current task, so calling this is only needed to bound latency sooner. Optional: ports
-   * that send immediately (PcapPort, MemoryPort) do not implement it.
+   * that send immediately (PcapPort, the tests' MemoryPort) do not implement it.
    */
   flush?(): void;
   /**
@@ -108,99 +107,4 @@ export interface Port {
   /** The port as OFPT_FEATURES_REPLY / PORT_STATUS describe it. */
   phyPort(): PhyPort;
   close(): void;
-}
-
-/**
- * An in-memory port: frames sent on one end of a pair arrive on the other, copied into the
- * receiver's own buffer as cap does. The far end of a switch port plays the host.
- */
-export class MemoryPort implements Port {
-  config = 0;
-  mtu = 1500;
-  linkUp = true;
-  /** False: the "interface" is gone (refresh reports it once); true again: it is back. */
-  present = true;
-  readonly counters = new PortCounters();
-  /** Copies of every frame this end received, when no handler is open (a host's inbox). */
-  readonly received: Buffer[] = [];
-  private peer: MemoryPort | undefined;
-  private handler: FrameHandler | undefined;
-  private readonly rxBuffer = Buffer.alloc(65535 + 64);
-  private closed = false;
-
-  constructor(
-    readonly portNo: number,
-    readonly name: string,
-    readonly hwAddr: MacAddress = "02:00:00:00:00:00",
-  ) {}
-
-  /** A connected pair: frames sent on `a` arrive at `b` and vice versa. */
-  static pair(portNo: number, name: string, hwAddr?: MacAddress): [MemoryPort, MemoryPort] {
-    const a = new MemoryPort(portNo, name, hwAddr);
-    const b = new MemoryPort(0, `${name}-peer`);
-    a.peer = b;
-    b.peer = a;
-    return [a, b];
-  }
-
-  open(onFrame: FrameHandler): void {
-    this.handler = onFrame;
-    this.closed = false;
-  }
-
-  send(frame: Buffer, length: number): boolean {
-    const peer = this.peer;
-    if (this.closed || !this.linkUp || !this.present || !peer) {
-      this.counters.txDropped++;
-      return false;
-    }
-    this.counters.txPackets++;
-    this.counters.txBytes += length;
-    peer.deliver(frame, length);
-    return true;
-  }
-
-  private deliver(frame: Buffer, length: number): void {
-    this.counters.rxPackets++;
-    this.counters.rxBytes += length;
-    if (this.handler) {
-      frame.copy(this.rxBuffer, 0, 0, length);
-      this.handler(this.rxBuffer, length, this);
-    } else {
-      this.received.push(Buffer.from(frame.subarray(0, length)));
-    }
-  }
-
-  private lastLinkUp = true;
-  private lastPresent = true;
-  refresh(): PortRefresh {
-    if (this.closed) return "gone";
-    if (this.lastPresent !== this.present) {
-      this.lastPresent = this.present;
-      this.lastLinkUp = this.linkUp;
-      return this.present ? "back" : "gone";
-    }
-    if (!this.present || this.lastLinkUp === this.linkUp) return "unchanged";
-    this.lastLinkUp = this.linkUp;
-    return "changed";
-  }
-
-  phyPort(): PhyPort {
-    return {
-      portNo: this.portNo,
-      hwAddr: this.hwAddr,
-      name: this.name,
-      config: this.config,
-      state: this.linkUp ? 0 : OFPPS.LINK_DOWN,
-      curr: 0,
-      advertised: 0,
-      supported: 0,
-      peer: 0,
-    };
-  }
-
-  close(): void {
-    this.closed = true;
-    this.handler = undefined;
-  }
 }

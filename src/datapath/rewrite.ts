@@ -8,8 +8,8 @@ import {
   isPartialChecksum,
   l4ChecksumOffset,
   partialReplace32,
-} from "./checksum.js";
-import { ETH_TYPE_VLAN, L4, VLAN_TAG_LEN, type PacketLayout } from "./parse.js";
+} from "../packet/checksum.js";
+import { ETH_TYPE_VLAN, L4, VLAN_TAG_LEN, type PacketLayout } from "../packet/parse.js";
 
 function u16(b: Buffer, o: number): number {
   return (b[o] << 8) | b[o + 1];

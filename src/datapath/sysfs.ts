@@ -1,7 +1,7 @@
 // Interface facts from /sys/class/net/IF: index, address, MTU, link state and speed. Read at
 // open and on the link-state timer, never per packet.
 import { readFileSync } from "node:fs";
-import { OFPPF } from "../ofchannel/constants.js";
+import { OFPPF } from "../openflow/of10/constants.js";
 
 export interface LinkInfo {
   exists: boolean;

@@ -1,6 +1,6 @@
 // Exact-match hash table in front of a tuple-space classifier (one hash subtable per distinct
 // wildcard mask). Lookup order and the early stop are described in docs/flowtable.md.
-import type { FlowKey } from "./flow-key.js";
+import type { FlowKey } from "../packet/flow-key.js";
 import type { FlowEntry } from "./flow-entry.js";
 import { covers, EXACT_MASK, overlaps, type MatchWords } from "./match-words.js";
 import { WordHashTable } from "./word-hash.js";

@@ -1,7 +1,7 @@
 // One flow table entry. The datapath reads `actions` / `compiled` and bumps counters through
 // FlowTable.recordHit; everything below "classifier bookkeeping" belongs to the flow table.
-import { OFPAT } from "../ofchannel/constants.js";
-import type { Action, FlowRemoved, FlowStats, Match } from "../ofchannel/types.js";
+import { OFPAT } from "../openflow/of10/constants.js";
+import type { Action, FlowRemoved, FlowStats, Match } from "../openflow/of10/types.js";
 import type { MatchWords } from "./match-words.js";
 
 export class FlowEntry {

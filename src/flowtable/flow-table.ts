@@ -1,7 +1,16 @@
 // The OF1.0 flow table: FLOW_MOD commands, lookups with hit accounting, idle/hard timeouts,
 // stats queries and the emergency table. Knows nothing of sockets or packets beyond FlowKey.
 import { performance } from "node:perf_hooks";
-import { OFPET, OFPFC, OFPFF, OFPFMFC, OFPFW, OFPP, OFPRR, OFPTT } from "../ofchannel/constants.js";
+import {
+  OFPET,
+  OFPFC,
+  OFPFF,
+  OFPFMFC,
+  OFPFW,
+  OFPP,
+  OFPRR,
+  OFPTT,
+} from "../openflow/of10/constants.js";
 import type {
   AggregateStats,
   FlowMod,
@@ -9,11 +18,11 @@ import type {
   FlowStats,
   Match,
   TableStats,
-} from "../ofchannel/types.js";
+} from "../openflow/of10/types.js";
 import { Classifier } from "./classifier.js";
 import { ExpiryHeap } from "./expiry-heap.js";
 import { FlowEntry } from "./flow-entry.js";
-import type { FlowKey } from "./flow-key.js";
+import type { FlowKey } from "../packet/flow-key.js";
 import { matchToWords, type MatchWords } from "./match-words.js";
 import { MicroflowCache } from "./microflow-cache.js";
 import { hashWords } from "./word-hash.js";

@@ -3,9 +3,9 @@
 // match's dl_type / nw_proto never constrain anything. A packet key matches when
 // (key[i] & mask[i]) === value[i] for all nine words. Words are int32 (Int32Array) so that
 // `key & mask` (always int32 in JS) compares with stored words without uint32/double mixing.
-import { OFP_VLAN_NONE, OFPFW } from "../ofchannel/constants.js";
-import type { MacAddress, Match } from "../ofchannel/types.js";
-import { FLOW_KEY_WORDS } from "./flow-key.js";
+import { OFP_VLAN_NONE, OFPFW } from "../openflow/of10/constants.js";
+import type { MacAddress, Match } from "../openflow/of10/types.js";
+import { FLOW_KEY_WORDS } from "../packet/flow-key.js";
 
 export const ETH_TYPE_IP = 0x0800;
 export const ETH_TYPE_ARP = 0x0806;

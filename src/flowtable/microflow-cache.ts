@@ -6,7 +6,7 @@
 // Like Open vSwitch's emc-insert-inv-prob, a classifier answer is stored only now and then
 // (`offer`): a flow that keeps sending gets in after a few packets, while traffic with no repeats
 // (a scan, or uniform random keys over a huge table) does not pay a store per packet.
-import { FLOW_KEY_WORDS } from "./flow-key.js";
+import { FLOW_KEY_WORDS } from "../packet/flow-key.js";
 
 export const DEFAULT_CACHE_SLOTS = 8192;
 

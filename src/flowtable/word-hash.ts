@@ -6,7 +6,7 @@
 // Only a hash match reads the key words. Deletion shifts later index slots back (no tombstones)
 // and moves the last id into the freed one, so ids stay dense. `find` masks the probe key on the
 // fly (no copy); `findBatch` overlaps the cache misses of many keys (see docs/flowtable.md).
-import { FLOW_KEY_WORDS, type FlowKey } from "./flow-key.js";
+import { FLOW_KEY_WORDS, type FlowKey } from "../packet/flow-key.js";
 
 const MIN_CAPACITY = 16;
 /**

@@ -11,11 +11,11 @@
 // requests are bounded: past HELD_LIMIT bytes the socket is paused and TCP pushes back.
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import { decodeMessage, encodeMessage } from "./codec.js";
-import { OFP_VERSION, OFPHFC, OFPT } from "./constants.js";
-import { OfpError, errorToMessage } from "./errors.js";
+import { decodeMessage, encodeMessage } from "../openflow/of10/codec.js";
+import { OFP_VERSION, OFPHFC, OFPT } from "../openflow/of10/constants.js";
+import { OfpError, errorToMessage } from "../openflow/of10/errors.js";
 import { MessageFramer, errorFrom, type FramerOutput } from "./framer.js";
-import type { MessageOf, OfpMessage } from "./messages.js";
+import type { MessageOf, OfpMessage } from "../openflow/of10/messages.js";
 import { SendQueue, type SendQueueLimits } from "./send-queue.js";
 import type { SessionRole } from "./targets.js";
 

@@ -12,8 +12,8 @@
 // - length > maxMessageLen: the header is still trustworthy, so the message is reported as a
 //   non-fatal error and its bytes are skipped as they arrive (never buffered); the stream goes on
 //   with the next message.
-import { OFP_MAX_MESSAGE_LEN, OFPBRC } from "./constants.js";
-import { OfpError } from "./errors.js";
+import { OFP_MAX_MESSAGE_LEN, OFPBRC } from "../openflow/of10/constants.js";
+import { OfpError } from "../openflow/of10/errors.js";
 
 const HEADER_LEN = 8;
 

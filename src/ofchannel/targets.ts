@@ -1,7 +1,7 @@
 // Controller connection targets as Open vSwitch writes them: `tcp:HOST[:PORT]` (the switch
 // connects) and `ptcp:[PORT][:IP]` (the switch listens). IPv6 addresses go in brackets.
 import { isIP } from "node:net";
-import { OFP_TCP_PORT } from "./constants.js";
+import { OFP_TCP_PORT } from "../openflow/of10/constants.js";
 
 export interface ActiveTarget {
   kind: "tcp";

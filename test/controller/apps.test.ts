@@ -1,7 +1,13 @@
 // The learning switch and the hub against a fake switch: what they send for each packet-in.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { OFPAT, OFPP, OFPT, OFP_NO_BUFFER, OFP_VLAN_NONE } from "../../src/ofchannel/constants.js";
+import {
+  OFPAT,
+  OFPP,
+  OFPT,
+  OFP_NO_BUFFER,
+  OFP_VLAN_NONE,
+} from "../../src/openflow/of10/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import { learningSwitch } from "../../src/controller/apps/learning-switch.js";
 import { hub } from "../../src/controller/apps/hub.js";

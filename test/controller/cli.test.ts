@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { OFPT } from "../../src/ofchannel/constants.js";
+import { OFPT } from "../../src/openflow/of10/constants.js";
 import { ROOT, ensureBuilt, freePort } from "../support/daemon.js";
 import { FakeSwitch } from "./fake-switch.js";
 

@@ -14,8 +14,8 @@ import {
   OFPT,
   OFPTT,
   OFP_NO_BUFFER,
-} from "../../src/ofchannel/constants.js";
-import type { FlowStats, PortStats } from "../../src/ofchannel/types.js";
+} from "../../src/openflow/of10/constants.js";
+import type { FlowStats, PortStats } from "../../src/openflow/of10/types.js";
 import {
   Controller,
   RequestFailed,

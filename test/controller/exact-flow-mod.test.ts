@@ -1,9 +1,9 @@
 // ExactFlowModWriter writes the same bytes as the generic encoder for the same FLOW_MOD.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { OFPAT, OFP_NO_BUFFER, OFPT } from "../../src/ofchannel/constants.js";
-import { encodeMessage } from "../../src/ofchannel/codec.js";
-import { FlowKey, FLOW_KEY_WORDS } from "../../src/flowtable/flow-key.js";
+import { OFPAT, OFP_NO_BUFFER, OFPT } from "../../src/openflow/of10/constants.js";
+import { encodeMessage } from "../../src/openflow/of10/codec.js";
+import { FlowKey, FLOW_KEY_WORDS } from "../../src/packet/flow-key.js";
 import { ExactFlowModWriter } from "../../src/controller/exact-flow-mod.js";
 import { matchFromKey } from "../../src/controller/match.js";
 

@@ -1,11 +1,11 @@
 // An in-process OpenFlow 1.0 switch built from the codec, over a real TCP socket, for testing
 // the controller library: it sends what a test tells it and records what the controller sends.
 import { connect, type Socket } from "node:net";
-import { OFP_VERSION, OFPT, type OfpType } from "../../src/ofchannel/constants.js";
-import { decodeMessage, encodeMessage } from "../../src/ofchannel/codec.js";
+import { OFP_VERSION, OFPT, type OfpType } from "../../src/openflow/of10/constants.js";
+import { decodeMessage, encodeMessage } from "../../src/openflow/of10/codec.js";
 import { MessageFramer } from "../../src/ofchannel/framer.js";
-import type { MessageOf, OfpMessage } from "../../src/ofchannel/messages.js";
-import type { PhyPort } from "../../src/ofchannel/types.js";
+import type { MessageOf, OfpMessage } from "../../src/openflow/of10/messages.js";
+import type { PhyPort } from "../../src/openflow/of10/types.js";
 
 export function phyPort(portNo: number, name = `eth${portNo}`): PhyPort {
   const hex = portNo.toString(16).padStart(2, "0");

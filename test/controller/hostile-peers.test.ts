@@ -6,8 +6,8 @@ import { readdirSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { OFPAT, OFPT } from "../../src/ofchannel/constants.js";
-import { encodeMessage } from "../../src/ofchannel/codec.js";
+import { OFPAT, OFPT } from "../../src/openflow/of10/constants.js";
+import { encodeMessage } from "../../src/openflow/of10/codec.js";
 import {
   Controller,
   type ControllerOptions,

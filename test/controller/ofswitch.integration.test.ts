@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { OFPAT, OFPFW } from "../../src/ofchannel/constants.js";
+import { OFPAT, OFPFW } from "../../src/openflow/of10/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import { learningSwitch } from "../../src/controller/apps/learning-switch.js";
 import { Topology, labPrefix } from "../support/netns.js";

@@ -4,7 +4,7 @@
 // process, root namespace) is reached over a veth from that namespace.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { OFPAT, OFPPC } from "../../src/ofchannel/constants.js";
+import { OFPAT, OFPPC } from "../../src/openflow/of10/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import { learningSwitch } from "../../src/controller/apps/learning-switch.js";
 import { Topology, labPrefix } from "../support/netns.js";

@@ -2,8 +2,8 @@
 // controller's memory grow without bound.
 import { afterEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { OFPAT, OFPT, OFP_NO_BUFFER } from "../../src/ofchannel/constants.js";
-import type { OfpMessage } from "../../src/ofchannel/messages.js";
+import { OFPAT, OFPT, OFP_NO_BUFFER } from "../../src/openflow/of10/constants.js";
+import type { OfpMessage } from "../../src/openflow/of10/messages.js";
 import {
   Controller,
   type ControllerOptions,

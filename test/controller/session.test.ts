@@ -3,7 +3,14 @@
 import { createServer, type AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { OFPET, OFPHFC, OFPPR, OFPRR, OFPT, OFP_NO_BUFFER } from "../../src/ofchannel/constants.js";
+import {
+  OFPET,
+  OFPHFC,
+  OFPPR,
+  OFPRR,
+  OFPT,
+  OFP_NO_BUFFER,
+} from "../../src/openflow/of10/constants.js";
 import { Controller, STOP, type SwitchHandle } from "../../src/controller/index.js";
 import { matchAll } from "../../src/controller/match.js";
 import { FakeSwitch, logSink, nextEvent, phyPort } from "./fake-switch.js";

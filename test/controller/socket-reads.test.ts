@@ -6,7 +6,7 @@
 import { createServer, type AddressInfo } from "node:net";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { OFPT } from "../../src/ofchannel/constants.js";
+import { OFPT } from "../../src/openflow/of10/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import type { PacketInMessage } from "../../src/controller/events.js";
 import { FakeSwitch, nextEvent, packetInBytes } from "./fake-switch.js";

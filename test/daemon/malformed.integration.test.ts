@@ -2,10 +2,10 @@
 // session (or, after an unrecoverable framing error, the daemon) stays up, and the switch keeps
 // forwarding between namespaced hosts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeMessage } from "../../src/ofchannel/codec.js";
-import { OFPBAC, OFPBRC, OFPET, OFPT } from "../../src/ofchannel/constants.js";
-import { ControllerPeer } from "../ofchannel/peer.js";
-import { flowMod, inPortMatch, output } from "../ofchannel/switch-harness.js";
+import { encodeMessage } from "../../src/openflow/of10/codec.js";
+import { OFPBAC, OFPBRC, OFPET, OFPT } from "../../src/openflow/of10/constants.js";
+import { ControllerPeer } from "../switch/peer.js";
+import { flowMod, inPortMatch, output } from "../switch/switch-harness.js";
 import { labPrefix, Topology } from "../support/netns.js";
 import { netnsMissing, skipWithout } from "../support/prereq.js";
 import { ensureBuilt, startListeningDaemon, type Proc } from "../support/daemon.js";

@@ -5,11 +5,11 @@ import { execFile, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { encodeMessage } from "../../src/ofchannel/codec.js";
-import { OFPFF, OFPFW, OFPT } from "../../src/ofchannel/constants.js";
-import { ofpPrint } from "../ofchannel/ofp-print.js";
-import { ControllerListener, ControllerPeer } from "../ofchannel/peer.js";
-import { flowMod, inPortMatch, output } from "../ofchannel/switch-harness.js";
+import { encodeMessage } from "../../src/openflow/of10/codec.js";
+import { OFPFF, OFPFW, OFPT } from "../../src/openflow/of10/constants.js";
+import { ofpPrint } from "../openflow/ofp-print.js";
+import { ControllerListener, ControllerPeer } from "../switch/peer.js";
+import { flowMod, inPortMatch, output } from "../switch/switch-harness.js";
 import { firstMissing, skipWithout } from "../support/prereq.js";
 import {
   ROOT,

@@ -2,10 +2,10 @@
 // start whatever happens to the port it came from, and standalone mode forwards a miss with
 // its receive offload state (IPv6 GSO frames go out whole, not as oversize drops).
 import { afterEach, describe, expect, it } from "vitest";
-import { MemoryPort } from "../../src/datapath/port.js";
+import { MemoryPort } from "../support/memory-port.js";
 import { RxOffload, VNET_GSO } from "../../src/datapath/vnet.js";
-import { OpenFlowSwitch } from "../../src/ofchannel/switch.js";
-import { datapathIdFromMac } from "../../src/ofchannel/switch-features.js";
+import { OpenFlowSwitch } from "../../src/switch/switch.js";
+import { datapathIdFromMac } from "../../src/switch/switch-features.js";
 import { tcpv6GsoFrame } from "../support/frames.js";
 import { memoryLogger } from "../support/log-sink.js";
 import { OffloadSink } from "../support/offload-sink.js";

@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { OFPAT, OFPP } from "../../src/ofchannel/constants.js";
-import type { Action } from "../../src/ofchannel/types.js";
-import { FlowKey } from "../../src/flowtable/flow-key.js";
+import { OFPAT, OFPP } from "../../src/openflow/of10/constants.js";
+import type { Action } from "../../src/openflow/of10/types.js";
+import { FlowKey } from "../../src/packet/flow-key.js";
 import { ActionExecutor, compileActions, type ActionTarget } from "../../src/datapath/actions.js";
-import { PacketLayout, parseFrame } from "../../src/datapath/parse.js";
+import { PacketLayout, parseFrame } from "../../src/packet/parse.js";
 import {
   computeL4Checksum,
   isPartialChecksum,
   pseudoHeaderSum,
   fold,
   l4Length,
-} from "../../src/datapath/checksum.js";
+} from "../../src/packet/checksum.js";
 import { checksumsOk, eth, ipNum, ipv4, tcpFrame, udp, udpFrame } from "../support/frames.js";
 
 interface Sent {

@@ -5,8 +5,8 @@
 // verifies it: a wrong csum_start or pseudo-header sum would show as InCsumErrors and stalls.
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OFPAT } from "../../src/ofchannel/constants.js";
-import type { Action } from "../../src/ofchannel/types.js";
+import { OFPAT } from "../../src/openflow/of10/constants.js";
+import type { Action } from "../../src/openflow/of10/types.js";
 import { AfPacketPort } from "../../src/datapath/afpacket-port.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { ipNum } from "../support/frames.js";

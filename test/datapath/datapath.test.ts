@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { OFPAT, OFPP, OFPPC, OFPPR, OFPPS, OFPR } from "../../src/ofchannel/constants.js";
-import type { Action, PhyPort } from "../../src/ofchannel/types.js";
+import { OFPAT, OFPP, OFPPC, OFPPR, OFPPS, OFPR } from "../../src/openflow/of10/constants.js";
+import type { Action, PhyPort } from "../../src/openflow/of10/types.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { CompiledActions } from "../../src/datapath/actions.js";
-import { MemoryPort } from "../../src/datapath/port.js";
+import { MemoryPort } from "../support/memory-port.js";
 import { RxOffload, VNET_GSO } from "../../src/datapath/vnet.js";
 import { eth, arp, tcpFrame, tcpv6GsoFrame, udpFrame } from "../support/frames.js";
 import { OffloadSink } from "../support/offload-sink.js";

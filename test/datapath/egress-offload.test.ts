@@ -2,12 +2,12 @@
 // with GSO/NEEDS_CSUM metadata, which take the JavaScript path, and that the metadata lets the
 // kernel finish every checksum correctly (OffloadSink does what the kernel would).
 import { describe, expect, it } from "vitest";
-import { FlowKey } from "../../src/flowtable/flow-key.js";
-import { OFPAT } from "../../src/ofchannel/constants.js";
+import { FlowKey } from "../../src/packet/flow-key.js";
+import { OFPAT } from "../../src/openflow/of10/constants.js";
 import { ActionExecutor, compileActions, type ActionTarget } from "../../src/datapath/actions.js";
-import { fold, l4Length, pseudoHeaderSum } from "../../src/datapath/checksum.js";
+import { fold, l4Length, pseudoHeaderSum } from "../../src/packet/checksum.js";
 import { Egress } from "../../src/datapath/egress.js";
-import { PacketLayout, parseFrame } from "../../src/datapath/parse.js";
+import { PacketLayout, parseFrame } from "../../src/packet/parse.js";
 import { RxOffload, VNET_GSO, VNET_HDR, writeVnetHdr } from "../../src/datapath/vnet.js";
 import { checksumsOk, eth, ipNum, ipv4, tcp, udpFrame } from "../support/frames.js";
 import { OffloadSink } from "../support/offload-sink.js";

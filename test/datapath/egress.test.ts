@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { FlowKey } from "../../src/flowtable/flow-key.js";
+import { FlowKey } from "../../src/packet/flow-key.js";
 import { Egress } from "../../src/datapath/egress.js";
-import { PacketLayout, parseFrame } from "../../src/datapath/parse.js";
-import { MemoryPort } from "../../src/datapath/port.js";
-import { fold, l4Length, pseudoHeaderSum } from "../../src/datapath/checksum.js";
+import { PacketLayout, parseFrame } from "../../src/packet/parse.js";
+import { MemoryPort } from "../support/memory-port.js";
+import { fold, l4Length, pseudoHeaderSum } from "../../src/packet/checksum.js";
 import { checksumsOk, eth, ipv4, tcp, udpFrame } from "../support/frames.js";
 
 function layoutOf(f: Buffer): PacketLayout {

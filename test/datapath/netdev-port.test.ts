@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { OFPPC, OFPPS } from "../../src/ofchannel/constants.js";
+import { OFPPC, OFPPS } from "../../src/openflow/of10/constants.js";
 import { linkTransitions } from "../../src/datapath/link-monitor.js";
 import { NetdevPort } from "../../src/datapath/netdev-port.js";
 import { readLinkInfo } from "../../src/datapath/sysfs.js";

@@ -1,8 +1,8 @@
 // The datapath on real veths: two hosts in namespaces keep their default offloads (TSO/GSO,
 // tx checksum offload); the switch ends are PcapPorts in this process.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OFPAT, OFPP, OFPPR, OFPPS } from "../../src/ofchannel/constants.js";
-import type { Action, PhyPort } from "../../src/ofchannel/types.js";
+import { OFPAT, OFPP, OFPPR, OFPPS } from "../../src/openflow/of10/constants.js";
+import type { Action, PhyPort } from "../../src/openflow/of10/types.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { PcapPort } from "../../src/datapath/pcap-port.js";
 import { labPrefix, run, Topology } from "../support/netns.js";

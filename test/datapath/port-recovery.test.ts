@@ -10,7 +10,7 @@ import { Datapath } from "../../src/datapath/datapath.js";
 import type { FrameIo } from "../../src/datapath/frame-io.js";
 import { NetdevPort } from "../../src/datapath/netdev-port.js";
 import { PcapIo } from "../../src/datapath/pcap-io.js";
-import { OFPAT } from "../../src/ofchannel/constants.js";
+import { OFPAT } from "../../src/openflow/of10/constants.js";
 import { FaultyIo } from "../support/fake-io.js";
 import { INFO, memoryLogger } from "../support/log-sink.js";
 import { labPrefix, Topology } from "../support/netns.js";

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { OFPPF, OFPPS } from "../../src/ofchannel/constants.js";
-import { MemoryPort } from "../../src/datapath/port.js";
+import { OFPPF, OFPPS } from "../../src/openflow/of10/constants.js";
+import { MemoryPort } from "../support/memory-port.js";
 import { readLinkInfo, speedFeatures } from "../../src/datapath/sysfs.js";
 
 const root = mkdtempSync(join(tmpdir(), "ofs-sysfs-"));

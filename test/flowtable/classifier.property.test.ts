@@ -2,9 +2,16 @@
 // sequences and random packets. Value domains are tiny so rules overlap, tie and hit.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { OFP_VLAN_NONE, OFPFC, OFPFF, OFPFW, OFPP, OFPTT } from "../../src/ofchannel/constants.js";
-import type { FlowMod, Match } from "../../src/ofchannel/types.js";
-import { FlowKey } from "../../src/flowtable/flow-key.js";
+import {
+  OFP_VLAN_NONE,
+  OFPFC,
+  OFPFF,
+  OFPFW,
+  OFPP,
+  OFPTT,
+} from "../../src/openflow/of10/constants.js";
+import type { FlowMod, Match } from "../../src/openflow/of10/types.js";
+import { FlowKey } from "../../src/packet/flow-key.js";
 import { FlowTable } from "../../src/flowtable/flow-table.js";
 import { flowMod, ip, keyOf, output, type PacketFields } from "./helpers.js";
 import { ModelTable } from "./model.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OFPET, OFPFC, OFPFF, OFPFMFC, OFPP, OFPRR } from "../../src/ofchannel/constants.js";
+import { OFPET, OFPFC, OFPFF, OFPFMFC, OFPP, OFPRR } from "../../src/openflow/of10/constants.js";
 import { FlowTable } from "../../src/flowtable/flow-table.js";
 import { exactMatch, flowMod, ip, keyOf, matchOf, output } from "./helpers.js";
 

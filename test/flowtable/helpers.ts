@@ -7,11 +7,11 @@ import {
   OFPFC,
   OFPFW,
   OFPP,
-} from "../../src/ofchannel/constants.js";
-import type { Action, FlowMod, Match } from "../../src/ofchannel/types.js";
-import { FlowKey } from "../../src/flowtable/flow-key.js";
+} from "../../src/openflow/of10/constants.js";
+import type { Action, FlowMod, Match } from "../../src/openflow/of10/types.js";
+import { FlowKey } from "../../src/packet/flow-key.js";
 import { macBytes } from "../../src/flowtable/match-words.js";
-import { matchAll } from "../../src/ofchannel/actions.js";
+import { matchAll } from "../../src/openflow/of10/match.js";
 
 export type MatchFields = Partial<Omit<Match, "wildcards">> & {
   /** Low bits of nw_src / nw_dst left wildcarded (OF1.0 prefix counts). */

@@ -2,9 +2,9 @@
 // lookup / find return, also for keys whose full 32-bit hash collides with a stored key's.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { OFP_VLAN_NONE, OFPFC } from "../../src/ofchannel/constants.js";
+import { OFP_VLAN_NONE, OFPFC } from "../../src/openflow/of10/constants.js";
 import type { FlowEntry } from "../../src/flowtable/flow-entry.js";
-import { FlowKey } from "../../src/flowtable/flow-key.js";
+import { FlowKey } from "../../src/packet/flow-key.js";
 import { FlowTable } from "../../src/flowtable/flow-table.js";
 import { BATCH_MIN_SIZE, hashWords, WordHashTable } from "../../src/flowtable/word-hash.js";
 import { exactMatch, flowMod, keyOf, matchOf, type PacketFields } from "./helpers.js";

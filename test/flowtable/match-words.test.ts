@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OFP_VLAN_NONE, OFPFW } from "../../src/ofchannel/constants.js";
+import { OFP_VLAN_NONE, OFPFW } from "../../src/openflow/of10/constants.js";
 import { FlowTable } from "../../src/flowtable/flow-table.js";
 import { EXACT_MASK, matchToWords } from "../../src/flowtable/match-words.js";
 import {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { OFPFC, OFPFF } from "../../src/ofchannel/constants.js";
-import { FlowKey } from "../../src/flowtable/flow-key.js";
+import { OFPFC, OFPFF } from "../../src/openflow/of10/constants.js";
+import { FlowKey } from "../../src/packet/flow-key.js";
 import { FlowTable } from "../../src/flowtable/flow-table.js";
 import { MicroflowCache } from "../../src/flowtable/microflow-cache.js";
 import { hashWords } from "../../src/flowtable/word-hash.js";

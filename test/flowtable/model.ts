@@ -10,8 +10,8 @@ import {
   OFPFMFC,
   OFPFW,
   OFPP,
-} from "../../src/ofchannel/constants.js";
-import type { Action, FlowMod, Match } from "../../src/ofchannel/types.js";
+} from "../../src/openflow/of10/constants.js";
+import type { Action, FlowMod, Match } from "../../src/openflow/of10/types.js";
 import type { PacketFields } from "./helpers.js";
 
 const ZERO_MAC = "00:00:00:00:00:00";

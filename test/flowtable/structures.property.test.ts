@@ -2,7 +2,7 @@
 // the table grow, shrink and shift probe runs back on deletion.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { OFPFC, OFPFF, OFPRR } from "../../src/ofchannel/constants.js";
+import { OFPFC, OFPFF, OFPRR } from "../../src/openflow/of10/constants.js";
 import { FlowTable } from "../../src/flowtable/flow-table.js";
 import { WordHashTable } from "../../src/flowtable/word-hash.js";
 import { flowMod, keyOf, ManualClock, matchOf } from "./helpers.js";

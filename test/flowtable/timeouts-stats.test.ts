@@ -8,7 +8,7 @@ import {
   OFPP,
   OFPRR,
   OFPTT,
-} from "../../src/ofchannel/constants.js";
+} from "../../src/openflow/of10/constants.js";
 import { FlowTable } from "../../src/flowtable/flow-table.js";
 import { flowMod, keyOf, ManualClock, matchOf, output } from "./helpers.js";
 

@@ -1,11 +1,11 @@
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
-import { OFP_NO_BUFFER, OFPBRC } from "../../src/ofchannel/constants.js";
-import { OfpError } from "../../src/ofchannel/errors.js";
-import { PacketBufferPool } from "../../src/ofchannel/packet-buffers.js";
+import { OFP_NO_BUFFER, OFPBRC } from "../../src/openflow/of10/constants.js";
+import { OfpError } from "../../src/openflow/of10/errors.js";
+import { PacketBufferPool } from "../../src/switch/packet-buffers.js";
 import { parseActiveTarget, parsePassiveTarget } from "../../src/ofchannel/targets.js";
 import { SendQueue } from "../../src/ofchannel/send-queue.js";
-import { TokenBucket, defaultBurst } from "../../src/ofchannel/token-bucket.js";
+import { TokenBucket, defaultBurst } from "../../src/switch/token-bucket.js";
 import { sleep, waitFor } from "../support/wait.js";
 
 function codeOf(f: () => unknown): number {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { OFPBRC, OFPET, OFPT } from "../../src/ofchannel/constants.js";
-import { encodeMessage } from "../../src/ofchannel/codec.js";
+import { OFPBRC, OFPET, OFPT } from "../../src/openflow/of10/constants.js";
+import { encodeMessage } from "../../src/openflow/of10/codec.js";
 import { errorFrom, MessageFramer, type FramerOutput } from "../../src/ofchannel/framer.js";
-import { flowMod } from "./helpers.js";
+import { flowMod } from "../openflow/helpers.js";
 
 function stream(n: number): Buffer[] {
   const msgs: Buffer[] = [];

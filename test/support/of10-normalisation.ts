@@ -14,12 +14,12 @@ import {
   OFPST,
   OFPT,
   OFP_NO_BUFFER,
-} from "../../src/ofchannel/constants.js";
-import type { MessageOf } from "../../src/ofchannel/messages.js";
-import type { Match } from "../../src/ofchannel/types.js";
-import { ipv4FromString } from "../../src/ofchannel/wire.js";
-import { MATCH_ALL } from "../ofchannel/helpers.js";
-import { ControllerPeer } from "../ofchannel/peer.js";
+} from "../../src/openflow/of10/constants.js";
+import type { MessageOf } from "../../src/openflow/of10/messages.js";
+import type { Match } from "../../src/openflow/of10/types.js";
+import { ipv4FromString } from "../../src/openflow/wire.js";
+import { MATCH_ALL } from "../openflow/helpers.js";
+import { ControllerPeer } from "../switch/peer.js";
 import { OvsNamespace } from "../controller/ovs-netns.js";
 
 export interface NormalisationCase {

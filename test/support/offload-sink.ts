@@ -1,8 +1,8 @@
 // A MemoryPort that passes offloads through, as an AfPacketPort with virtio-net headers does:
 // it records what it is handed with GSO/NEEDS_CSUM metadata and finishes NEEDS_CSUM as the
 // kernel would; `rxOffload` is what it reports for the frame it delivers.
-import { fold, sumBytes } from "../../src/datapath/checksum.js";
-import { MemoryPort } from "../../src/datapath/port.js";
+import { fold, sumBytes } from "../../src/packet/checksum.js";
+import { MemoryPort } from "./memory-port.js";
 import type { RxOffload } from "../../src/datapath/vnet.js";
 
 export interface Sent {

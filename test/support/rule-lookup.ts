@@ -1,7 +1,7 @@
 // A small first-match flow lookup for datapath tests and benchmarks (the real classifier lives
 // in src/flowtable): each rule names the key fields it requires, the rest are wildcards.
-import type { Action } from "../../src/ofchannel/types.js";
-import type { FlowKey } from "../../src/flowtable/flow-key.js";
+import type { Action } from "../../src/openflow/of10/types.js";
+import type { FlowKey } from "../../src/packet/flow-key.js";
 import type { FlowLookup } from "../../src/datapath/datapath.js";
 
 export interface RuleMatch {

@@ -2,9 +2,9 @@
 // learn which port each source MAC lives behind; a packet to a known unicast MAC gets an exact
 // (12-field) flow with an idle timeout, carrying the packet-in's buffer so the switch forwards
 // that packet too; anything else is flooded with PACKET_OUT.
-import { OFP_NO_BUFFER, OFPAT, OFPP } from "../../ofchannel/constants.js";
-import { FlowKey } from "../../flowtable/flow-key.js";
-import { PacketLayout, parseFrame } from "../../datapath/parse.js";
+import { OFP_NO_BUFFER, OFPAT, OFPP } from "../../openflow/of10/constants.js";
+import { FlowKey } from "../../packet/flow-key.js";
+import { PacketLayout, parseFrame } from "../../packet/parse.js";
 import type { Controller } from "../controller.js";
 import type { PacketInMessage } from "../events.js";
 import { ExactFlowModWriter } from "../exact-flow-mod.js";

@@ -1,0 +1,325 @@
+// The OpenFlow switch: a flow table, a datapath over the ports, and the controller sessions,
+// with the handling of every OF1.0 message a controller may send. Processing is synchronous
+// and in order: a FLOW_MOD changes the table the datapath reads before the next message is
+// looked at, so a BARRIER_REPLY is sent only after everything before it took effect.
+import type { Logger } from "pino";
+import { Datapath } from "../datapath/datapath.js";
+import type { Port } from "../datapath/port.js";
+import { FlowTable } from "../flowtable/flow-table.js";
+import type { FlowEntry } from "../flowtable/flow-entry.js";
+import type { RemovedFlow } from "../flowtable/flow-table.js";
+import type { BackoffOptions } from "../ofchannel/active.js";
+import type { ControllerConnection, SessionHandlers } from "../ofchannel/connection.js";
+import { DEFAULT_PROBE_INTERVAL_MS } from "../ofchannel/connection.js";
+import {
+  OFP_DEFAULT_MISS_SEND_LEN,
+  OFP_NO_BUFFER,
+  OFPBRC,
+  OFPC_FRAG,
+  OFPR,
+  OFPT,
+} from "../openflow/of10/constants.js";
+import { OfpError } from "../openflow/of10/errors.js";
+import { ConnectionManager } from "./connection-manager.js";
+import type { OfpMessage } from "../openflow/of10/messages.js";
+import type { SendQueueLimits } from "../ofchannel/send-queue.js";
+import { datapathIdFromMac } from "./switch-features.js";
+import { handleRequest, type SwitchCore } from "./switch-requests.js";
+import { Session, SwitchStats } from "./switch-session.js";
+import type { ActiveTarget, PassiveTarget } from "../ofchannel/targets.js";
+import { defaultBurst } from "./token-bucket.js";
+import type { PhyPort } from "../openflow/of10/types.js";
+
+export type FailMode = "secure" | "standalone";
+
+export interface SwitchOptions {
+  log: Logger;
+  /**
+   * Default: the first port's MAC address when the switch starts, as OVS derives it from the
+   * bridge MAC; fixed from then on, whatever happens to that port.
+   */
+  datapathId?: bigint;
+  failMode?: FailMode;
+  /** miss_send_len of a new session until it sends SET_CONFIG (default 128). */
+  missSendLen?: number;
+  maxFlows?: number;
+  /** Packet-ins per second per session and the burst allowed (default 0: no limit, as Open
+   * vSwitch without controller_rate_limit; the send queue still bounds what is queued). */
+  packetInRate?: number;
+  packetInBurst?: number;
+  probeIntervalMs?: number;
+  controllers?: ActiveTarget[];
+  listeners?: PassiveTarget[];
+  backoff?: BackoffOptions;
+  queueLimits?: SendQueueLimits;
+  dpDesc?: string;
+  /** The frame I/O backend the ports use, as DESC stats name it (e.g. "AF_PACKET"). */
+  frameIo?: string;
+  /** How often expiry and buffer reclamation run (default 100 ms). */
+  tickMs?: number;
+}
+
+export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
+  readonly table: FlowTable;
+  readonly datapath: Datapath<FlowEntry>;
+  readonly connmgr: ConnectionManager;
+  readonly stats = new SwitchStats();
+  readonly failMode: FailMode;
+  readonly probeIntervalMs: number;
+  /** True while misses are forwarded by MAC learning (fail mode standalone, no controller). */
+  standaloneActive = false;
+  fragHandling: number = OFPC_FRAG.NORMAL;
+  private readonly sessions = new Map<ControllerConnection, Session>();
+  readonly log: Logger;
+  readonly dpDesc: string | undefined;
+  readonly frameIo: string;
+  /** Given, or derived once in start(). */
+  private fixedDpid: bigint | undefined;
+  private failTimer: ReturnType<typeof setTimeout> | undefined;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private lastSweep = 0;
+  private readonly rate: number;
+  private readonly burst: number;
+
+  constructor(private readonly opts: SwitchOptions) {
+    this.log = opts.log;
+    this.dpDesc = opts.dpDesc;
+    this.frameIo = opts.frameIo ?? "unspecified";
+    this.failMode = opts.failMode ?? "standalone";
+    this.probeIntervalMs = opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
+    this.fixedDpid = opts.datapathId;
+    this.rate = opts.packetInRate ?? 0;
+    this.burst = opts.packetInBurst ?? defaultBurst(this.rate);
+    this.table = new FlowTable({ maxEntries: opts.maxFlows });
+    this.datapath = new Datapath<FlowEntry>({
+      lookup: this.table,
+      callbacks: {
+        onMiss: (frame, length, inPort) => this.miss(frame, length, inPort),
+        onController: (frame, length, inPort, reason, maxLen) =>
+          this.packetIn(frame, length, inPort, reason, maxLen),
+        onPortStatus: (reason, port) => this.portStatus(reason, port),
+      },
+      log: opts.log,
+    });
+    this.connmgr = new ConnectionManager(
+      {
+        controllers: opts.controllers,
+        listeners: opts.listeners,
+        probeIntervalMs: this.probeIntervalMs,
+        backoff: opts.backoff,
+        queueLimits: opts.queueLimits,
+        log: opts.log,
+      },
+      this,
+    );
+  }
+
+  get datapathId(): bigint {
+    if (this.fixedDpid !== undefined) return this.fixedDpid;
+    const first = this.datapath.ports()[0];
+    return first ? datapathIdFromMac(first.hwAddr) : 0n;
+  }
+
+  /** Adds a port; `announce` sends PORT_STATUS ADD to the controllers. */
+  addPort(port: Port, announce = false): void {
+    this.datapath.addPort(port, announce);
+  }
+
+  /** Starts listeners, controller connections, link monitoring and timers. */
+  async start(): Promise<void> {
+    this.fixedDpid = this.datapathId;
+    await this.connmgr.start();
+    this.datapath.startLinkMonitor();
+    this.ticker = setInterval(() => this.tick(), this.opts.tickMs ?? 100);
+    if (this.failMode === "standalone") {
+      if (!this.connmgr.primaryConfigured) this.enterStandalone("no controller configured");
+      else this.armFailTimer();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.failTimer) clearTimeout(this.failTimer);
+    this.ticker = this.failTimer = undefined;
+    await this.connmgr.stop();
+    this.datapath.close();
+  }
+
+  /** Expiry (with FLOW_REMOVED) and reclamation of old packet buffers. */
+  tick(): void {
+    const now = this.table.tick();
+    const next = this.table.nextExpiryMs();
+    if (next !== undefined && next <= now) this.flowsRemoved(this.table.expire());
+    if (now - this.lastSweep >= 1000) {
+      this.lastSweep = now;
+      for (const s of this.sessions.values()) s.buffers.sweep();
+    }
+  }
+
+  // ---- sessions and fail mode ----
+  // As Open vSwitch (connmgr): only primary controllers start and end fail mode and the
+  // emergency table; a service session (ovs-ofctl on a listener) starts with miss_send_len 0
+  // and gets no asynchronous message until it sets a nonzero one.
+
+  onReady(conn: ControllerConnection): void {
+    const primary = conn.role === "primary";
+    const missSendLen = primary ? (this.opts.missSendLen ?? OFP_DEFAULT_MISS_SEND_LEN) : 0;
+    this.sessions.set(conn, new Session(missSendLen, this.rate, this.burst));
+    if (!primary) return;
+    if (this.failTimer) clearTimeout(this.failTimer);
+    this.failTimer = undefined;
+    if (this.standaloneActive) {
+      this.standaloneActive = false;
+      this.log.info({ controller: conn.label }, "controller connected: leaving standalone mode");
+    }
+    if (this.table.inEmergencyMode) {
+      this.table.setEmergencyMode(false);
+      this.log.info("controller connected: leaving emergency mode");
+    }
+  }
+
+  onClose(conn: ControllerConnection): void {
+    this.sessions.delete(conn);
+    if (conn.role !== "primary" || this.primaryConnected()) return;
+    if (this.table.emergencyCount > 0 && !this.table.inEmergencyMode) {
+      // OF1.0 §4.3: on connection loss the normal entries go and the emergency ones take over.
+      const dropped = this.table.setEmergencyMode(true);
+      this.log.warn(
+        { flowsRemoved: dropped.length },
+        "all controllers lost: emergency flow table in use",
+      );
+    }
+    if (this.failMode === "standalone") this.armFailTimer();
+    else this.log.warn("all controllers lost: fail mode secure, table misses are dropped");
+  }
+
+  private armFailTimer(): void {
+    if (this.failTimer) clearTimeout(this.failTimer);
+    // OVS fail-open: three inactivity-probe intervals without any controller.
+    this.failTimer = setTimeout(() => {
+      this.failTimer = undefined;
+      if (!this.primaryConnected()) this.enterStandalone("no controller for 3 probe intervals");
+    }, 3 * this.probeIntervalMs);
+  }
+
+  private primaryConnected(): boolean {
+    for (const c of this.sessions.keys()) if (c.role === "primary") return true;
+    return false;
+  }
+
+  /** Whether `conn` gets PACKET_IN, FLOW_REMOVED and PORT_STATUS (OVS ofconn_receives_async_msg). */
+  private receivesAsync(conn: ControllerConnection, s: Session): boolean {
+    return conn.role === "primary" || s.missSendLen > 0;
+  }
+
+  private sendAsync(msg: OfpMessage): void {
+    for (const [conn, s] of this.sessions) if (this.receivesAsync(conn, s)) conn.send(msg);
+  }
+
+  private enterStandalone(why: string): void {
+    if (this.standaloneActive) return;
+    this.standaloneActive = true;
+    this.log.warn({ why }, "fail mode standalone: forwarding misses by MAC learning");
+  }
+
+  // ---- datapath events ----
+
+  private miss(frame: Buffer, length: number, inPort: number): void {
+    if (this.standaloneActive) {
+      this.stats.standaloneForwarded++;
+      this.datapath.forwardMissNormal(frame, length, inPort);
+    } else if (this.packetIn(frame, length, inPort, OFPR.NO_MATCH, -1) === 0) {
+      this.stats.missesDropped++;
+    }
+  }
+
+  /** PACKET_IN to every session that takes them; `maxLen` -1 means the session's
+   * miss_send_len. Returns how many sessions were addressed. */
+  private packetIn(
+    frame: Buffer,
+    length: number,
+    inPort: number,
+    reason: number,
+    maxLen: number,
+  ): number {
+    let addressed = 0;
+    for (const [conn, s] of this.sessions) {
+      if (!this.receivesAsync(conn, s)) continue;
+      addressed++;
+      if (!s.limiter.take()) {
+        this.stats.packetInsRateLimited++;
+        continue;
+      }
+      const cut = maxLen < 0 ? s.missSendLen : maxLen;
+      // As OVS: max_len 0xffff asks for the whole packet unbuffered.
+      const bufferId = cut >= 0xffff ? OFP_NO_BUFFER : s.buffers.save(frame, length, inPort);
+      const dataLen = bufferId === OFP_NO_BUFFER ? length : Math.min(cut, length);
+      const sent = conn.sendPacketIn({
+        type: OFPT.PACKET_IN,
+        xid: 0,
+        bufferId,
+        totalLen: length,
+        inPort,
+        reason,
+        data: frame.subarray(0, dataLen),
+      });
+      if (sent) this.stats.packetInsSent++;
+      else {
+        this.stats.packetInsQueueDropped++;
+        if (bufferId !== OFP_NO_BUFFER) s.buffers.discard(bufferId);
+      }
+    }
+    return addressed;
+  }
+
+  portStatus(reason: number, desc: PhyPort): void {
+    // The port logged the interface event itself (info); this is the message it became.
+    this.log.debug(
+      { port: desc.name, portNo: desc.portNo, reason, state: desc.state },
+      "port status",
+    );
+    this.sendAsync({ type: OFPT.PORT_STATUS, xid: 0, reason, desc });
+  }
+
+  flowsRemoved(removed: RemovedFlow[]): void {
+    for (const r of removed) {
+      if (!r.sendFlowRem) continue;
+      this.stats.flowRemovedSent++;
+      this.sendAsync({
+        type: OFPT.FLOW_REMOVED,
+        xid: 0,
+        match: r.match,
+        cookie: r.cookie,
+        priority: r.priority,
+        reason: r.reason,
+        durationSec: r.durationSec,
+        durationNsec: r.durationNsec,
+        idleTimeout: r.idleTimeout,
+        packetCount: r.packetCount,
+        byteCount: r.byteCount,
+      });
+    }
+  }
+
+  // ---- controller messages ----
+
+  onMessage(conn: ControllerConnection, msg: OfpMessage, raw: Buffer): void {
+    const session = this.sessions.get(conn);
+    if (session === undefined) return;
+    try {
+      handleRequest(this, conn, session, msg);
+    } catch (e) {
+      const err =
+        e instanceof OfpError
+          ? e
+          : OfpError.badRequest(OFPBRC.EPERM, e instanceof Error ? e.message : String(e));
+      if (!(e instanceof OfpError)) this.log.error({ err: e, type: msg.type }, "handler failed");
+      this.log.debug(
+        { controller: conn.label, error: err.message, xid: msg.xid },
+        "request refused",
+      );
+      this.stats.errorsSent++;
+      conn.sendError(err.hasMessage ? err : err.withData(raw), msg.xid);
+    }
+  }
+}
