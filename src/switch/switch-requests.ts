@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { Datapath } from "../datapath/datapath.js";
 import type { FlowEntry } from "../flowtable/flow-entry.js";
 import type { FlowTable, RemovedFlow } from "../flowtable/flow-table.js";
-import type { ControllerConnection } from "../ofchannel/connection.js";
+import type { OpenFlowChannel } from "../ofchannel/channel.js";
 import {
   OFP_NO_BUFFER,
   OFPBRC,
@@ -74,7 +74,7 @@ const SWITCH_TO_CONTROLLER = new Set<number>([
 
 export function handleRequest(
   sw: SwitchCore,
-  conn: ControllerConnection,
+  conn: OpenFlowChannel,
   s: Session,
   msg: OfpMessage,
 ): void {
@@ -154,7 +154,7 @@ export function handleRequest(
 
 function setConfig(
   sw: SwitchCore,
-  conn: ControllerConnection,
+  conn: OpenFlowChannel,
   s: Session,
   m: MessageOf<typeof OFPT.SET_CONFIG>,
 ): void {
