@@ -52,10 +52,9 @@ async function run(opts: CommonOptions, start: (c: Controller) => void): Promise
   const listen = opts.listen ?? (opts.connect === undefined ? ["ptcp:"] : []);
   for (const target of listen) await controller.listen(target);
   for (const target of opts.connect ?? []) {
-    // Reached again whenever it goes away, as Open vSwitch's controllers do with active targets.
-    controller
-      .connect(target, { reconnect: true })
-      .catch((err: Error) => logger.error({ target }, err.message));
+    // Reached again whenever it goes away, as Open vSwitch's controllers do with active targets;
+    // the promise is rejected only when the controller closes before the switch ever joined.
+    controller.connect(target, { reconnect: true }).catch(() => undefined);
   }
   const stop = () => {
     void controller.close().then(() => process.exit(0));
