@@ -9,6 +9,14 @@ import {
   versionName,
 } from "../../src/ofchannel/hello.js";
 import { OFPT } from "../../src/openflow/of10/constants.js";
+import { encodeMessage } from "../../src/openflow/of10/codec.js";
+import { haveOvsOfctl, ofpPrint } from "../openflow/ofp-print.js";
+import { programsMissing, skipWithout } from "../support/prereq.js";
+
+const skipLive = skipWithout(
+  import.meta.url,
+  haveOvsOfctl ? undefined : programsMissing("ovs-ofctl"),
+);
 
 /** A HELLO of `version`, with a version bitmap element when `bitmap` is given. */
 function hello(version: number, bitmap?: number[]) {
@@ -64,5 +72,16 @@ describe("HELLO version negotiation", () => {
     expect(helloBitmap(two)).toEqual([1, 4]);
     expect(negotiateVersion(two, [1])).toBe(1); // what a 1.0-only peer of ours settles on
     expect([1, 4, 0x99].map(versionName)).toEqual(["1.0", "1.3", "0x99"]);
+  });
+});
+
+describe.skipIf(skipLive)("HELLO as Open vSwitch reads it (ovs-ofctl ofp-print)", () => {
+  it("our 1.0 HELLO, and the one with a bitmap we would send beside a second version", () => {
+    expect(ofpPrint(encodeMessage(helloFor(1)))).toMatch(
+      /OFPT_HELLO \(xid=0x1\):\n version bitmap: 0x01\n/,
+    );
+    expect(ofpPrint(encodeMessage(helloFor(7, [1, 4])))).toMatch(
+      /OFPT_HELLO \(OF1\.3\) \(xid=0x7\):\n version bitmap: 0x01, 0x04\n/,
+    );
   });
 });
