@@ -24,6 +24,8 @@ export class ConnectionManager {
   readonly sessions = new Set<ControllerConnection>();
   readonly active: ActiveController[];
   private readonly servers: Server[] = [];
+  /** The configured target (active or listener label) each session came from. */
+  private readonly targets = new WeakMap<ControllerConnection, string>();
   private readonly log: Logger;
 
   constructor(
@@ -35,7 +37,7 @@ export class ConnectionManager {
       (t) =>
         new ActiveController(
           t,
-          (socket, ended) => this.open(socket, t.label, "primary", ended),
+          (socket, ended) => this.open(socket, t.label, t.label, "primary", ended),
           opts.log,
           opts.backoff,
         ),
@@ -53,7 +55,12 @@ export class ConnectionManager {
   async start(): Promise<void> {
     for (const t of this.opts.listeners ?? []) {
       const server = createServer((socket) =>
-        this.open(socket, `${t.label} from ${socket.remoteAddress}:${socket.remotePort}`, t.role),
+        this.open(
+          socket,
+          `${t.label} from ${socket.remoteAddress}:${socket.remotePort}`,
+          t.label,
+          t.role,
+        ),
       );
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -67,6 +74,27 @@ export class ConnectionManager {
       this.log.info({ listener: t.label, port: this.portOf(server) }, "listening for controllers");
     }
     for (const a of this.active) a.start();
+  }
+
+  /** The configured targets: active controllers, then listeners. */
+  configuredTargets(): { label: string; kind: "active" | "listener"; role: SessionRole }[] {
+    return [
+      ...this.active.map((a) => ({
+        label: a.target.label,
+        kind: "active" as const,
+        role: "primary" as const,
+      })),
+      ...(this.opts.listeners ?? []).map((t) => ({
+        label: t.label,
+        kind: "listener" as const,
+        role: t.role,
+      })),
+    ];
+  }
+
+  /** The configured target `conn` came from (its label). */
+  targetOf(conn: ControllerConnection): string {
+    return this.targets.get(conn) ?? conn.label;
   }
 
   /** The bound ports of the listeners, in the order given (useful with port 0). */
@@ -90,6 +118,7 @@ export class ConnectionManager {
   private open(
     socket: Socket,
     label: string,
+    target: string,
     role: SessionRole,
     ended?: (wasUp: boolean) => void,
   ): void {
@@ -116,6 +145,7 @@ export class ConnectionManager {
         },
       },
     );
+    this.targets.set(conn, target);
     this.sessions.add(conn);
   }
 }

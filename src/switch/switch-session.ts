@@ -1,6 +1,7 @@
 // Switch state kept per controller session (OVS keeps miss_send_len and the packet buffers per
 // connection), and the switch's counters.
 import { PacketBufferPool } from "./packet-buffers.js";
+import type { ControllerCounters } from "./snapshot.js";
 import { TokenBucket } from "./token-bucket.js";
 
 export class Session {
@@ -11,6 +12,8 @@ export class Session {
     public missSendLen: number,
     packetInRate: number,
     packetInBurst: number,
+    /** Packet-in counters of the target this session came from (shared by its sessions). */
+    readonly counters: ControllerCounters,
   ) {
     this.limiter = new TokenBucket(packetInRate, packetInBurst);
   }
