@@ -44,6 +44,8 @@ export interface ControlCommand {
 
 /** Requests longer than this are refused and the connection closed. */
 export const MAX_REQUEST_BYTES = 1 << 20;
+/** Answers a client has left unread beyond this close its connection. */
+export const MAX_UNREAD_BYTES = 4 << 20;
 
 interface Request {
   id: unknown;
@@ -178,7 +180,10 @@ export class ControlServer {
         if (line === "") continue;
         queue = queue.then(async () => {
           const response = await this.answer(line);
-          if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
+          if (socket.destroyed) return;
+          socket.write(`${JSON.stringify(response)}\n`);
+          // A client that asks without reading the answers is not served without bound.
+          if (socket.writableLength > MAX_UNREAD_BYTES) socket.destroy();
         });
       }
     });

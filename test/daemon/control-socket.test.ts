@@ -144,6 +144,35 @@ describe("control socket", () => {
     expect(JSON.parse(lines[0])).toMatchObject({ error: "request too long" });
   });
 
+  it("closes a client that asks without reading the answers; others are still served", async () => {
+    server.register({
+      name: "big",
+      args: "",
+      summary: "a long answer",
+      run: () => ({ text: "x".repeat(64 * 1024) }),
+    });
+    await server.start();
+    const asked = 400; // 25 MiB of answers
+    const received = await new Promise<number>((resolve, reject) => {
+      const s = connect(server.path);
+      let bytes = 0;
+      s.on("connect", () => {
+        s.pause();
+        s.write('{"id":1,"method":"big"}\n'.repeat(asked));
+        // Read only after the server had time to give up on us.
+        setTimeout(() => {
+          s.on("data", (d: Buffer) => (bytes += d.length));
+          s.resume();
+        }, 1000);
+      });
+      s.on("close", () => resolve(bytes));
+      s.on("error", () => undefined);
+      setTimeout(() => reject(new Error("the connection was never closed")), 10_000);
+    });
+    expect(received).toBeLessThan((asked * 64 * 1024) / 2);
+    expect((await callControl(server.path, "echo", ["still", "here"])).text).toBe("still here");
+  });
+
   it("refuses a path where another process listens, and a path that is not a socket", async () => {
     const path = join(dir, "live.ctl");
     const live = createServer();
