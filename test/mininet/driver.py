@@ -94,6 +94,23 @@ def iperf3(client, server, seconds):
             srv.wait()
 
 
+def flap(net, first, last):
+    """The link between the first two switches (on the path between the farthest hosts) goes
+    down: no ping gets through; back up: pings pass again, and pingAll loses nothing."""
+    s1, s2 = net.switches[0], net.switches[1]
+    out = {}
+    net.configLinkStatus(s1.name, s2.name, 'down')
+    time.sleep(1)  # the switches poll link state every 300 ms
+    out['lossWhileDown'] = net.ping([first, last], timeout='1')
+    net.configLinkStatus(s1.name, s2.name, 'up')
+    t = time.time()
+    while net.ping([first, last], timeout='1') > 0 and time.time() - t < 15:
+        pass
+    out['secondsToRecover'] = round(time.time() - t, 2)
+    out['plossAfter'] = net.pingAll(timeout='2')
+    return out
+
+
 def summary(report):
     """What the test checks of an iperf3 JSON report."""
     if 'error' in report:
@@ -115,6 +132,11 @@ def main():
     ap.add_argument('--dir', required=True)
     ap.add_argument('--iperf-seconds', type=int, default=3)
     ap.add_argument('--connect-timeout', type=float, default=30)
+    ap.add_argument('--flap', action='store_true',
+                    help='then take the link between the first two switches down and up')
+    ap.add_argument('--opts', default='', help="extra ofswitch flags (the class's opts)")
+    ap.add_argument('--hold', action='store_true',
+                    help='after the start, print the switch PIDs and wait to be killed')
     a = ap.parse_args()
     # The test stops us with SIGTERM on its timeout: unwind through net.stop().
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
@@ -124,7 +146,7 @@ def main():
     failMode = 'secure' if a.mode == 'controller' else 'standalone'
 
     def switch(name, **params):
-        return OFSwitch(name, failMode=failMode, logDir=a.dir, **params)
+        return OFSwitch(name, failMode=failMode, logDir=a.dir, opts=a.opts, **params)
 
     controller = None
     if a.mode == 'controller':
@@ -138,8 +160,15 @@ def main():
     started = time.time()
     try:
         net.build()
-        net.start()
+        try:
+            net.start()
+        except Exception as e:  # the switch class's report of a switch that did not start
+            result['error'] = str(e)
+            return
         result['startSeconds'] = round(time.time() - started, 2)
+        if a.hold:
+            print('STARTED ' + json.dumps([s.proc.pid for s in net.switches]), flush=True)
+            time.sleep(600)
         if a.mode == 'controller':
             result['connected'] = net.waitConnected(timeout=a.connect_timeout)
         result['switches'] = [s.name for s in net.switches]
@@ -148,11 +177,13 @@ def main():
         first, last = net.hosts[0], net.hosts[-1]
         result['iperfPair'] = [first.name, last.name]
         result['iperf'] = summary(iperf3(first, last, a.iperf_seconds))
+        if a.flap:
+            result['flap'] = flap(net, first, last)
         result['status'] = {s.name: s.status() for s in net.switches}
     finally:
         net.stop()
         result['stopped'] = all(s.proc is None for s in net.switches)
-    print('RESULT ' + json.dumps(result), flush=True)
+        print('RESULT ' + json.dumps(result), flush=True)
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ import { afpacketMissing, firstMissing, programsMissing, skipWithout } from "../
 const PYTHON = "/usr/bin/python3"; // Debian's, which has the mininet module
 const DRIVER = join(ROOT, "test/mininet/driver.py");
 const RUN_TIMEOUT_MS = 120_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function mininetMissing(): string | undefined {
   const r = spawnSync(PYTHON, ["-c", "import mininet.net"], { timeout: 10_000 });
@@ -92,6 +93,8 @@ interface DriverResult {
     string,
     { controllers: { kind: string; sessions: number; packetInsSent: number }[] } | null
   >;
+  flap?: { lossWhileDown: number; secondsToRecover: number; plossAfter: number };
+  error?: string;
   stopped: boolean;
 }
 
@@ -133,18 +136,34 @@ describe.skipIf(skip)("ofswitch as a Mininet switch", () => {
     return { prefix, dpidBase, runDir: join(dir, prefix) };
   }
 
-  async function scenario(topo: "tree" | "linear", mode: "controller" | "standalone") {
+  async function drive(
+    topo: "tree" | "linear",
+    mode: "controller" | "standalone",
+    ...extra: string[]
+  ): Promise<{
+    r: DriverResult;
+    code: number | null;
+    output: string;
+    runDir: string;
+    prefix: string;
+  }> {
     const run = nextRun();
     const args = [
       DRIVER,
       ...["--topo", topo, "--mode", mode, "--prefix", run.prefix],
       ...["--dpid-base", String(run.dpidBase), "--dir", run.runDir],
+      ...extra,
     ];
     if (mode === "controller") args.push("--controller-port", String(await freePort()));
     const { code, output } = await runBounded(PYTHON, args);
     const line = output.split("\n").find((l) => l.startsWith("RESULT "));
     expect(line, `driver exited ${code}:\n${output}`).toBeDefined();
     const r = JSON.parse((line as string).slice(7)) as DriverResult;
+    return { r, code, output, runDir: run.runDir, prefix: run.prefix };
+  }
+
+  async function scenario(topo: "tree" | "linear", mode: "controller" | "standalone") {
+    const { r, code, output, ...run } = await drive(topo, mode, "--flap");
     const logs = r.switches.map((s) => readFileSync(join(run.runDir, `${s}.log`), "utf8"));
     const context = `${JSON.stringify(r, null, 1)}\n${output}\n${logs.join("\n")}`;
     expect(code, context).toBe(0);
@@ -165,6 +184,10 @@ describe.skipIf(skip)("ofswitch as a Mininet switch", () => {
     expect(r.iperfPair).toEqual(["h1", "h4"]);
     expect(r.iperf.error, context).toBeUndefined();
     expect(r.iperf.bytes ?? 0, context).toBeGreaterThan(1_000_000);
+    // A link on that path down: nothing passes; up again: everything does.
+    expect(r.flap?.lossWhileDown, context).toBe(100);
+    expect(r.flap?.secondsToRecover, context).toBeLessThan(15);
+    expect(r.flap?.plossAfter, context).toBe(0);
     // Stopped by PID, nothing left behind.
     expect(r.stopped, context).toBe(true);
     expect(livePids(run.runDir)).toEqual([]);
@@ -191,6 +214,51 @@ describe.skipIf(skip)("ofswitch as a Mininet switch", () => {
   it("linear 4 in fail mode standalone, no controller", async () => {
     const r = await scenario("linear", "standalone");
     expect(r.switches).toHaveLength(4);
+  }, 180_000);
+
+  it("a switch that cannot start: Mininet says why (its log), and nothing is left running", async () => {
+    const { r, runDir, prefix } = await drive("linear", "standalone", "--opts=--bogus");
+    expect(r.error).toMatch(/s1: ofswitch exited \(status 2\); its log, .*s1\.log:/);
+    expect(r.error).toContain("ofswitch: unknown option '--bogus' (see ofswitch --help)");
+    expect(r.stopped).toBe(true);
+    expect(livePids(runDir)).toEqual([]);
+    expect(linksWithPrefix(prefix)).toEqual([]);
+  }, 180_000);
+
+  it("the Mininet process killed (SIGKILL): its switches get SIGTERM and exit", async () => {
+    const run = nextRun();
+    const child = spawn(
+      PYTHON,
+      [
+        DRIVER,
+        ...["--topo", "tree", "--mode", "standalone", "--prefix", run.prefix],
+        ...["--dpid-base", String(run.dpidBase), "--dir", run.runDir, "--hold"],
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const exited = new Promise((r) => child.on("exit", r));
+    try {
+      for (let i = 0; i < 600 && !output.includes("STARTED "); i++) await sleep(100);
+      expect(output).toContain("STARTED ");
+      const pids = JSON.parse(/STARTED (.*)/.exec(output)?.[1] ?? "[]") as number[];
+      expect(pids).toHaveLength(3);
+      expect(livePids(run.runDir).sort()).toEqual([...pids].sort());
+      child.kill("SIGKILL");
+      await exited;
+      for (let i = 0; i < 100 && pids.some((p) => existsSync(`/proc/${p}`)); i++) await sleep(100);
+      expect(pids.filter((p) => existsSync(`/proc/${p}`))).toEqual([]);
+      // They shut down cleanly (SIGTERM), not killed.
+      for (const s of ["s1", "s2", "s3"]) {
+        expect(readFileSync(join(run.runDir, `${run.prefix}${s}.log`), "utf8")).toMatch(
+          /"signal":"SIGTERM","msg":"shutting down"/,
+        );
+      }
+    } finally {
+      child.kill("SIGKILL");
+    }
   }, 180_000);
 
   it("mn --custom contrib/mininet/ofswitch.py --switch ofswitch ... --test pingall", async () => {
