@@ -3,6 +3,13 @@
 import type { OpenFlowSwitch } from "../switch/switch.js";
 import type { SwitchSnapshot } from "../switch/snapshot.js";
 import { SOFTWARE_VERSION } from "../switch/switch-features.js";
+import { traceText, tracePacket } from "../switch/trace.js";
+import {
+  TraceInputError,
+  frameFromHex,
+  packetFromFlow,
+  type TracePacket,
+} from "../switch/trace-packet.js";
 import { ControlError, type ControlServer } from "./control-socket.js";
 
 function noArgs(name: string, params: string[]): void {
@@ -60,6 +67,26 @@ function statusText(s: SwitchSnapshot): string {
   return lines.join("\n");
 }
 
+const TRACE_USAGE = "[--send] FLOW | [--send] in_port=N HEX";
+
+/** `trace` arguments: a flow description, or in_port=N and the packet's bytes in hex. */
+function traceArgs(params: string[]): { packet: TracePacket; send: boolean } {
+  const send = params.includes("--send");
+  const rest = params.filter((p) => p !== "--send");
+  const unknown = rest.find((p) => p.startsWith("--"));
+  if (unknown)
+    throw new ControlError(`trace: unknown option ${unknown} (usage: trace ${TRACE_USAGE})`);
+  try {
+    if (rest.length === 1) return { packet: packetFromFlow(rest[0]), send };
+    const port = rest.length === 2 ? /^in_port=(\d+)$/.exec(rest[0]) : null;
+    if (port) return { packet: { inPort: Number(port[1]), frame: frameFromHex(rest[1]) }, send };
+  } catch (e) {
+    if (e instanceof TraceInputError) throw new ControlError(`trace: ${e.message}`);
+    throw e;
+  }
+  throw new ControlError(`usage: trace ${TRACE_USAGE}`);
+}
+
 /** Registers every command on `server` for the switch `sw`. */
 export function registerControlCommands(server: ControlServer, sw: OpenFlowSwitch): void {
   server.register({
@@ -85,6 +112,21 @@ export function registerControlCommands(server: ControlServer, sw: OpenFlowSwitc
     run: (params) => {
       noArgs("version", params);
       return { text: `ofswitch ${SOFTWARE_VERSION}`, data: { version: SOFTWARE_VERSION } };
+    },
+  });
+  server.register({
+    name: "trace",
+    args: TRACE_USAGE,
+    summary: "what the switch would do with a packet (--send: then do it)",
+    run: (params) => {
+      const { packet, send } = traceArgs(params);
+      try {
+        const report = tracePacket(sw, packet, send);
+        return { text: traceText(report), data: report };
+      } catch (e) {
+        if (e instanceof TraceInputError) throw new ControlError(`trace: ${e.message}`);
+        throw e;
+      }
     },
   });
   server.register({

@@ -319,6 +319,22 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
 
   // ---- observation ----
 
+  /** Packet-ins per second per session (0: no limit). */
+  get packetInRate(): number {
+    return this.rate;
+  }
+
+  /** The sessions a PACKET_IN would go to now, with their miss_send_len (the packet trace). */
+  packetInReceivers(): { controller: string; role: string; missSendLen: number }[] {
+    return [...this.sessions]
+      .filter(([conn, s]) => this.receivesAsync(conn, s))
+      .map(([conn, s]) => ({
+        controller: conn.label,
+        role: conn.role,
+        missSendLen: s.missSendLen,
+      }));
+  }
+
   /** Counters and state for observers (metrics, the control socket); not for the packet path. */
   snapshot(): SwitchSnapshot {
     const ready = this.connmgr.ready;
