@@ -107,76 +107,68 @@ function macWords(mac: string): [number, number] {
   return [(b[0] << 8) | b[1], (b[2] << 24) | (b[3] << 16) | (b[4] << 8) | b[5]];
 }
 
-/** Compiles `actions` once; the result is immutable and may be shared by many packets. */
+function put(code: Int32Array, at: number, op: number, a = 0, b = 0, c = 0): void {
+  code[at] = op;
+  code[at + 1] = a;
+  code[at + 2] = b;
+  code[at + 3] = c;
+}
+
+/** Writes the one instruction for `act` at `at`. */
+function encode(act: DatapathAction, code: Int32Array, at: number): void {
+  switch (act.kind) {
+    case "output":
+      return put(code, at, OP.OUTPUT, act.port);
+    case "in-port":
+      return put(code, at, OP.IN_PORT);
+    case "flood":
+      return put(code, at, OP.FLOOD);
+    case "all":
+      return put(code, at, OP.ALL);
+    case "controller":
+      return put(code, at, OP.CONTROLLER, act.maxLen);
+    case "normal":
+      return put(code, at, OP.NORMAL);
+    case "table":
+      return put(code, at, OP.TABLE);
+    case "local":
+      return put(code, at, OP.LOCAL);
+    case "set-vlan-vid":
+      return put(code, at, OP.SET_VLAN_TCI, 0x0fff, act.vid & 0x0fff);
+    case "set-vlan-pcp":
+      return put(code, at, OP.SET_VLAN_TCI, 0xe000, (act.pcp & 7) << 13);
+    case "strip-vlan":
+      return put(code, at, OP.STRIP_VLAN);
+    case "set-dl-src":
+    case "set-dl-dst": {
+      const [hi, lo] = macWords(act.mac);
+      return put(code, at, OP.SET_DL, act.kind === "set-dl-src" ? 6 : 0, hi, lo);
+    }
+    case "set-nw-src":
+    case "set-nw-dst":
+      return put(code, at, OP.SET_NW_ADDR, act.kind === "set-nw-src" ? 12 : 16, act.addr | 0);
+    case "set-nw-tos":
+      return put(code, at, OP.SET_NW_TOS, act.tos);
+    case "set-tp-src":
+    case "set-tp-dst":
+      return put(code, at, OP.SET_TP, act.kind === "set-tp-src" ? 0 : 2, act.port & 0xffff);
+    default:
+      throw new Error(`unknown datapath action ${(act as { kind: string }).kind}`);
+  }
+}
+
+/**
+ * Compiles `actions` once (one instruction each); the result is immutable and may be shared
+ * by many packets. Also run per packet_out, so it allocates only the program.
+ */
 export function compileActions(actions: readonly DatapathAction[]): CompiledActions {
   const code = new Int32Array(actions.length * STRIDE);
-  let n = 0;
-  const emit = (op: number, a = 0, b = 0, c = 0) => {
-    code[n] = op;
-    code[n + 1] = a;
-    code[n + 2] = b;
-    code[n + 3] = c;
-    n += STRIDE;
-  };
-  for (const act of actions) {
-    switch (act.kind) {
-      case "output":
-        emit(OP.OUTPUT, act.port);
-        break;
-      case "in-port":
-        emit(OP.IN_PORT);
-        break;
-      case "flood":
-        emit(OP.FLOOD);
-        break;
-      case "all":
-        emit(OP.ALL);
-        break;
-      case "controller":
-        emit(OP.CONTROLLER, act.maxLen);
-        break;
-      case "normal":
-        emit(OP.NORMAL);
-        break;
-      case "table":
-        emit(OP.TABLE);
-        break;
-      case "local":
-        emit(OP.LOCAL);
-        break;
-      case "set-vlan-vid":
-        emit(OP.SET_VLAN_TCI, 0x0fff, act.vid & 0x0fff);
-        break;
-      case "set-vlan-pcp":
-        emit(OP.SET_VLAN_TCI, 0xe000, (act.pcp & 7) << 13);
-        break;
-      case "strip-vlan":
-        emit(OP.STRIP_VLAN);
-        break;
-      case "set-dl-src":
-      case "set-dl-dst": {
-        const [hi, lo] = macWords(act.mac);
-        emit(OP.SET_DL, act.kind === "set-dl-src" ? 6 : 0, hi, lo);
-        break;
-      }
-      case "set-nw-src":
-      case "set-nw-dst":
-        emit(OP.SET_NW_ADDR, act.kind === "set-nw-src" ? 12 : 16, act.addr | 0);
-        break;
-      case "set-nw-tos":
-        emit(OP.SET_NW_TOS, act.tos);
-        break;
-      case "set-tp-src":
-      case "set-tp-dst":
-        emit(OP.SET_TP, act.kind === "set-tp-src" ? 0 : 2, act.port & 0xffff);
-        break;
-      default:
-        throw new Error(`unknown datapath action ${(act as { kind: string }).kind}`);
-    }
-  }
   let modifies = false;
-  for (let i = 0; i < n; i += STRIDE) if (code[i] >= FIRST_REWRITE) modifies = true;
-  return new CompiledActions(code.subarray(0, n), modifies);
+  for (let i = 0; i < actions.length; i++) {
+    encode(actions[i], code, i * STRIDE);
+    if (code[i * STRIDE] >= FIRST_REWRITE) modifies = true;
+  }
+  return new CompiledActions(code, modifies);
 }
 
 /** Largest frame the executor accepts for rewriting (a 64 KiB GSO frame plus a pushed tag). */
