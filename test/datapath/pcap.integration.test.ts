@@ -9,6 +9,7 @@ import { labPrefix, run, Topology } from "../support/netns.js";
 import { capMissing, netnsMissing, skipWithout } from "../support/prereq.js";
 import { RuleLookup, ruleActions } from "../support/rule-lookup.js";
 import { ipNum } from "../support/frames.js";
+import { waitFor } from "../support/wait.js";
 
 const skip = skipWithout(import.meta.url, netnsMissing() ?? capMissing());
 
@@ -135,9 +136,10 @@ describe.skipIf(skip)("Datapath on veths (pcap)", () => {
     await topo.runIn(0, `ip neigh replace ${fake} lladdr ${h2.mac} dev ${h1.hostIf}`);
     const listener = topo.spawnIn(1, "/usr/bin/python3", [
       "-c",
-      "import socket;s=socket.socket(2,2);s.bind(('0.0.0.0',7001));s.settimeout(8);d,a=s.recvfrom(2000);print('GOT',len(d),a[0],flush=True)",
+      "import socket;s=socket.socket(2,2);s.bind(('0.0.0.0',7001));print('BOUND',flush=True);s.settimeout(8);d,a=s.recvfrom(2000);print('GOT',len(d),a[0],flush=True)",
     ]);
-    await sleep(400);
+    // Datagrams sent before the bind meet a closed port (a Python start took > 0.4 s under load).
+    await waitFor(() => listener.output().includes("BOUND"), "the UDP listener's bind");
     const snmpBefore = await topo.runIn(1, "cat /proc/net/snmp");
     const send = `import socket;s=socket.socket(2,2);[s.sendto(b'x'*1000,('${fake}',7000)) for i in range(3)]`;
     expect((await topo.runIn(0, `/usr/bin/python3 -c "${send}"`)).code).toBe(0);
