@@ -2,8 +2,7 @@
 // path (the metrics exporter, the control socket's `status`). Built on request from counters
 // the switch already keeps: nothing here runs per packet. Observers use this instead of
 // reaching into the table, the datapath or the sessions, so those may change shape freely.
-import { OFPPC, OFPPS } from "../openflow/of10/constants.js";
-import type { Port } from "../datapath/port.js";
+import { PORT_CONFIG, type Port } from "../datapath/port.js";
 
 export interface PortSnapshot {
   portNo: number;
@@ -11,9 +10,9 @@ export interface PortSnapshot {
   hwAddr: string;
   /** Link up (carrier), as the last poll saw it. */
   linkUp: boolean;
-  /** OFPPC_PORT_DOWN set by a controller. */
+  /** Set down by a controller (PORT_MOD port-down). */
   adminDown: boolean;
-  /** Left out of floods (OFPPC_NO_FLOOD). */
+  /** Left out of floods (PORT_MOD no-flood). */
   noFlood: boolean;
   rxPackets: number;
   rxBytes: number;
@@ -79,15 +78,14 @@ export interface SwitchSnapshot {
 }
 
 export function portSnapshot(port: Port): PortSnapshot {
-  const phy = port.phyPort();
   const c = port.counters;
   return {
     portNo: port.portNo,
     name: port.name,
     hwAddr: port.hwAddr,
-    linkUp: (phy.state & OFPPS.LINK_DOWN) === 0,
-    adminDown: (port.config & OFPPC.PORT_DOWN) !== 0,
-    noFlood: (port.config & OFPPC.NO_FLOOD) !== 0,
+    linkUp: !port.info().linkDown,
+    adminDown: (port.config & PORT_CONFIG.DOWN) !== 0,
+    noFlood: (port.config & PORT_CONFIG.NO_FLOOD) !== 0,
     rxPackets: c.rxPackets,
     rxBytes: c.rxBytes,
     rxDropped: c.rxDropped,

@@ -4,13 +4,15 @@
 // executor against a recording target, one prefix of the list at a time, so every header
 // rewrite and every output is what the datapath would really produce; outputs are then judged
 // by the port, flood and controller rules in force. Nothing is sent unless asked (`send`).
-import { OFPAT, OFPP, OFPPC } from "../openflow/of10/constants.js";
+import { OFPAT, OFPP } from "../openflow/of10/constants.js";
 import type { Action } from "../openflow/of10/types.js";
 import { ipv4ToString, macToString } from "../openflow/wire.js";
 import { FlowKey, VLAN_NONE } from "../packet/flow-key.js";
 import { PacketLayout, parseFrame } from "../packet/parse.js";
 import { ActionExecutor, compileActions, type ActionTarget } from "../datapath/actions.js";
-import type { Port } from "../datapath/port.js";
+import { RX_BLOCKED, TX_BLOCKED, floodExcluded } from "../datapath/datapath.js";
+import { PORT_CONFIG, type Port } from "../datapath/port.js";
+import { toDatapathActions } from "./datapath-actions.js";
 import { formatAction, formatActions, formatMatch } from "./ofctl-format.js";
 import type { OpenFlowSwitch } from "./switch.js";
 import { TraceInputError, formatFlowKey, type TracePacket } from "./trace-packet.js";
@@ -136,18 +138,16 @@ function rewrites(before: FlowKey, after: FlowKey): string[] {
   return out;
 }
 
+/** Port flags in ovs-ofctl mod-port's words. */
 function portConfigWords(config: number): string[] {
   const words: string[] = [];
-  if (config & OFPPC.PORT_DOWN) words.push("port-down");
-  if (config & OFPPC.NO_RECV) words.push("no-recv");
-  if (config & OFPPC.NO_FWD) words.push("no-fwd");
-  if (config & OFPPC.NO_FLOOD) words.push("no-flood");
-  if (config & OFPPC.NO_PACKET_IN) words.push("no-packet-in");
+  if (config & PORT_CONFIG.DOWN) words.push("port-down");
+  if (config & PORT_CONFIG.NO_RECEIVE) words.push("no-recv");
+  if (config & PORT_CONFIG.NO_FORWARD) words.push("no-fwd");
+  if (config & PORT_CONFIG.NO_FLOOD) words.push("no-flood");
+  if (config & PORT_CONFIG.NO_PACKET_IN) words.push("no-packet-in");
   return words;
 }
-
-const TX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_FWD;
-const RX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_RECV;
 
 /** Traces with the state of one switch. */
 class Tracer {
@@ -175,7 +175,7 @@ class Tracer {
 
   /** FLOOD or ALL, as Datapath.flood chooses the ports. */
   flood(all: boolean, why: string): TracedOutput[] {
-    const skip = all ? TX_BLOCKED : TX_BLOCKED | OFPPC.NO_FLOOD;
+    const skip = floodExcluded(all);
     const out: TracedOutput[] = [];
     for (const p of this.sw.datapath.ports()) {
       if (p.portNo === this.inPort) {
@@ -206,7 +206,7 @@ class Tracer {
   /** A packet-in (reason no_match or action) to the sessions that take asynchronous messages. */
   packetIn(reason: string, maxLen?: number): TracedOutput {
     const inPort = this.sw.datapath.port(this.inPort);
-    if (inPort !== undefined && (inPort.config & OFPPC.NO_PACKET_IN) !== 0) {
+    if (inPort !== undefined && (inPort.config & PORT_CONFIG.NO_PACKET_IN) !== 0) {
       return { result: "dropped", why: `packet-in (${reason}): the input port is no-packet-in` };
     }
     const targets = this.sw.packetInReceivers();
@@ -291,8 +291,8 @@ function runActions(
   for (let i = 0; i < actions.length; i++) {
     const recorder = new Recorder(probe);
     const program = compileActions([
-      ...actions.slice(0, i + 1),
-      { type: OFPAT.OUTPUT, port: probe, maxLen: 0 },
+      ...toDatapathActions(actions.slice(0, i + 1)),
+      { kind: "output", port: probe },
     ]);
     parseFrame(frame, frame.length, inPort, new FlowKey(), layout);
     new ActionExecutor(recorder).execute(program, frame, frame.length, layout, inPort);
@@ -380,7 +380,7 @@ export function tracePacket(sw: OpenFlowSwitch, packet: TracePacket, send = fals
     report.outputs = report.steps.flatMap((s) => s.outputs);
   } else {
     report.table = { result: "miss", entries: tableSize(sw) };
-    if ((port.config & OFPPC.NO_PACKET_IN) !== 0) {
+    if ((port.config & PORT_CONFIG.NO_PACKET_IN) !== 0) {
       report.miss = {
         action: "drop",
         why: "the input port is no-packet-in: misses from it are dropped",
@@ -412,12 +412,7 @@ export function tracePacket(sw: OpenFlowSwitch, packet: TracePacket, send = fals
   if (send) {
     // As a packet-out of "actions=TABLE" from in_port: the datapath's own receive path after
     // the port checks above, with real outputs, counters and packet-ins.
-    sw.datapath.execute(
-      [{ type: OFPAT.OUTPUT, port: OFPP.TABLE, maxLen: 0 }],
-      Buffer.from(frame),
-      frame.length,
-      inPort,
-    );
+    sw.datapath.execute([{ kind: "table" }], Buffer.from(frame), frame.length, inPort);
     report.sent = true;
   }
   return report;

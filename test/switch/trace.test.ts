@@ -70,7 +70,7 @@ function counters(h: Harness) {
       dp: h.sw.datapath.stats,
       table: h.sw.table.tableStats().map((t) => [t.lookupCount, t.matchedCount]),
       cache: h.sw.table.cacheHits,
-      ports: h.sw.datapath.portStats().map((p) => [p.rxPackets, p.txPackets]),
+      ports: h.sw.datapath.ports().map((p) => [p.counters.rxPackets, p.counters.txPackets]),
       flows: h.sw.table
         .statsSelection(MATCH_ALL, 0xff, OFPP.NONE)
         .flatMap(([, es]) => es.map((e) => e.packets)),
