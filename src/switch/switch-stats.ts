@@ -70,6 +70,11 @@ export function statsSelector(
   return { match: ruleMatchOf(match), tables, where: outPortFilter(outPort) };
 }
 
+/** The nanoseconds OF1.0 reports beside `sec` whole seconds of an age of `ms`. */
+function nsecOf(ms: number, sec: number): number {
+  return Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6));
+}
+
 /** An entry's age as OF1.0 reports it: whole seconds plus nanoseconds. */
 export function durationOf(
   e: OfFlowEntry,
@@ -77,8 +82,24 @@ export function durationOf(
 ): { durationSec: number; durationNsec: number } {
   const ms = e.ageMs(nowMs);
   const durationSec = Math.floor(ms / 1000);
-  const durationNsec = Math.min(999_999_999, Math.round((ms - durationSec * 1000) * 1e6));
-  return { durationSec, durationNsec };
+  return { durationSec, durationNsec: nsecOf(ms, durationSec) };
+}
+
+/** One entry of a flow dump; a class for the reason ReportedMatch is (flow-match.ts). */
+class DumpedFlow implements FlowStats {
+  constructor(
+    public tableId: number,
+    public match: Match,
+    public durationSec: number,
+    public durationNsec: number,
+    public priority: number,
+    public idleTimeout: number,
+    public hardTimeout: number,
+    public cookie: bigint,
+    public packetCount: bigint,
+    public byteCount: bigint,
+    public actions: Action[],
+  ) {}
 }
 
 /**
@@ -86,18 +107,21 @@ export function durationOf(
  * encoded at once (a large dump then makes less garbage); the caller must not change them.
  */
 export function flowStatsOf(e: OfFlowEntry, nowMs: number): FlowStats {
-  return {
-    tableId: e.emergency ? OFPTT.EMERG : 0,
-    match: reportedMatch(e),
-    ...durationOf(e, nowMs),
-    priority: e.priority,
-    idleTimeout: e.idleTimeout,
-    hardTimeout: e.hardTimeout,
-    cookie: e.cookie,
-    packetCount: BigInt(e.packets),
-    byteCount: BigInt(e.bytes),
-    actions: e.actions as Action[],
-  };
+  const ms = e.ageMs(nowMs);
+  const sec = Math.floor(ms / 1000);
+  return new DumpedFlow(
+    e.emergency ? OFPTT.EMERG : 0,
+    reportedMatch(e),
+    sec,
+    nsecOf(ms, sec),
+    e.priority,
+    e.idleTimeout,
+    e.hardTimeout,
+    e.cookie,
+    BigInt(e.packets),
+    BigInt(e.bytes),
+    e.actions as Action[],
+  );
 }
 
 export function flowRemovedOf(e: OfFlowEntry, reason: RemovalReason, nowMs: number): FlowRemoved {

@@ -42,17 +42,17 @@ export function prefixMask(wildcardedBits: number): number {
  * nw_proto, sender/target IP in nw_src/nw_dst), nw_tos only for IPv4, tp_* only for IPv4 with
  * nw_proto TCP/UDP/ICMP specified.
  */
-export function inapplicableWildcards(wildcards: number, m: Match): number {
+export function inapplicableWildcards(wildcards: number, dlType: number, nwProto: number): number {
   let forced = 0;
   const typeKnown = (wildcards & OFPFW.DL_TYPE) === 0;
-  const isIp = typeKnown && m.dlType === ETH_TYPE_IP;
-  const isArp = typeKnown && m.dlType === ETH_TYPE_ARP;
+  const isIp = typeKnown && dlType === ETH_TYPE_IP;
+  const isArp = typeKnown && dlType === ETH_TYPE_ARP;
   if (!isIp && !isArp) forced |= OFPFW.NW_PROTO | OFPFW.NW_SRC_ALL | OFPFW.NW_DST_ALL;
   if (!isIp) forced |= OFPFW.NW_TOS;
   const protoKnown = isIp && (wildcards & OFPFW.NW_PROTO) === 0;
   const hasPorts =
     protoKnown &&
-    (m.nwProto === IP_PROTO_TCP || m.nwProto === IP_PROTO_UDP || m.nwProto === IP_PROTO_ICMP);
+    (nwProto === IP_PROTO_TCP || nwProto === IP_PROTO_UDP || nwProto === IP_PROTO_ICMP);
   if (!hasPorts) forced |= OFPFW.TP_SRC | OFPFW.TP_DST;
   return forced;
 }
@@ -64,7 +64,7 @@ function untagged(wildcards: number, m: Match): boolean {
 }
 
 /** Sets the nw_src/nw_dst counts of `wc` to `srcBits`/`dstBits`. */
-function withPrefixCounts(wc: number, srcBits: number, dstBits: number): number {
+export function withPrefixCounts(wc: number, srcBits: number, dstBits: number): number {
   return (
     (wc & ~(OFPFW.NW_SRC_MASK | OFPFW.NW_DST_MASK)) |
     (srcBits << OFPFW.NW_SRC_SHIFT) |
@@ -80,7 +80,7 @@ export function normaliseMatch(m: Match): NormalisedMatch {
   const srcBits = Math.min(32, (wc & OFPFW.NW_SRC_MASK) >>> OFPFW.NW_SRC_SHIFT);
   const dstBits = Math.min(32, (wc & OFPFW.NW_DST_MASK) >>> OFPFW.NW_DST_SHIFT);
   wc = withPrefixCounts(wc, srcBits, dstBits);
-  const forced = inapplicableWildcards(wc, m);
+  const forced = inapplicableWildcards(wc, m.dlType, m.nwProto);
   // A forced prefix wildcard means "all 32 bits", whatever count was sent.
   const forcedSrc = (forced & OFPFW.NW_SRC_ALL) !== 0;
   const forcedDst = (forced & OFPFW.NW_DST_ALL) !== 0;
