@@ -6,8 +6,6 @@ import type { Logger } from "pino";
 import { Datapath } from "../datapath/datapath.js";
 import type { Port } from "../datapath/port.js";
 import { FlowTable } from "../flowtable/flow-table.js";
-import type { FlowEntry } from "../flowtable/flow-entry.js";
-import type { RemovedFlow } from "../flowtable/flow-table.js";
 import type { BackoffOptions } from "../ofchannel/active.js";
 import type { ControllerConnection, SessionHandlers } from "../ofchannel/connection.js";
 import { DEFAULT_PROBE_INTERVAL_MS } from "../ofchannel/connection.js";
@@ -25,7 +23,9 @@ import { toDatapathActions } from "./datapath-actions.js";
 import { PORT_REASON, phyPortOf } from "./port-wire.js";
 import type { OfpMessage } from "../openflow/of10/messages.js";
 import type { SendQueueLimits } from "../ofchannel/send-queue.js";
+import type { OfActions, OfFlowEntry, OfFlowTable, OfRemoval } from "./flow-mod.js";
 import { datapathIdFromMac } from "./switch-features.js";
+import { flowRemovedBodies } from "./switch-stats.js";
 import { handleRequest, type SwitchCore } from "./switch-requests.js";
 import { Session, SwitchStats } from "./switch-session.js";
 import type { ActiveTarget, PassiveTarget } from "../ofchannel/targets.js";
@@ -62,8 +62,8 @@ export interface SwitchOptions {
 }
 
 export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
-  readonly table: FlowTable;
-  readonly datapath: Datapath<FlowEntry>;
+  readonly table: OfFlowTable;
+  readonly datapath: Datapath<OfFlowEntry>;
   readonly connmgr: ConnectionManager;
   readonly stats = new SwitchStats();
   readonly failMode: FailMode;
@@ -92,8 +92,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     this.fixedDpid = opts.datapathId;
     this.rate = opts.packetInRate ?? 0;
     this.burst = opts.packetInBurst ?? defaultBurst(this.rate);
-    this.table = new FlowTable({ maxEntries: opts.maxFlows });
-    this.datapath = new Datapath<FlowEntry>({
+    this.table = new FlowTable<OfActions>({ maxEntries: opts.maxFlows });
+    this.datapath = new Datapath<OfFlowEntry>({
       lookup: this.table,
       actionsOf: (entry) => toDatapathActions(entry.actions),
       callbacks: {
@@ -284,23 +284,10 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     this.sendAsync({ type: OFPT.PORT_STATUS, xid: 0, reason, desc });
   }
 
-  flowsRemoved(removed: RemovedFlow[]): void {
-    for (const r of removed) {
-      if (!r.sendFlowRem) continue;
+  flowsRemoved(removed: OfRemoval[]): void {
+    for (const body of flowRemovedBodies(removed, this.table.now)) {
       this.stats.flowRemovedSent++;
-      this.sendAsync({
-        type: OFPT.FLOW_REMOVED,
-        xid: 0,
-        match: r.match,
-        cookie: r.cookie,
-        priority: r.priority,
-        reason: r.reason,
-        durationSec: r.durationSec,
-        durationNsec: r.durationNsec,
-        idleTimeout: r.idleTimeout,
-        packetCount: r.packetCount,
-        byteCount: r.byteCount,
-      });
+      this.sendAsync({ type: OFPT.FLOW_REMOVED, xid: 0, ...body });
     }
   }
 
