@@ -3,7 +3,7 @@
 // first 64 bytes and xid).
 import type { Logger } from "pino";
 import type { Datapath } from "../datapath/datapath.js";
-import type { ControllerConnection } from "../ofchannel/connection.js";
+import type { OpenFlowChannel } from "../ofchannel/channel.js";
 import {
   OFP_NO_BUFFER,
   OFPBRC,
@@ -64,7 +64,7 @@ const SWITCH_TO_CONTROLLER = new Set<number>([
 
 export function handleRequest(
   sw: SwitchCore,
-  conn: ControllerConnection,
+  conn: OpenFlowChannel,
   s: Session,
   msg: OfpMessage,
 ): void {
@@ -144,7 +144,7 @@ export function handleRequest(
 
 function setConfig(
   sw: SwitchCore,
-  conn: ControllerConnection,
+  conn: OpenFlowChannel,
   s: Session,
   m: MessageOf<typeof OFPT.SET_CONFIG>,
 ): void {
