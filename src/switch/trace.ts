@@ -13,6 +13,7 @@ import { ActionExecutor, compileActions, type ActionTarget } from "../datapath/a
 import { RX_BLOCKED, TX_BLOCKED, floodExcluded } from "../datapath/datapath.js";
 import { PORT_CONFIG, type Port } from "../datapath/port.js";
 import { toDatapathActions } from "./datapath-actions.js";
+import { reportedMatch } from "./flow-match.js";
 import { formatAction, formatActions, formatMatch } from "./ofctl-format.js";
 import type { OpenFlowSwitch } from "./switch.js";
 import { TraceInputError, formatFlowKey, type TracePacket } from "./trace-packet.js";
@@ -365,11 +366,11 @@ export function tracePacket(sw: OpenFlowSwitch, packet: TracePacket, send = fals
       entry: {
         priority: entry.priority,
         exact: entry.exact,
-        match: formatMatch(entry.match),
+        match: formatMatch(reportedMatch(entry)),
         cookie: `0x${entry.cookie.toString(16)}`,
         packets: entry.packets,
         bytes: entry.bytes,
-        durationSec: Math.max(0, Math.floor((sw.table.tick() - entry.createdMs) / 1000)),
+        durationSec: Math.floor(entry.ageMs(sw.table.tick()) / 1000),
         idleTimeout: entry.idleTimeout,
         hardTimeout: entry.hardTimeout,
         actions: formatActions(entry.actions),

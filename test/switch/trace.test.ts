@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { OFPAT, OFPFW, OFPP, OFPPC, OFPT } from "../../src/openflow/of10/constants.js";
 import type { Action, Match } from "../../src/openflow/of10/types.js";
 import { ipv4FromString } from "../../src/openflow/wire.js";
+import { statsSelector } from "../../src/switch/switch-stats.js";
 import { traceText, tracePacket, type TraceReport } from "../../src/switch/trace.js";
 import { TraceInputError, frameFromHex, packetFromFlow } from "../../src/switch/trace-packet.js";
 import { eth } from "../support/frames.js";
@@ -68,12 +69,10 @@ function counters(h: Harness) {
   return JSON.stringify(
     {
       dp: h.sw.datapath.stats,
-      table: h.sw.table.tableStats().map((t) => [t.lookupCount, t.matchedCount]),
+      table: [h.sw.table.lookupCount, h.sw.table.matchedCount],
       cache: h.sw.table.cacheHits,
       ports: h.sw.datapath.ports().map((p) => [p.counters.rxPackets, p.counters.txPackets]),
-      flows: h.sw.table
-        .statsSelection(MATCH_ALL, 0xff, OFPP.NONE)
-        .flatMap(([, es]) => es.map((e) => e.packets)),
+      flows: h.sw.table.select(statsSelector(MATCH_ALL, 0xff, OFPP.NONE)!).map((e) => e.packets),
       sw: h.sw.stats,
     },
     (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
