@@ -259,12 +259,17 @@ export function frameFromHex(text: string): Buffer {
 
 const scratch = Buffer.alloc(6);
 
-/** The 12-tuple as ovs-ofctl writes a flow (every field, as the datapath parsed it). */
-export function formatFlowKey(key: FlowKey): string {
+/** The key's Ethernet addresses as "aa:bb:cc:dd:ee:ff". */
+export function keyMacs(key: FlowKey): { dlSrc: string; dlDst: string } {
   key.dlSrcInto(scratch, 0);
   const dlSrc = macToString(scratch);
   key.dlDstInto(scratch, 0);
-  const dlDst = macToString(scratch);
+  return { dlSrc, dlDst: macToString(scratch) };
+}
+
+/** The 12-tuple as ovs-ofctl writes a flow (every field, as the datapath parsed it). */
+export function formatFlowKey(key: FlowKey): string {
+  const { dlSrc, dlDst } = keyMacs(key);
   const parts = [
     `in_port=${key.inPort}`,
     `dl_vlan=${key.dlVlan === VLAN_NONE ? "0xffff" : key.dlVlan}`,

@@ -16,7 +16,7 @@ import { toDatapathActions } from "./datapath-actions.js";
 import { reportedMatch } from "./flow-match.js";
 import { formatAction, formatActions, formatMatch } from "./ofctl-format.js";
 import type { OpenFlowSwitch } from "./switch.js";
-import { TraceInputError, formatFlowKey, type TracePacket } from "./trace-packet.js";
+import { TraceInputError, formatFlowKey, keyMacs, type TracePacket } from "./trace-packet.js";
 
 /** What became of one copy of the packet. */
 export interface TracedOutput {
@@ -109,19 +109,12 @@ class Recorder implements ActionTarget {
   }
 }
 
-const scratchMac = Buffer.alloc(6);
-
 /** The header fields that differ between two parses, as "field: old -> new". */
 function rewrites(before: FlowKey, after: FlowKey): string[] {
-  const mac = (k: FlowKey, which: "src" | "dst") => {
-    if (which === "src") k.dlSrcInto(scratchMac, 0);
-    else k.dlDstInto(scratchMac, 0);
-    return macToString(scratchMac);
-  };
   const vlan = (v: number) => (v === VLAN_NONE ? "none" : String(v));
   const fields: [string, (k: FlowKey) => string][] = [
-    ["dl_src", (k) => mac(k, "src")],
-    ["dl_dst", (k) => mac(k, "dst")],
+    ["dl_src", (k) => keyMacs(k).dlSrc],
+    ["dl_dst", (k) => keyMacs(k).dlDst],
     ["dl_vlan", (k) => vlan(k.dlVlan)],
     ["dl_vlan_pcp", (k) => String(k.dlVlanPcp)],
     ["nw_src", (k) => ipv4ToString(k.nwSrc)],
