@@ -6,8 +6,6 @@ import type { Logger } from "pino";
 import { Datapath } from "../datapath/datapath.js";
 import type { Port } from "../datapath/port.js";
 import { FlowTable } from "../flowtable/flow-table.js";
-import type { FlowEntry } from "../flowtable/flow-entry.js";
-import type { RemovedFlow } from "../flowtable/flow-table.js";
 import type { BackoffOptions } from "../ofchannel/active.js";
 import type { OpenFlowChannel } from "../ofchannel/channel.js";
 import {
@@ -24,13 +22,18 @@ import {
   DEFAULT_PROBE_INTERVAL_MS,
   type SessionHandlers,
 } from "./connection-manager.js";
+import { toDatapathActions } from "./datapath-actions.js";
+import { PORT_REASON, phyPortOf } from "./port-wire.js";
 import type { OfpMessage } from "../openflow/of10/messages.js";
 import type { SendQueueOptions } from "../ofchannel/send-queue.js";
-import { datapathIdFromMac } from "./switch-features.js";
+import type { OfActions, OfFlowEntry, OfFlowTable, OfRemoval } from "./flow-mod.js";
+import { datapathIdFromMac, dpidToString } from "./switch-features.js";
+import { flowRemovedBodies } from "./switch-stats.js";
 import { handleRequest, type SwitchCore } from "./switch-requests.js";
 import { Session, SwitchStats } from "./switch-session.js";
 import type { ActiveTarget, PassiveTarget, SessionRole } from "../ofchannel/targets.js";
 import { defaultBurst } from "./token-bucket.js";
+import { ControllerCounters, portSnapshot, type SwitchSnapshot } from "./snapshot.js";
 import type { PhyPort } from "../openflow/of10/types.js";
 
 export type FailMode = "secure" | "standalone";
@@ -70,8 +73,8 @@ export interface SwitchOptions {
 }
 
 export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
-  readonly table: FlowTable;
-  readonly datapath: Datapath<FlowEntry>;
+  readonly table: OfFlowTable;
+  readonly datapath: Datapath<OfFlowEntry>;
   readonly connmgr: ConnectionManager;
   readonly stats = new SwitchStats();
   readonly failMode: FailMode;
@@ -80,6 +83,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   standaloneActive = false;
   fragHandling: number = OFPC_FRAG.NORMAL;
   private readonly sessions = new Map<OpenFlowChannel, Session>();
+  /** Packet-in counters per configured target, kept across its sessions. */
+  private readonly targetCounters = new Map<string, ControllerCounters>();
   readonly log: Logger;
   readonly dpDesc: string | undefined;
   readonly frameIo: string;
@@ -100,14 +105,15 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     this.fixedDpid = opts.datapathId;
     this.rate = opts.packetInRate ?? 0;
     this.burst = opts.packetInBurst ?? defaultBurst(this.rate);
-    this.table = new FlowTable({ maxEntries: opts.maxFlows });
-    this.datapath = new Datapath<FlowEntry>({
+    this.table = new FlowTable<OfActions>({ maxEntries: opts.maxFlows });
+    this.datapath = new Datapath<OfFlowEntry>({
       lookup: this.table,
+      actionsOf: (entry) => toDatapathActions(entry.actions),
       callbacks: {
         onMiss: (frame, length, inPort) => this.miss(frame, length, inPort),
-        onController: (frame, length, inPort, reason, maxLen) =>
-          this.packetIn(frame, length, inPort, reason, maxLen),
-        onPortStatus: (reason, port) => this.portStatus(reason, port),
+        onController: (frame, length, inPort, maxLen) =>
+          this.packetIn(frame, length, inPort, OFPR.ACTION, maxLen),
+        onPortChange: (change, port) => this.portStatus(PORT_REASON[change], phyPortOf(port)),
       },
       log: opts.log,
     });
@@ -176,7 +182,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   onReady(conn: OpenFlowChannel, role: SessionRole): void {
     const primary = role === "primary";
     const missSendLen = primary ? (this.opts.missSendLen ?? OFP_DEFAULT_MISS_SEND_LEN) : 0;
-    this.sessions.set(conn, new Session(role, missSendLen, this.rate, this.burst));
+    const counters = this.countersOf(this.connmgr.targetOf(conn));
+    this.sessions.set(conn, new Session(role, missSendLen, this.rate, this.burst, counters));
     if (!primary) return;
     if (this.failTimer) clearTimeout(this.failTimer);
     this.failTimer = undefined;
@@ -204,6 +211,12 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     }
     if (this.failMode === "standalone") this.armFailTimer();
     else this.log.warn("all controllers lost: fail mode secure, table misses are dropped");
+  }
+
+  private countersOf(target: string): ControllerCounters {
+    let c = this.targetCounters.get(target);
+    if (c === undefined) this.targetCounters.set(target, (c = new ControllerCounters()));
+    return c;
   }
 
   private armFailTimer(): void {
@@ -261,6 +274,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
       addressed++;
       if (!s.limiter.take()) {
         this.stats.packetInsRateLimited++;
+        s.counters.packetInsRateLimited++;
         continue;
       }
       const cut = maxLen < 0 ? s.missSendLen : maxLen;
@@ -278,9 +292,12 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
       };
       // Droppable: a controller that falls behind loses packet-ins before anything else.
       const sent = conn.send(packetIn, true);
-      if (sent) this.stats.packetInsSent++;
-      else {
+      if (sent) {
+        this.stats.packetInsSent++;
+        s.counters.packetInsSent++;
+      } else {
         this.stats.packetInsQueueDropped++;
+        s.counters.packetInsQueueDropped++;
         if (bufferId !== OFP_NO_BUFFER) s.buffers.discard(bufferId);
       }
     }
@@ -296,24 +313,82 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     this.sendAsync({ type: OFPT.PORT_STATUS, xid: 0, reason, desc });
   }
 
-  flowsRemoved(removed: RemovedFlow[]): void {
-    for (const r of removed) {
-      if (!r.sendFlowRem) continue;
+  flowsRemoved(removed: OfRemoval[]): void {
+    for (const body of flowRemovedBodies(removed, this.table.now)) {
       this.stats.flowRemovedSent++;
-      this.sendAsync({
-        type: OFPT.FLOW_REMOVED,
-        xid: 0,
-        match: r.match,
-        cookie: r.cookie,
-        priority: r.priority,
-        reason: r.reason,
-        durationSec: r.durationSec,
-        durationNsec: r.durationNsec,
-        idleTimeout: r.idleTimeout,
-        packetCount: r.packetCount,
-        byteCount: r.byteCount,
-      });
+      this.sendAsync({ type: OFPT.FLOW_REMOVED, xid: 0, ...body });
     }
+  }
+
+  // ---- observation ----
+
+  /** Packet-ins per second per session (0: no limit). */
+  get packetInRate(): number {
+    return this.rate;
+  }
+
+  /** The sessions a PACKET_IN would go to now, with their miss_send_len (the packet trace). */
+  packetInReceivers(): { controller: string; role: string; missSendLen: number }[] {
+    return [...this.sessions]
+      .filter(([, s]) => this.receivesAsync(s))
+      .map(([conn, s]) => ({
+        controller: conn.label,
+        role: s.role,
+        missSendLen: s.missSendLen,
+      }));
+  }
+
+  /** Counters and state for observers (metrics, the control socket); not for the packet path. */
+  snapshot(): SwitchSnapshot {
+    const ready = this.connmgr.ready;
+    const controllers = this.connmgr.configuredTargets().map((t) => {
+      let sessions = 0;
+      let sendQueueBytes = 0;
+      for (const conn of this.connmgr.sessions) {
+        if (this.connmgr.targetOf(conn) !== t.label) continue;
+        if (ready.has(conn)) sessions++;
+        sendQueueBytes += conn.queue.unsentBytes;
+      }
+      const c = this.countersOf(t.label);
+      return {
+        target: t.label,
+        kind: t.kind,
+        role: t.role,
+        sessions,
+        sendQueueBytes,
+        packetInsSent: c.packetInsSent,
+        packetInsRateLimited: c.packetInsRateLimited,
+        packetInsQueueDropped: c.packetInsQueueDropped,
+      };
+    });
+    const dp = this.datapath.stats;
+    return {
+      datapathId: dpidToString(this.datapathId),
+      failMode: this.failMode,
+      standaloneActive: this.standaloneActive,
+      ports: this.datapath.ports().map(portSnapshot),
+      waitingPorts: this.datapath.waitingPorts().map((p) => ({ portNo: p.portNo, name: p.name })),
+      table: {
+        entries: this.table.activeCount,
+        emergencyEntries: this.table.emergencyCount,
+        maxEntries: this.table.maxEntries,
+        emergencyMode: this.table.inEmergencyMode,
+        lookups: dp.lookups,
+        matched: dp.matched,
+        cacheHits: this.table.cacheHits,
+      },
+      controllers,
+      missesDropped: this.stats.missesDropped,
+      standaloneForwarded: this.stats.standaloneForwarded,
+      datapathDrops: {
+        runt: dp.runts,
+        fault: dp.errors,
+        no_such_port: dp.noSuchPort,
+        local_port: dp.localDrops,
+        table_outside_packet_out: dp.tableDrops,
+        fragment: dp.fragmentDrops,
+      },
+    };
   }
 
   // ---- controller messages ----

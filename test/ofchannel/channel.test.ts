@@ -261,6 +261,8 @@ describe("reply streams", () => {
     await waitFor(() => got.length === 2, "the held barriers", 20_000);
     expect(made.count).toBe(N);
     expect(channel.streaming).toBe(false);
+    // The held input is handled once the stream is sent, not once the peer has read it all.
+    await waitFor(() => peer.inbox.some((m) => m.xid === 0x3a), "the held error", 20_000);
     const xids = peer.inbox.map((m) => m.xid);
     expect(xids.indexOf(0x20)).toBeLessThan(xids.indexOf(0x10000 + N - 1)); // echo mid-stream
     expect(xids.indexOf(0x3a)).toBeGreaterThan(xids.indexOf(0x10000 + N - 1)); // error after it
