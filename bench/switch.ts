@@ -5,17 +5,9 @@
 import { connect, type Socket } from "node:net";
 import { pino } from "pino";
 import { MemoryPort } from "../test/support/memory-port.js";
-import { matchAll } from "../src/openflow/of10/match.js";
 import { decodeMessage, encodeMessage } from "../src/openflow/of10/codec.js";
-import {
-  OFPAT,
-  OFPC_FRAG,
-  OFPFC,
-  OFPFW,
-  OFPP,
-  OFPT,
-  OFP_NO_BUFFER,
-} from "../src/openflow/of10/constants.js";
+import { OFPT } from "../src/openflow/of10/constants.js";
+import { dlSrcFlowMod } from "./flow-mod-load.js";
 import { MessageFramer } from "../src/ofchannel/framer.js";
 import type { OfpMessage } from "../src/openflow/of10/messages.js";
 import { OpenFlowSwitch } from "../src/switch/switch.js";
@@ -23,11 +15,6 @@ import { parsePassiveTarget } from "../src/ofchannel/targets.js";
 
 const nFlowMods = Number(process.argv[2] ?? 20000);
 const nMisses = Number(process.argv[3] ?? 20000);
-
-function mac(i: number): string {
-  const h = (n: number) => (n & 0xff).toString(16).padStart(2, "0");
-  return `02:00:${h(i >> 24)}:${h(i >> 16)}:${h(i >> 8)}:${h(i)}`;
-}
 
 /** Counts messages by type as they arrive; resolves waiters on a predicate. */
 class Peer {
@@ -82,27 +69,10 @@ async function main(): Promise<void> {
   const peer = new Peer(socket);
   peer.send({ type: OFPT.HELLO, xid: 1, version: 1, body: Buffer.alloc(0) });
   await peer.until(() => peer.count(OFPT.HELLO) > 0, 2000);
-  // A session on a listener is a service session: no PACKET_IN until it sets a miss_send_len.
-  peer.send({ type: OFPT.SET_CONFIG, xid: 2, flags: OFPC_FRAG.NORMAL, missSendLen: 128 });
 
   console.log(`flow_mod: ${nFlowMods} ADDs (exact dl_src) then BARRIER ...`);
   let t = performance.now();
-  for (let i = 0; i < nFlowMods; i++) {
-    peer.send({
-      type: OFPT.FLOW_MOD,
-      xid: i,
-      match: { ...matchAll(), wildcards: OFPFW.ALL & ~OFPFW.DL_SRC, dlSrc: mac(i + 0x10000) },
-      cookie: 0n,
-      command: OFPFC.ADD,
-      idleTimeout: 0,
-      hardTimeout: 0,
-      priority: 100,
-      bufferId: OFP_NO_BUFFER,
-      outPort: OFPP.NONE,
-      flags: 0,
-      actions: [{ type: OFPAT.OUTPUT, port: 2, maxLen: 0 }],
-    });
-  }
+  for (let i = 0; i < nFlowMods; i++) peer.send(dlSrcFlowMod(i));
   peer.send({ type: OFPT.BARRIER_REQUEST, xid: 0xfffffff0 });
   await peer.until(() => peer.count(OFPT.BARRIER_REPLY) > 0, 60_000);
   let s = (performance.now() - t) / 1000;

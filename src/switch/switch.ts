@@ -62,6 +62,9 @@ export interface SwitchOptions {
   sendQueue?: Partial<SendQueueOptions>;
   /** Read controller sockets into slabs of our own (default true; ofchannel/socket-reads.ts). */
   directReads?: boolean;
+  /** Messages handled per session per event-loop turn, round-robin (default 50, as Open
+   * vSwitch's ofconn): a controller's flood waits its turn behind other sessions and the ports. */
+  inputBudget?: number;
   dpDesc?: string;
   /** The frame I/O backend the ports use, as DESC stats name it (e.g. "AF_PACKET"). */
   frameIo?: string;
@@ -122,6 +125,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
         backoff: opts.backoff,
         sendQueue: opts.sendQueue,
         directReads: opts.directReads,
+        inputBudget: opts.inputBudget,
         log: opts.log,
       },
       this,
