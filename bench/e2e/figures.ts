@@ -79,6 +79,13 @@ export const FIGURES: readonly FigureDef[] = [
   ping(50, "load"),
   ping(99, "load"),
   {
+    id: "ping_load_tcp_gbps",
+    title: "TCP load during those pings",
+    unit: "Gbit/s",
+    better: "higher",
+    group: "latency",
+  },
+  {
     id: "flow_setup_per_s",
     title: "flow setups (controller)",
     unit: "flows/s",

@@ -140,8 +140,11 @@ export async function pingRtts(ctx: Ctx, count: number): Promise<Rtts> {
   };
 }
 
-/** The same ping while an iperf3 TCP stream runs from host 1 to host 2. */
-export async function pingUnderLoad(ctx: Ctx, count: number): Promise<Rtts> {
+/**
+ * The same ping while an iperf3 TCP stream runs from host 1 to host 2; also that stream's goodput
+ * (Gbit/s), so that a latency bought with throughput shows.
+ */
+export async function pingUnderLoad(ctx: Ctx, count: number): Promise<Rtts & { loadGbps: number }> {
   const srv = await iperfServer(ctx);
   try {
     const seconds = Math.ceil(count / 100) + 3;
@@ -151,8 +154,8 @@ export async function pingUnderLoad(ctx: Ctx, count: number): Promise<Rtts> {
     });
     await sleep(1000); // past slow start
     const rtts = await pingRtts(ctx, count);
-    parseIperfTcp((await load).stdout); // a load that failed makes the figure meaningless
-    return rtts;
+    // A load that failed makes the figure meaningless: parseIperfTcp throws.
+    return { ...rtts, loadGbps: parseIperfTcp((await load).stdout) };
   } finally {
     await srv.stop();
   }

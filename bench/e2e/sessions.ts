@@ -248,8 +248,15 @@ export async function proactiveSession(peer: PeerId, env: SessionEnv): Promise<v
         peer,
         "ping under TCP load",
         pingS + 4,
-        async () => record("load", await pingUnderLoad(ctx, opts.pings)),
-        (n) => ["ping_p50_load", "ping_p99_load"].forEach((f) => results.fail(f, peer, n)),
+        async () => {
+          const r = await pingUnderLoad(ctx, opts.pings);
+          record("load", r);
+          results.add("ping_load_tcp_gbps", peer, r.loadGbps);
+        },
+        (n) =>
+          ["ping_p50_load", "ping_p99_load", "ping_load_tcp_gbps"].forEach((f) =>
+            results.fail(f, peer, n),
+          ),
       );
     }
 
