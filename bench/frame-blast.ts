@@ -54,9 +54,9 @@ function burst(): void {
   if (t < deadline && (count === 0 || queued < count)) setImmediate(burst);
   else {
     const elapsed = (t - start) / 1000;
+    port.close(); // sends what is queued; the counters are final after it
     const c = port.counters;
     console.log(JSON.stringify({ sent: c.txPackets, dropped: c.txDropped, seconds: elapsed }));
-    port.close();
   }
 }
 burst();

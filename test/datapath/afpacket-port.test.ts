@@ -118,7 +118,12 @@ describe.skipIf(skip)("AfPacketPort, TPACKET_V2 ring", () => {
     expect(got).toEqual(sent);
     expect(a.counters.txPackets).toBe(700);
     expect(a.counters.txBytes).toBe(sent.reduce((n, f) => n + f.length, 0));
-    expect(a.afStats.flushes).toBe(2);
+    // Handed over when the queue (512 frames) filled and at the end of the task; sent by
+    // sendmmsg in chunks of up to 64 (a hand-over or the end of the ring cuts one short).
+    expect(a.afStats.flushes).toBeGreaterThanOrEqual(2);
+    expect(a.afStats.sendCalls).toBeGreaterThanOrEqual(11);
+    expect(a.afStats.sendCalls).toBeLessThanOrEqual(12 + a.afStats.flushes); // + a ring wrap
+    expect(a.counters.txDropped).toBe(0);
   });
 
   it("never receives its own transmissions", async () => {
