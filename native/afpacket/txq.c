@@ -237,7 +237,14 @@ uint32_t afp_txq_publish(struct afp_txq* q, uint32_t head) {
     return head;
   }
   pthread_mutex_lock(&q->mu);
-  if (q->waiting) pthread_cond_signal(&q->cv);
+  if (q->waiting && head - q->tail <= AFP_TX_INLINE_MAX) {
+    /* The sender sleeps and there is next to nothing to send (a ping, an ARP, light traffic):
+     * send it here and spare the frames a thread wake-up. The sender cannot look at the queue
+     * before the lock is released, and then finds it empty. */
+    drain(q, head);
+  } else if (q->waiting) {
+    pthread_cond_signal(&q->cv);
+  }
   pthread_mutex_unlock(&q->mu);
   return load_acquire(&q->tail);
 }

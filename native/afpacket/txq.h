@@ -38,6 +38,8 @@ enum {
 
 /* Frames per sendmmsg call: a chunk's frames are released to the producer when it returns. */
 #define AFP_TX_CHUNK 64
+/* Published frames the producer sends itself when the sender thread is idle. */
+#define AFP_TX_INLINE_MAX 4
 
 struct afp_codel {
   uint32_t target_us, interval_us; /* target 0: no queue management */
@@ -78,8 +80,9 @@ void afp_txq_init(struct afp_txq* q, int fd, uint32_t vnet_len, const uint8_t* a
 /* Starts the sender thread; 0 or an errno (the queue then drains in afp_txq_publish). */
 int afp_txq_start(struct afp_txq* q, void (*on_idle)(void*), void* arg);
 
-/* Publishes descriptors up to `head` and returns the tail: with a thread, wakes it; without,
- * sends everything first (tail == head on return). */
+/* Publishes descriptors up to `head` and returns the tail: with a thread, wakes it (or, when
+ * it is idle and at most AFP_TX_INLINE_MAX frames wait, sends them itself); without, sends
+ * everything first (tail == head on return). */
 uint32_t afp_txq_publish(struct afp_txq* q, uint32_t head);
 
 uint32_t afp_txq_tail(const struct afp_txq* q);

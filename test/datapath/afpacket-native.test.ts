@@ -237,6 +237,29 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
     expect(txStats[TX_STATS.PACKETS]).toBe(10);
   });
 
+  it("sends a few frames itself while its transmit thread sleeps, sparing a wake-up", async () => {
+    const txArea = Buffer.alloc(4096);
+    const txDesc = new Int32Array(TX_DESC_WORDS * 8);
+    const txStats = new Float64Array(TX_STATS.WORDS);
+    const config = { ...defaults(ifA).config, txThread: 1 };
+    const h = open({ txArea, txDesc, txStats, config });
+    try {
+      Buffer.alloc(60, 0xab).copy(txArea, 0);
+      for (let i = 0; i < 8; i++) txDesc.set([0, 60, 0, 0], TX_DESC_WORDS * i);
+      await sleep(20); // the thread is waiting for work by now
+      // Up to 4 frames: sent before publish returns.
+      expect(native.publish(h, 4)).toBe(4);
+      expect(txStats[TX_STATS.PACKETS]).toBe(4);
+      await sleep(20);
+      // More: handed to the thread.
+      native.publish(h, 12);
+      await waitFor(() => native.txTail(h) === 12);
+      expect(txStats[TX_STATS.PACKETS]).toBe(12);
+    } finally {
+      native.close(h);
+    }
+  });
+
   it("drops with CoDel only TCP segments that stayed too long, after an interval of it", async () => {
     const txArea = Buffer.alloc(4096);
     const txDesc = new Int32Array(TX_DESC_WORDS * 64);
