@@ -398,19 +398,24 @@ static napi_value u32_value(napi_env env, uint32_t v) {
   return out;
 }
 
-/* publish(handle, head): hands the descriptors up to sequence number `head` (modulo 2^32) to
- * the sender; returns the tail, the sequence number of the first descriptor still in use. */
+/* publish(handle, head, mayInline): hands the descriptors up to sequence number `head`
+ * (modulo 2^32) to the sender; returns the tail, the sequence number of the first descriptor
+ * still in use. */
 static napi_value js_publish(napi_env env, napi_callback_info info) {
   const char* range = "afpacket.publish: head outside the descriptor ring";
-  uint32_t head = 0;
-  struct port* p = port_and_count(env, info, UINT32_MAX, range, &head);
+  size_t argc = 3;
+  napi_value a[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  struct port* p = port_of(env, a[0]);
+  uint32_t head = 0, may_inline = 0;
   if (!p) return NULL;
   struct afp_txq* q = &p->txq;
-  if (p->open && (head - afp_txq_tail(q) > q->slots || head - q->head > q->slots)) {
+  if (to_u32(env, a[1], &head) || to_u32(env, a[2], &may_inline) || may_inline > 1 ||
+      (p->open && (head - afp_txq_tail(q) > q->slots || head - q->head > q->slots))) {
     napi_throw_range_error(env, NULL, range);
     return NULL;
   }
-  return u32_value(env, p->open ? afp_txq_publish(q, head) : head);
+  return u32_value(env, p->open ? afp_txq_publish(q, head, may_inline) : head);
 }
 
 /* txWait(handle, timeoutUs): waits up to timeoutUs (at most 1 s) for the sender to free room;

@@ -99,6 +99,7 @@ void afp_txq_init(struct afp_txq* q, int fd, uint32_t vnet_len, const uint8_t* a
   q->stats = stats;
   q->codel.target_us = target_us;
   q->codel.interval_us = interval_us;
+  q->send_ns = 2000; /* a guess until frames are sent */
 }
 
 /* Sends up to one chunk from `tail` (not past `head` nor the end of the descriptor ring);
@@ -139,6 +140,8 @@ static uint32_t send_chunk(struct afp_txq* q, uint32_t tail, uint32_t head) {
     q->msgs[m].msg_hdr.msg_iovlen = 1;
     bytes[m++] = (size_t)len - q->vnet_len;
   }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   uint32_t i = 0;
   while (i < m) {
     int k = sendmmsg(q->fd, q->msgs + i, m - i, MSG_DONTWAIT);
@@ -162,6 +165,14 @@ static uint32_t send_chunk(struct afp_txq* q, uint32_t tail, uint32_t head) {
     }
     i++;
   }
+  if (m > 0) {
+    /* Moving average of the time a frame takes to send, for afp_txq_publish's choice. */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t ns = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
+    uint32_t per = (uint32_t)(ns / m);
+    uint32_t old = __atomic_load_n(&q->send_ns, __ATOMIC_RELAXED);
+    __atomic_store_n(&q->send_ns, old - old / 8 + per / 8, __ATOMIC_RELAXED);
+  }
   return n;
 }
 
@@ -173,6 +184,9 @@ static void drain(struct afp_txq* q, uint32_t head) {
     store_release(&q->tail, tail);
   }
 }
+
+/* How long the sender waits for more before it tells the loop it ran out of frames. */
+#define IDLE_REPORT_NS 1000000
 
 static void* sender_main(void* arg) {
   struct afp_txq* q = arg;
@@ -186,15 +200,29 @@ static void* sender_main(void* arg) {
     uint32_t head = load_acquire(&q->head);
     if (head == q->tail) {
       if (q->stop) break;
-      if (sent && q->on_idle) {
-        sent = 0;
-        pthread_mutex_unlock(&q->mu);
-        q->on_idle(q->idle_arg);
-        pthread_mutex_lock(&q->mu);
-        continue;
-      }
       q->waiting = 1;
-      pthread_cond_wait(&q->cv, &q->mu);
+      if (!sent || !q->on_idle) {
+        pthread_cond_wait(&q->cv, &q->mu);
+      } else {
+        /* Counters reach the port at every hand-over; once the frames stop, the loop is told
+         * (after a pause, so that steady traffic does not wake it for nothing). */
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += IDLE_REPORT_NS;
+        if (until.tv_nsec >= 1000000000) {
+          until.tv_sec++;
+          until.tv_nsec -= 1000000000;
+        }
+        if (pthread_cond_timedwait(&q->cv, &q->mu, &until) == ETIMEDOUT &&
+            load_acquire(&q->head) == q->tail && q->on_idle) {
+          sent = 0;
+          q->waiting = 0;
+          pthread_mutex_unlock(&q->mu);
+          q->on_idle(q->idle_arg);
+          pthread_mutex_lock(&q->mu);
+          continue;
+        }
+      }
       q->waiting = 0;
       continue;
     }
@@ -211,7 +239,12 @@ int afp_txq_start(struct afp_txq* q, void (*on_idle)(void*), void* arg) {
   q->on_idle = on_idle;
   q->idle_arg = arg;
   if (pthread_mutex_init(&q->mu, NULL)) return EAGAIN;
-  if (pthread_cond_init(&q->cv, NULL)) {
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  int cerr = pthread_cond_init(&q->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  if (cerr) {
     pthread_mutex_destroy(&q->mu);
     return EAGAIN;
   }
@@ -230,17 +263,19 @@ int afp_txq_start(struct afp_txq* q, void (*on_idle)(void*), void* arg) {
   return 0;
 }
 
-uint32_t afp_txq_publish(struct afp_txq* q, uint32_t head) {
+uint32_t afp_txq_publish(struct afp_txq* q, uint32_t head, int may_inline) {
   store_release(&q->head, head);
   if (!q->threaded) {
     drain(q, head);
     return head;
   }
   pthread_mutex_lock(&q->mu);
-  if (q->waiting && head - q->tail <= AFP_TX_INLINE_MAX) {
-    /* The sender sleeps and there is next to nothing to send (a ping, an ARP, light traffic):
-     * send it here and spare the frames a thread wake-up. The sender cannot look at the queue
-     * before the lock is released, and then finds it empty. */
+  uint32_t cost = __atomic_load_n(&q->send_ns, __ATOMIC_RELAXED);
+  if (q->waiting && may_inline && (uint64_t)(head - q->tail) * cost <= AFP_TX_INLINE_NS) {
+    /* The sender sleeps and the caller has time to spare: send them here, sparing a thread
+     * wake-up (the hand-over costs CPU on both sides; frames that do not need a second core
+     * are cheaper sent by the first). The sender cannot look at the queue before the lock is
+     * released, and then finds it empty. */
     drain(q, head);
   } else if (q->waiting) {
     pthread_cond_signal(&q->cv);

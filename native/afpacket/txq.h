@@ -38,8 +38,9 @@ enum {
 
 /* Frames per sendmmsg call: a chunk's frames are released to the producer when it returns. */
 #define AFP_TX_CHUNK 64
-/* Published frames the producer sends itself when the sender thread is idle. */
-#define AFP_TX_INLINE_MAX 4
+/* The producer may send published frames itself when the sender thread is idle, if they are
+ * expected to take at most this long (ns): longer would hold up its event loop. */
+#define AFP_TX_INLINE_NS 250000
 
 struct afp_codel {
   uint32_t target_us, interval_us; /* target 0: no queue management */
@@ -59,6 +60,8 @@ struct afp_txq {
   uint32_t head;  /* frames published (producer writes, sender reads), modulo 2^32 */
   uint32_t tail;  /* frames done with (sender writes, producer reads) */
   struct afp_codel codel;
+  /* Moving average of the time sendmmsg takes per frame (ns). */
+  uint32_t send_ns;
   struct mmsghdr msgs[AFP_TX_CHUNK];
   struct iovec iovs[AFP_TX_CHUNK];
   /* The sender thread, when there is one. */
@@ -80,10 +83,11 @@ void afp_txq_init(struct afp_txq* q, int fd, uint32_t vnet_len, const uint8_t* a
 /* Starts the sender thread; 0 or an errno (the queue then drains in afp_txq_publish). */
 int afp_txq_start(struct afp_txq* q, void (*on_idle)(void*), void* arg);
 
-/* Publishes descriptors up to `head` and returns the tail: with a thread, wakes it (or, when
- * it is idle and at most AFP_TX_INLINE_MAX frames wait, sends them itself); without, sends
- * everything first (tail == head on return). */
-uint32_t afp_txq_publish(struct afp_txq* q, uint32_t head);
+/* Publishes descriptors up to `head` and returns the tail: with a thread, wakes it, or, when
+ * `may_inline` (the caller has time to spare), the thread is idle and sending them is expected
+ * to take at most AFP_TX_INLINE_NS, sends them itself; without a thread, sends everything
+ * first. Either way of sending here returns tail == head. */
+uint32_t afp_txq_publish(struct afp_txq* q, uint32_t head, int may_inline);
 
 uint32_t afp_txq_tail(const struct afp_txq* q);
 

@@ -67,8 +67,8 @@ export const AQM_DEFAULT = { targetUs: 500, intervalUs: 5000 } as const;
 /** Receive slot: a 1500-byte MTU frame plus a restored VLAN tag, rounded up. */
 const SLOT_BYTES = 2048;
 const TX_AREA_BYTES = 1 << 20;
-/** Descriptors in the transmit queue. */
-const TX_SLOTS = 512;
+/** Descriptors in the transmit queue: a few receive batches. */
+const TX_SLOTS = 1024;
 /**
  * Longest wait for room in a full transmit queue before the frame is dropped: the sender frees
  * a chunk in well under a millisecond once it runs, but on a loaded machine a woken thread can
@@ -112,10 +112,15 @@ let flushScheduled = false;
 let ingressArrival = 0;
 let ingressStamped = 0;
 
+// A receive batch filled all its slots since the last flush: the event loop is falling
+// behind, and the transmit threads take the sends (otherwise the loop may do them itself).
+let receiveBacklog = false;
+
 function flushDirty(): void {
   flushScheduled = false;
   for (let i = 0; i < dirty.length; i++) dirty[i].flushQueued();
   dirty.length = 0;
+  receiveBacklog = false;
 }
 
 export class AfPacketIo implements FrameIo {
@@ -247,6 +252,7 @@ export class AfPacketIo implements FrameIo {
     const s = this.stats;
     const meta = this.rxMeta;
     s.batches++;
+    if (n === this.slotViews.length) receiveBacklog = true;
     batchDepth++;
     try {
       ingressStamped = TX_STAMPED;
@@ -352,10 +358,13 @@ export class AfPacketIo implements FrameIo {
   }
 
   /**
-   * The queue is full: hands over what is queued, and waits for the transmit thread to free
-   * room for the frame (a burst sent from one task, a PACKET_OUT loop, must not lose frames
-   * for the hand-over; the receive path never fills a queue this size unless the sender falls
-   * behind, and then the wait paces the event loop to it). -1 when it does not come.
+   * The queue is full: hands over what is queued (the sender may have freed room since we
+   * last looked), then waits for the sender to free room. A burst sent from one task (a
+   * PACKET_OUT loop) must not lose frames for the hand-over; on the receive path the queue
+   * fills only when the sender fell a queue behind (a descheduled thread), and then waiting
+   * paces the event loop to it: frames wait in the receive ring, four times deeper, instead of
+   * being dropped here (dropping lost pings behind a TCP stream on a loaded machine). -1 when
+   * no room comes within TX_WAIT_US.
    */
   private makeRoom(h: AfPacketHandle, size: number): number {
     this.publish(h);
@@ -375,7 +384,7 @@ export class AfPacketIo implements FrameIo {
       this.txPublished = this.txHead;
       this.stats.flushes++;
     }
-    this.txTail = this.native.publish(h, this.txHead);
+    this.txTail = this.native.publish(h, this.txHead, receiveBacklog ? 0 : 1);
   }
 
   /** Hands every queued frame to the sender now (without a transmit thread: sends them). */

@@ -49,9 +49,11 @@ export interface AfPacketNative {
    * Hands the transmit queue's descriptors up to sequence number `head` (modulo 2^32, at most
    * one ring ahead of the tail) to the sender; returns the tail: descriptors before it, and
    * their bytes in txArea, are free again. Without a transmit thread everything is sent before
-   * it returns (tail === head). A descriptor outside txArea is counted as an error, not sent.
+   * it returns (tail === head). With one, `mayInline` 1 lets the caller send them itself when
+   * the thread is idle and they are cheap enough (tail === head too). A descriptor outside
+   * txArea is counted as an error, not sent.
    */
-  publish(handle: AfPacketHandle, head: number): number;
+  publish(handle: AfPacketHandle, head: number, mayInline: number): number;
   /** The tail, as publish returns it, without publishing. */
   txTail(handle: AfPacketHandle): number;
   /** Waits until the transmit thread frees room, at most `timeoutUs` (<= 1 s); the tail. */

@@ -146,7 +146,7 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
 
   it("takes only its own handles", () => {
     const fake = {} as never;
-    expect(() => native.publish(fake, 0)).toThrow(/not a port handle/);
+    expect(() => native.publish(fake, 0, 0)).toThrow(/not a port handle/);
     expect(() => native.txTail(fake)).toThrow(/not a port handle/);
     expect(() => native.stats(fake)).toThrow(/not a port handle/);
     expect(() => native.close(fake)).toThrow(/not a port handle/);
@@ -214,7 +214,7 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
         [4096 - 60, 60], // good, the last bytes
       ];
       pairs.forEach(([off, len], i) => txDesc.set([off, len, 0, 0], TX_DESC_WORDS * i));
-      const tail = native.publish(h, pairs.length);
+      const tail = native.publish(h, pairs.length, 0);
       if (txThread) await waitFor(() => idle > 0 && native.txTail(h) === 8);
       else expect(tail).toBe(8);
       expect(txStats[TX_STATS.PACKETS]).toBe(2);
@@ -222,13 +222,13 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
       expect(txStats[TX_STATS.ERRORS]).toBe(6);
       expect(txStats[TX_STATS.LAST_ERRNO]).toBe(EINVAL);
       // The ring has 8 descriptors: the head may run at most 8 ahead of the tail.
-      expect(() => native.publish(h, 17)).toThrow(RangeError);
-      expect(() => native.publish(h, 7)).toThrow(RangeError); // behind the last head
-      expect(() => native.publish(h, -1)).toThrow(RangeError);
-      expect(() => native.publish(h, 8.5)).toThrow(RangeError);
+      expect(() => native.publish(h, 17, 0)).toThrow(RangeError);
+      expect(() => native.publish(h, 7, 0)).toThrow(RangeError); // behind the last head
+      expect(() => native.publish(h, -1, 0)).toThrow(RangeError);
+      expect(() => native.publish(h, 8.5, 0)).toThrow(RangeError);
       // Sequence numbers wrap around modulo 2^32 with the ring's slots: 8 more frames.
       for (let i = 0; i < 8; i++) txDesc.set([0, 60, 0, 0], TX_DESC_WORDS * i);
-      native.publish(h, 16);
+      native.publish(h, 16, 0);
       if (txThread) await waitFor(() => native.txTail(h) === 16);
       expect(native.txTail(h)).toBe(16);
     } finally {
@@ -237,24 +237,26 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
     expect(txStats[TX_STATS.PACKETS]).toBe(10);
   });
 
-  it("sends a few frames itself while its transmit thread sleeps, sparing a wake-up", async () => {
+  it("lets its caller send what is published while the transmit thread sleeps", async () => {
     const txArea = Buffer.alloc(4096);
     const txDesc = new Int32Array(TX_DESC_WORDS * 8);
     const txStats = new Float64Array(TX_STATS.WORDS);
     const config = { ...defaults(ifA).config, txThread: 1 };
-    const h = open({ txArea, txDesc, txStats, config });
+    let idle = 0;
+    const h = open({ txArea, txDesc, txStats, config, onTxIdle: () => idle++ });
     try {
       Buffer.alloc(60, 0xab).copy(txArea, 0);
       for (let i = 0; i < 8; i++) txDesc.set([0, 60, 0, 0], TX_DESC_WORDS * i);
       await sleep(20); // the thread is waiting for work by now
-      // Up to 4 frames: sent before publish returns.
-      expect(native.publish(h, 4)).toBe(4);
-      expect(txStats[TX_STATS.PACKETS]).toBe(4);
-      await sleep(20);
-      // More: handed to the thread.
-      native.publish(h, 12);
-      await waitFor(() => native.txTail(h) === 12);
-      expect(txStats[TX_STATS.PACKETS]).toBe(12);
+      // Allowed to: sent before publish returns.
+      expect(native.publish(h, 2, 1)).toBe(2);
+      expect(txStats[TX_STATS.PACKETS]).toBe(2);
+      // Not allowed to (the caller is behind on its own work): handed to the thread, which
+      // reports running out of frames.
+      native.publish(h, 3, 0);
+      await waitFor(() => native.txTail(h) === 3 && idle === 1);
+      expect(txStats[TX_STATS.PACKETS]).toBe(3);
+      expect(() => native.publish(h, 4, 2)).toThrow(RangeError);
     } finally {
       native.close(h);
     }
@@ -287,7 +289,7 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
           [...at[k], arrival | 0, stamped ? TX_STAMPED : 0],
           TX_DESC_WORDS * (head++ % 64),
         );
-      native.publish(h, head);
+      native.publish(h, head, 0);
     };
     try {
       // Fresh frames, frames without an arrival time, and stale frames other than TCP
