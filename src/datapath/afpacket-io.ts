@@ -187,7 +187,7 @@ export class AfPacketIo implements FrameIo {
       this.handle = this.native.open(
         ifname,
         {
-          ringBytes: o.ringBytes ?? 8 << 20,
+          ringBytes: o.ringBytes ?? 4 << 20,
           frameBytes: o.frameBytes ?? SLOT_BYTES,
           vnetHdr: o.vnetHdr === false ? 0 : 1,
           txThread: this.txThread ? 1 : 0,
