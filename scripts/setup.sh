@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   libpcap-dev build-essential python3 iproute2 iputils-ping ethtool tcpdump iperf3
   openvswitch-common openvswitch-switch openvswitch-testcontroller python3-os-ken
+  mininet
 )
 
 missing=()

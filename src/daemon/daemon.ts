@@ -6,10 +6,17 @@ import { createPort, resolveBackend } from "../datapath/port-factory.js";
 import { OpenFlowSwitch } from "../switch/switch.js";
 import { dpidToString } from "../switch/switch-features.js";
 import { PRIVILEGE_HINT, canCapture, disableIpv6, interfaceExists } from "./host.js";
+import { MetricsServer } from "./metrics.js";
+import { registerControlCommands } from "./control-commands.js";
+import { ControlServer, defaultControlPath } from "./control-socket.js";
 import { UsageError, frameIoName, type DaemonConfig } from "./options.js";
 
 export interface RunningDaemon {
   sw: OpenFlowSwitch;
+  /** The metrics endpoint (--metrics), when one was asked for. */
+  metrics?: MetricsServer;
+  /** The control socket, unless --ctl-socket none (or the default one could not be made). */
+  control?: ControlServer;
   /** Stops the switch, closes the ports and restores the host settings (idempotent). */
   stop(): Promise<void>;
 }
@@ -24,6 +31,29 @@ function preflight(cfg: DaemonConfig): void {
     }
   }
   if (!canCapture()) throw new UsageError(PRIVILEGE_HINT);
+}
+
+/**
+ * The control socket: a given path must work (else exit 2); the default one is a convenience,
+ * so a failure there (e.g. no permission on /run) is a warning.
+ */
+async function startControl(
+  cfg: DaemonConfig,
+  sw: OpenFlowSwitch,
+  log: Logger,
+): Promise<ControlServer | undefined> {
+  if (cfg.ctlSocket === null) return undefined;
+  const server = new ControlServer(cfg.ctlSocket ?? defaultControlPath(), log);
+  registerControlCommands(server, sw);
+  try {
+    await server.start();
+    return server;
+  } catch (e) {
+    const why = (e as Error).message;
+    if (cfg.ctlSocket !== undefined) throw new UsageError(`--ctl-socket: ${why}`);
+    log.warn({ why }, "no control socket (ofswitch-ctl will not reach this switch)");
+    return undefined;
+  }
 }
 
 export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<RunningDaemon> {
@@ -44,11 +74,15 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     listeners: cfg.listeners,
     backoff: { maxMs: cfg.maxBackoffMs },
   });
+  const metrics = cfg.metrics ? new MetricsServer(sw, cfg.metrics, log) : undefined;
+  let control: ControlServer | undefined;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     try {
+      await control?.stop();
+      await metrics?.stop();
       await sw.stop();
     } finally {
       restoreIpv6();
@@ -90,6 +124,8 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
       );
     }
     await sw.start();
+    await metrics?.start();
+    control = await startControl(cfg, sw, log);
   } catch (e) {
     await stop();
     throw e;
@@ -103,5 +139,5 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     },
     "ofswitch running",
   );
-  return { sw, stop };
+  return { sw, metrics, control, stop };
 }

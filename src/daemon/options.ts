@@ -1,6 +1,7 @@
 // The command line: commander for the syntax, then our own validation of every value, so a
 // bad argument becomes one UsageError with one clear line (the CLI prints it, exit code 2).
 import { Command, CommanderError, Option } from "commander";
+import { isIP } from "node:net";
 import { OFPP } from "../openflow/of10/constants.js";
 import type { FailMode } from "../switch/switch.js";
 import {
@@ -46,6 +47,10 @@ export interface DaemonConfig {
   keepIpv6: boolean;
   /** Frame I/O: AF_PACKET rings (the native addon), libpcap, or AF_PACKET when it loads. */
   portBackend: PortBackend;
+  /** Where to serve Prometheus metrics (--metrics); absent: no metrics endpoint. */
+  metrics?: { host: string; port: number };
+  /** The control socket's path (--ctl-socket); undefined: the default; null: none. */
+  ctlSocket?: string | null;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -111,6 +116,14 @@ function program(): Command {
       "auto | afpacket | pcap: frame I/O (auto: AF_PACKET rings when the addon loads)",
       "auto",
     )
+    .option(
+      "--metrics <[IP:]PORT>",
+      "serve Prometheus metrics over HTTP at /metrics (IP 127.0.0.1; off by default)",
+    )
+    .option(
+      "--ctl-socket <PATH>",
+      "control socket for ofswitch-ctl, mode 0600 (default: /run/ofswitch/ofswitch.PID.ctl; none: no socket)",
+    )
     .option("--log-level <LEVEL>", LOG_LEVELS.join(" | "), "info")
     .allowExcessArguments(false)
     .exitOverride();
@@ -158,6 +171,28 @@ function interfaces(specs: string[]): InterfaceSpec[] {
     out.push({ name, portNo });
   });
   return out;
+}
+
+/** `--metrics [IP:]PORT`: IPv4, or IPv6 in brackets; loopback when no IP is given. */
+export function parseMetricsEndpoint(text: string): { host: string; port: number } {
+  const m = /^(?:(\[[^\]]+\]|[^:[\]]+):)?([^:]+)$/.exec(text);
+  const bad = () =>
+    new UsageError(`--metrics must be [IP:]PORT (e.g. 9100 or 0.0.0.0:9100), not "${text}"`);
+  if (!m) throw bad();
+  const host = m[1] === undefined ? "127.0.0.1" : m[1].replace(/^\[(.*)\]$/, "$1");
+  if (isIP(host) === 0 || (m[1]?.startsWith("[") === true) !== (isIP(host) === 6)) throw bad();
+  return { host, port: integer(m[2], "the port of --metrics", 0, 65535) };
+}
+
+function ctlSocket(text: string | undefined): string | null | undefined {
+  if (text === undefined) return undefined;
+  if (text === "none") return null;
+  if (text === "" || text.endsWith("/") || Buffer.byteLength(text) > 107) {
+    throw new UsageError(
+      `--ctl-socket must be a file path of at most 107 bytes (or "none"), not "${text}"`,
+    );
+  }
+  return text;
 }
 
 function targets<T>(specs: string[] | undefined, parse: (s: string) => T): T[] {
@@ -231,5 +266,7 @@ export function parseArgs(argv: string[], write: (s: string) => void = () => {})
     maxBackoffMs: seconds(o.maxBackoff as string, "--max-backoff", 1, 3600),
     keepIpv6: o.keepIpv6 === true,
     portBackend: portBackend as PortBackend,
+    metrics: o.metrics === undefined ? undefined : parseMetricsEndpoint(o.metrics as string),
+    ctlSocket: ctlSocket(o.ctlSocket as string | undefined),
   };
 }

@@ -101,8 +101,14 @@ export interface DatapathOptions<E extends FlowEntryLike> {
 /** At most one fault log line per this interval; the rest are counted in the next line. */
 export const FAULT_LOG_INTERVAL_MS = 10_000;
 
-const RX_BLOCKED = PORT_CONFIG.DOWN | PORT_CONFIG.NO_RECEIVE;
-const TX_BLOCKED = PORT_CONFIG.DOWN | PORT_CONFIG.NO_FORWARD;
+/** Port flags that drop what a port receives, and what would be sent out of it. */
+export const RX_BLOCKED = PORT_CONFIG.DOWN | PORT_CONFIG.NO_RECEIVE;
+export const TX_BLOCKED = PORT_CONFIG.DOWN | PORT_CONFIG.NO_FORWARD;
+
+/** Port flags that leave a port out of "flood" (all: false) or "all" (all: true). */
+export function floodExcluded(all: boolean): number {
+  return all ? TX_BLOCKED : TX_BLOCKED | PORT_CONFIG.NO_FLOOD;
+}
 
 export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements ActionTarget {
   readonly stats = new DatapathStats();
@@ -367,7 +373,7 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   }
 
   flood(frame: Buffer, length: number, layout: PacketLayout, inPort: number, all: boolean): void {
-    const skip = all ? TX_BLOCKED : TX_BLOCKED | PORT_CONFIG.NO_FLOOD;
+    const skip = floodExcluded(all);
     const list = this.list;
     for (let i = 0; i < list.length; i++) {
       const p = list[i];

@@ -155,6 +155,14 @@ export class FlowTable<A> {
     return e;
   }
 
+  /**
+   * The entry lookup() would return for `key`, without counting it, caching it or changing
+   * anything (a packet trace asks what would happen, it does not make it happen).
+   */
+  find(key: FlowKey): FlowEntry<A> | undefined {
+    return this.active.lookup(key);
+  }
+
   /** Lookups answered by the exact-match cache (for stats and benchmarks). */
   get cacheHits(): number {
     return this.cache?.hits ?? 0;

@@ -44,6 +44,8 @@ export class ConnectionManager {
   readonly sessions = new Set<OpenFlowChannel>();
   readonly active: ActiveConnector[];
   private readonly listeners: PassiveListener[] = [];
+  /** The configured target (active or listener label) each session came from. */
+  private readonly targets = new WeakMap<OpenFlowChannel, string>();
   private readonly log: Logger;
   private readonly scheduler: InputScheduler;
   private readonly sendQueue: SendQueueOptions;
@@ -61,7 +63,7 @@ export class ConnectionManager {
       (t) =>
         new ActiveConnector(
           t,
-          (conn, ended) => this.open(conn, t.label, "primary", ended),
+          (conn, ended) => this.open(conn, t.label, t.label, "primary", ended),
           opts.log,
           {
             ...opts.backoff,
@@ -85,7 +87,7 @@ export class ConnectionManager {
         t,
         (conn) => {
           const { remoteAddress, remotePort } = conn.socket;
-          this.open(conn, `${t.label} from ${remoteAddress}:${remotePort}`, t.role);
+          this.open(conn, `${t.label} from ${remoteAddress}:${remotePort}`, t.label, t.role);
         },
         {
           directReads: this.opts.directReads,
@@ -96,6 +98,27 @@ export class ConnectionManager {
       this.log.info({ listener: t.label, port: listener.port }, "listening for controllers");
     }
     for (const a of this.active) a.start();
+  }
+
+  /** The configured targets: active controllers, then listeners. */
+  configuredTargets(): { label: string; kind: "active" | "listener"; role: SessionRole }[] {
+    return [
+      ...this.active.map((a) => ({
+        label: a.target.label,
+        kind: "active" as const,
+        role: "primary" as const,
+      })),
+      ...(this.opts.listeners ?? []).map((t) => ({
+        label: t.label,
+        kind: "listener" as const,
+        role: t.role,
+      })),
+    ];
+  }
+
+  /** The configured target `channel` came from (its label). */
+  targetOf(channel: OpenFlowChannel): string {
+    return this.targets.get(channel) ?? channel.label;
   }
 
   /** The bound ports of the listeners, in the order given (useful with port 0). */
@@ -113,6 +136,7 @@ export class ConnectionManager {
   private open(
     conn: Transported,
     label: string,
+    target: string,
     role: SessionRole,
     ended?: (wasUp: boolean) => void,
   ): void {
@@ -147,6 +171,7 @@ export class ConnectionManager {
         },
       },
     );
+    this.targets.set(channel, target);
     this.sessions.add(channel);
   }
 }

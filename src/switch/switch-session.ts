@@ -2,6 +2,7 @@
 // connection), and the switch's counters.
 import type { SessionRole } from "../ofchannel/targets.js";
 import { PacketBufferPool } from "./packet-buffers.js";
+import type { ControllerCounters } from "./snapshot.js";
 import { TokenBucket } from "./token-bucket.js";
 
 export class Session {
@@ -14,6 +15,8 @@ export class Session {
     public missSendLen: number,
     packetInRate: number,
     packetInBurst: number,
+    /** Packet-in counters of the target this session came from (shared by its sessions). */
+    readonly counters: ControllerCounters,
   ) {
     this.limiter = new TokenBucket(packetInRate, packetInBurst);
   }

@@ -27,12 +27,13 @@ import { PORT_REASON, phyPortOf } from "./port-wire.js";
 import type { OfpMessage } from "../openflow/of10/messages.js";
 import type { SendQueueOptions } from "../ofchannel/send-queue.js";
 import type { OfActions, OfFlowEntry, OfFlowTable, OfRemoval } from "./flow-mod.js";
-import { datapathIdFromMac } from "./switch-features.js";
+import { datapathIdFromMac, dpidToString } from "./switch-features.js";
 import { flowRemovedBodies } from "./switch-stats.js";
 import { handleRequest, type SwitchCore } from "./switch-requests.js";
 import { Session, SwitchStats } from "./switch-session.js";
 import type { ActiveTarget, PassiveTarget, SessionRole } from "../ofchannel/targets.js";
 import { defaultBurst } from "./token-bucket.js";
+import { ControllerCounters, portSnapshot, type SwitchSnapshot } from "./snapshot.js";
 import type { PhyPort } from "../openflow/of10/types.js";
 
 export type FailMode = "secure" | "standalone";
@@ -79,6 +80,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   standaloneActive = false;
   fragHandling: number = OFPC_FRAG.NORMAL;
   private readonly sessions = new Map<OpenFlowChannel, Session>();
+  /** Packet-in counters per configured target, kept across its sessions. */
+  private readonly targetCounters = new Map<string, ControllerCounters>();
   readonly log: Logger;
   readonly dpDesc: string | undefined;
   readonly frameIo: string;
@@ -175,7 +178,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   onReady(conn: OpenFlowChannel, role: SessionRole): void {
     const primary = role === "primary";
     const missSendLen = primary ? (this.opts.missSendLen ?? OFP_DEFAULT_MISS_SEND_LEN) : 0;
-    this.sessions.set(conn, new Session(role, missSendLen, this.rate, this.burst));
+    const counters = this.countersOf(this.connmgr.targetOf(conn));
+    this.sessions.set(conn, new Session(role, missSendLen, this.rate, this.burst, counters));
     if (!primary) return;
     if (this.failTimer) clearTimeout(this.failTimer);
     this.failTimer = undefined;
@@ -203,6 +207,12 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     }
     if (this.failMode === "standalone") this.armFailTimer();
     else this.log.warn("all controllers lost: fail mode secure, table misses are dropped");
+  }
+
+  private countersOf(target: string): ControllerCounters {
+    let c = this.targetCounters.get(target);
+    if (c === undefined) this.targetCounters.set(target, (c = new ControllerCounters()));
+    return c;
   }
 
   private armFailTimer(): void {
@@ -260,6 +270,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
       addressed++;
       if (!s.limiter.take()) {
         this.stats.packetInsRateLimited++;
+        s.counters.packetInsRateLimited++;
         continue;
       }
       const cut = maxLen < 0 ? s.missSendLen : maxLen;
@@ -277,9 +288,12 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
       };
       // Droppable: a controller that falls behind loses packet-ins before anything else.
       const sent = conn.send(packetIn, true);
-      if (sent) this.stats.packetInsSent++;
-      else {
+      if (sent) {
+        this.stats.packetInsSent++;
+        s.counters.packetInsSent++;
+      } else {
         this.stats.packetInsQueueDropped++;
+        s.counters.packetInsQueueDropped++;
         if (bufferId !== OFP_NO_BUFFER) s.buffers.discard(bufferId);
       }
     }
@@ -300,6 +314,77 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
       this.stats.flowRemovedSent++;
       this.sendAsync({ type: OFPT.FLOW_REMOVED, xid: 0, ...body });
     }
+  }
+
+  // ---- observation ----
+
+  /** Packet-ins per second per session (0: no limit). */
+  get packetInRate(): number {
+    return this.rate;
+  }
+
+  /** The sessions a PACKET_IN would go to now, with their miss_send_len (the packet trace). */
+  packetInReceivers(): { controller: string; role: string; missSendLen: number }[] {
+    return [...this.sessions]
+      .filter(([, s]) => this.receivesAsync(s))
+      .map(([conn, s]) => ({
+        controller: conn.label,
+        role: s.role,
+        missSendLen: s.missSendLen,
+      }));
+  }
+
+  /** Counters and state for observers (metrics, the control socket); not for the packet path. */
+  snapshot(): SwitchSnapshot {
+    const ready = this.connmgr.ready;
+    const controllers = this.connmgr.configuredTargets().map((t) => {
+      let sessions = 0;
+      let sendQueueBytes = 0;
+      for (const conn of this.connmgr.sessions) {
+        if (this.connmgr.targetOf(conn) !== t.label) continue;
+        if (ready.has(conn)) sessions++;
+        sendQueueBytes += conn.queue.unsentBytes;
+      }
+      const c = this.countersOf(t.label);
+      return {
+        target: t.label,
+        kind: t.kind,
+        role: t.role,
+        sessions,
+        sendQueueBytes,
+        packetInsSent: c.packetInsSent,
+        packetInsRateLimited: c.packetInsRateLimited,
+        packetInsQueueDropped: c.packetInsQueueDropped,
+      };
+    });
+    const dp = this.datapath.stats;
+    return {
+      datapathId: dpidToString(this.datapathId),
+      failMode: this.failMode,
+      standaloneActive: this.standaloneActive,
+      ports: this.datapath.ports().map(portSnapshot),
+      waitingPorts: this.datapath.waitingPorts().map((p) => ({ portNo: p.portNo, name: p.name })),
+      table: {
+        entries: this.table.activeCount,
+        emergencyEntries: this.table.emergencyCount,
+        maxEntries: this.table.maxEntries,
+        emergencyMode: this.table.inEmergencyMode,
+        lookups: dp.lookups,
+        matched: dp.matched,
+        cacheHits: this.table.cacheHits,
+      },
+      controllers,
+      missesDropped: this.stats.missesDropped,
+      standaloneForwarded: this.stats.standaloneForwarded,
+      datapathDrops: {
+        runt: dp.runts,
+        fault: dp.errors,
+        no_such_port: dp.noSuchPort,
+        local_port: dp.localDrops,
+        table_outside_packet_out: dp.tableDrops,
+        fragment: dp.fragmentDrops,
+      },
+    };
   }
 
   // ---- controller messages ----

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), "../.."));
 const SRC = join(ROOT, "src");
 
-/** Each room and the rooms it may import. `cli` is src/cli.ts. */
+/** Each room and the rooms it may import. `cli` is the entry points, src/cli.ts and src/ctl.ts. */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   openflow: [],
   packet: [],
@@ -51,7 +51,7 @@ export function relativeImports(file: string, text: string): string[] {
 
 function roomOf(file: string): string {
   const rel = relative(SRC, file);
-  if (rel === "cli.ts") return "cli";
+  if (rel === "cli.ts" || rel === "ctl.ts") return "cli";
   return rel.split("/")[0] ?? "";
 }
 

@@ -39,6 +39,14 @@ describe("ofswitch command line (built binary)", () => {
     [["-i", "a=2", "-i", "b"], /port number 2 is used by both a and b/],
     [["-i", "lo", "stray"], /too many arguments/],
     [["-i", "ofs-no-such-if0"], /interface ofs-no-such-if0 does not exist/],
+    [["-i", "lo", "--metrics", "nine"], /the port of --metrics must be an integer/],
+    [["-i", "lo", "--metrics", "9100:1.2.3.4"], /--metrics must be \[IP:\]PORT/],
+    [["-i", "lo", "--metrics", "::1:9100"], /--metrics must be \[IP:\]PORT/],
+    [
+      ["-i", "lo", "--metrics", "70000"],
+      /the port of --metrics must be an integer from 0 to 65535/,
+    ],
+    [["-i", "lo", "--ctl-socket", "/tmp/"], /--ctl-socket must be a file path/],
   ];
   for (const [args, message] of bad) {
     it(`exits 2 with one line for: ${args.join(" ") || "(no arguments)"}`, () => {
@@ -117,6 +125,32 @@ describe("parseArgs", () => {
     });
     expect(parseArgs(["-i", "x", "--dpid", "0x00000000000000ab"]).datapathId).toBe(0xabn);
     expect(parseArgs(["-i", "x", "--probe-interval", "0.25"]).probeIntervalMs).toBe(250);
+  });
+
+  it("--metrics: loopback unless an address is given; off by default", () => {
+    expect(parseArgs(["-i", "x"]).metrics).toBeUndefined();
+    expect(parseArgs(["-i", "x", "--metrics", "9100"]).metrics).toEqual({
+      host: "127.0.0.1",
+      port: 9100,
+    });
+    expect(parseArgs(["-i", "x", "--metrics", "0.0.0.0:9100"]).metrics).toEqual({
+      host: "0.0.0.0",
+      port: 9100,
+    });
+    expect(parseArgs(["-i", "x", "--metrics", "[::1]:9100"]).metrics).toEqual({
+      host: "::1",
+      port: 9100,
+    });
+    expect(() => parseArgs(["-i", "x", "--metrics", "[10.0.0.1]:9100"])).toThrow(UsageError);
+  });
+
+  it("--ctl-socket: a path, none, or the default", () => {
+    expect(parseArgs(["-i", "x"]).ctlSocket).toBeUndefined();
+    expect(parseArgs(["-i", "x", "--ctl-socket", "none"]).ctlSocket).toBeNull();
+    expect(parseArgs(["-i", "x", "--ctl-socket", "/tmp/s.ctl"]).ctlSocket).toBe("/tmp/s.ctl");
+    expect(() => parseArgs(["-i", "x", "--ctl-socket", `/tmp/${"x".repeat(120)}`])).toThrow(
+      UsageError,
+    );
   });
 
   it("throws UsageError for bad values", () => {
