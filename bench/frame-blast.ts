@@ -32,7 +32,9 @@ const frame = eth(
   { src: o["src-mac"], dst: o["dst-mac"], type: 0x0800 },
   ipv4({ proto: 17, src, dst }, udp({ src, dst, sport: 9999, dport: 9 }, new Array(18).fill(0))),
 );
-const port = new AfPacketPort(1, o.if, { batchSize: 16, ringBytes: 1 << 20 });
+// Sends from this thread, as before the transmit threads: a generator paces itself, and a
+// thread of its own would take CPU from the switch under test on a 2-core machine.
+const port = new AfPacketPort(1, o.if, { batchSize: 16, ringBytes: 1 << 20, txThread: false });
 port.open(() => {});
 const seconds = Number(o.seconds);
 const pps = Number(o.pps);
@@ -54,9 +56,9 @@ function burst(): void {
   if (t < deadline && (count === 0 || queued < count)) setImmediate(burst);
   else {
     const elapsed = (t - start) / 1000;
+    port.close(); // sends what is queued; the counters are final after it
     const c = port.counters;
     console.log(JSON.stringify({ sent: c.txPackets, dropped: c.txDropped, seconds: elapsed }));
-    port.close();
   }
 }
 burst();

@@ -6,7 +6,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeEndToEndDocs, writeProfileDocs, type RunMeta } from "./docs.js";
-import { figureLine, PEER_LABEL, Results } from "./figures.js";
+import { figureLine, PEER_LABEL, Results, rotation } from "./figures.js";
 import { writeFlowsFile } from "./flows-file.js";
 import { agentArgv } from "./measure.js";
 import { type Options, parseOptions } from "./options.js";
@@ -24,15 +24,15 @@ function preflight(): void {
 
 function settings(opts: Options): string {
   const preload = opts.preload
-    ? `${opts.preload.exact} exact + ${opts.preload.wildcard} wildcard entries preloaded in ofswitch`
+    ? `${opts.preload.exact} exact + ${opts.preload.wildcard} wildcard entries preloaded in ofswitch${opts.preloadOvs ? " and in OVS" : ""}`
     : "no preload";
   return [
-    `${opts.repeat} run(s) per figure (median)`,
-    `${opts.seconds} s per traffic run`,
+    `${opts.repeat} round(s), every peer once per round (medians; ratios per round)`,
+    `${opts.seconds} s per iperf3 run`,
     `${opts.pings} pings per latency run`,
     preload,
-    `64-byte frames offered at ${opts.frameRate}/s`,
-    `flow setup: ${opts.flowCount} flows offered at ${opts.flowRate}/s`,
+    `64-byte search: ${opts.trialSeconds} s trials, loss <= ${opts.lossPct} %, up to ${opts.maxTrials + 1} trials`,
+    `flow setup: ${opts.flowSeconds} s steps at ${opts.flowRates.join(", ")} new flows/s`,
   ].join(", ");
 }
 
@@ -94,17 +94,20 @@ async function main(): Promise<number> {
     }
   };
   try {
-    if (opts.preload && has("preload") && opts.peers.includes("ofswitch")) {
+    if (opts.preload && has("preload") && opts.peers.some((p) => p !== "linux_bridge")) {
       env.flowsFile = join(runDir, "preload.flows");
       writeFlowsFile(env.flowsFile, opts.preload);
     }
-    for (const peer of opts.peers)
-      if (forwarding || (peer === "ofswitch" && env.flowsFile))
-        await session(`${PEER_LABEL[peer]} (proactive)`, () => proactiveSession(peer, env));
-    if (has("flowsetup"))
-      for (const peer of opts.peers)
-        if (peer === "ofswitch" || (peer === "ovs_netdev" && opts.ovsReactive))
-          await session(`${PEER_LABEL[peer]} (reactive)`, () => reactiveSession(peer, env));
+    for (let k = 1; k <= opts.repeat; k++) {
+      results.round = k;
+      for (const peer of rotation(opts.peers, k))
+        if (forwarding || (peer !== "linux_bridge" && env.flowsFile))
+          await session(`${PEER_LABEL[peer]} (proactive)`, () => proactiveSession(peer, env));
+      if (has("flowsetup"))
+        for (const peer of rotation(opts.peers, k))
+          if (peer === "ofswitch" || (peer === "ovs_netdev" && opts.ovsReactive))
+            await session(`${PEER_LABEL[peer]} (reactive)`, () => reactiveSession(peer, env));
+    }
   } finally {
     if (!opts.keepLogs && !failed) rmSync(runDir, { recursive: true, force: true });
     else console.error(`e2e: logs kept in ${runDir}`);

@@ -1,7 +1,8 @@
 // One measurement each: TCP throughput, 64-byte frame forwarding, ping RTT, controller flow setup.
 import { dirname, join } from "node:path";
 import { inNs, run, sleep, type Teardown, waitFor } from "./proc.js";
-import { parsePingTimes, percentile } from "./stats.js";
+import type { FrameTrial } from "./capacity.js";
+import { parsePingTimes, percentileWithLoss } from "./stats.js";
 import { listening } from "./switches.js";
 import { FAKE_NET_BASE, readCounter, type Topology } from "./topology.js";
 
@@ -68,19 +69,14 @@ export function parseIperfTcp(json: string): number {
   return bps / 1e9;
 }
 
-export interface SmallFrames {
-  offeredFps: number;
-  deliveredFps: number;
-  lossPct: number;
-}
-
 /**
  * 64-byte frames (18-byte UDP payload) from host 1 to an address host 2 drops silently, offered at
- * a fixed rate (`pps`) by an AF_PACKET generator in host 1. Offered = frames host 1's veth
- * transmitted, delivered = frames host 2's veth received: the interface counters, so the figure is
- * the switch's and not a receiving socket's.
+ * a fixed rate (`pps`; 0: as fast as the generator can) by an AF_PACKET generator in host 1.
+ * Offered = frames host 1's veth transmitted, delivered = frames host 2's veth received: the
+ * interface counters, so the figure is the switch's and not a receiving socket's. cpuS is left
+ * to the caller (null here).
  */
-export async function smallFrames(ctx: Ctx, seconds: number, pps: number): Promise<SmallFrames> {
+export async function smallFrames(ctx: Ctx, seconds: number, pps: number): Promise<FrameTrial> {
   const [h1, h2] = ctx.topo.hosts;
   const counters = async () => [
     await readCounter(h1.ns, h1.ifname, "tx_packets"),
@@ -112,36 +108,64 @@ export async function smallFrames(ctx: Ctx, seconds: number, pps: number): Promi
   const offered = tx1 - tx0;
   const delivered = Math.min(rx1 - rx0, offered);
   return {
+    requested: pps,
     offeredFps: offered / sent,
     deliveredFps: delivered / sent,
     lossPct: offered > 0 ? (100 * (offered - delivered)) / offered : 0,
+    cpuS: null,
   };
 }
 
+/** A percentile of round-trip times: `atLeast` when it fell on a lost ping (value = deadline). */
+export interface RttPercentile {
+  value: number;
+  atLeast: boolean;
+}
+
 export interface Rtts {
-  p50: number;
-  p99: number;
+  p50: RttPercentile;
+  p99: RttPercentile;
   received: number;
   sent: number;
 }
 
-/** `ping -i 0.01` from host 1 to host 2; percentiles of the per-packet RTTs (ms). */
+/** A reply later than this is lost (ping -W). */
+export const PING_DEADLINE_MS = 1000;
+
+/**
+ * `ping -i 0.01` from host 1 to host 2; percentiles of the per-packet RTTs (ms), lost pings
+ * counted as later than every reply.
+ */
 export async function pingRtts(ctx: Ctx, count: number): Promise<Rtts> {
   const [h1, h2] = ctx.topo.hosts;
-  const argv = inNs(h1.ns, ["ping", "-n", "-i", "0.01", "-W", "1", "-c", String(count), h2.ip]);
+  const deadline = String(PING_DEADLINE_MS / 1000);
+  const argv = inNs(h1.ns, [
+    "ping",
+    "-n",
+    "-i",
+    "0.01",
+    "-W",
+    deadline,
+    "-c",
+    String(count),
+    h2.ip,
+  ]);
   const r = await run(argv, { timeoutMs: count * 10 + 15_000, allowFail: true });
   const times = parsePingTimes(r.stdout);
   if (times.length === 0) throw new Error(`no ping replies: ${r.stdout.slice(-300)}`);
   return {
-    p50: percentile(times, 50),
-    p99: percentile(times, 99),
+    p50: percentileWithLoss(times, count, 50, PING_DEADLINE_MS),
+    p99: percentileWithLoss(times, count, 99, PING_DEADLINE_MS),
     received: times.length,
     sent: count,
   };
 }
 
-/** The same ping while an iperf3 TCP stream runs from host 1 to host 2. */
-export async function pingUnderLoad(ctx: Ctx, count: number): Promise<Rtts> {
+/**
+ * The same ping while an iperf3 TCP stream runs from host 1 to host 2; also that stream's goodput
+ * (Gbit/s), so that a latency bought with throughput shows.
+ */
+export async function pingUnderLoad(ctx: Ctx, count: number): Promise<Rtts & { loadGbps: number }> {
   const srv = await iperfServer(ctx);
   try {
     const seconds = Math.ceil(count / 100) + 3;
@@ -151,8 +175,8 @@ export async function pingUnderLoad(ctx: Ctx, count: number): Promise<Rtts> {
     });
     await sleep(1000); // past slow start
     const rtts = await pingRtts(ctx, count);
-    parseIperfTcp((await load).stdout); // a load that failed makes the figure meaningless
-    return rtts;
+    // A load that failed makes the figure meaningless: parseIperfTcp throws.
+    return { ...rtts, loadGbps: parseIperfTcp((await load).stdout) };
   } finally {
     await srv.stop();
   }
@@ -163,6 +187,8 @@ export interface FlowSetup {
   sent: number;
   delivered: number;
   windowS: number;
+  /** The rate the sender achieved (flows/s). */
+  offeredPerSec: number;
 }
 
 /**
@@ -208,12 +234,15 @@ export async function flowSetup(
     ) as {
       sent: number;
       startNs: number;
+      endNs: number;
     };
     await Promise.race([sampler.exited, sleep((sendSeconds + drainSeconds + 15) * 1000)]);
     const line = sampler.stdout.split("\n").find((l) => l.startsWith("{"));
     if (!line) throw new Error("rx sampler printed no result");
     const samples = JSON.parse(line) as { startRx: number; changes: [number, number][] };
-    return flowSetupRate(sender.startNs, sender.sent, samples.startRx, samples.changes);
+    const r = flowSetupRate(sender.startNs, sender.sent, samples.startRx, samples.changes);
+    const sendS = (sender.endNs - sender.startNs) / 1e9;
+    return { ...r, offeredPerSec: sendS > 0 ? sender.sent / sendS : 0 };
   } finally {
     await sampler.stop();
   }
@@ -225,7 +254,7 @@ export function flowSetupRate(
   sent: number,
   startRx: number,
   changes: [number, number][],
-): FlowSetup {
+): Omit<FlowSetup, "offeredPerSec"> {
   const last = changes.at(-1);
   if (!last) return { flowsPerSec: 0, sent, delivered: 0, windowS: 0 };
   const delivered = Math.min(last[1] - startRx, sent);

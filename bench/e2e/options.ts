@@ -5,8 +5,9 @@ import { DEFAULT_PRELOAD, type PreloadSize } from "./flows-file.js";
 
 export interface Options {
   quick: boolean;
+  /** Rounds: every peer measured once per round, in rotating order. */
   repeat: number;
-  /** Length of each iperf3 / 64-byte run. */
+  /** Length of each iperf3 run. */
   seconds: number;
   pings: number;
   peers: PeerId[];
@@ -14,10 +15,14 @@ export interface Options {
   preload: PreloadSize | null;
   preloadOvs: boolean;
   ovsReactive: boolean;
-  flowRate: number;
-  flowCount: number;
-  /** Offered rate of the 64-byte frame test. */
-  frameRate: number;
+  /** Flow setup: offered rates, stepped up until the set-ups stop rising. */
+  flowRates: number[];
+  /** Flow setup: seconds of new flows per step. */
+  flowSeconds: number;
+  /** 64-byte search: seconds per trial, the loss a trial may have (%), trials after the first. */
+  trialSeconds: number;
+  lossPct: number;
+  maxTrials: number;
   cpuProf: string | null;
   out: string;
   docs: boolean;
@@ -35,6 +40,19 @@ const PEER_ALIASES: Record<string, PeerId> = {
   ovs: "ovs_netdev",
   ovs_netdev: "ovs_netdev",
 };
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("expected a number >= 0");
+  return n;
+}
+
+function rates(v: string): number[] {
+  const list = v.split(",").map((x) => positiveInt(x.trim()));
+  if (list.some((r, i) => i > 0 && r <= list[i - 1]))
+    throw new InvalidArgumentError("expected rising rates, e.g. 10000,20000,40000");
+  return list;
+}
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -62,17 +80,13 @@ export function parseOptions(argv: string[]): Options {
     .description(
       "End-to-end benchmark: ofswitch vs Linux bridge vs Open vSwitch (userspace datapath) on veths",
     )
-    .option("--quick", "short run (~3 min): 1 repeat, 2 s per traffic run, 100 pings")
+    .option("--quick", "short run (~4 min): 1 round, 2 s per traffic run, 100 pings")
     .option(
       "--repeat <n>",
-      "runs per figure; the median is reported (default 3, quick 1)",
+      "rounds (every peer once per round); medians and per-round ratios (default 3, quick 1)",
       positiveInt,
     )
-    .option(
-      "--seconds <s>",
-      "length of each iperf3 and 64-byte run (default 5, quick 2)",
-      positiveInt,
-    )
+    .option("--seconds <s>", "length of each iperf3 run (default 5, quick 2)", positiveInt)
     .option(
       "--pings <n>",
       "pings per latency run, 10 ms apart (default 300, quick 100)",
@@ -83,23 +97,23 @@ export function parseOptions(argv: string[]): Options {
     .option("--no-preload", "do not preload ofswitch with 100k exact + 1k wildcard entries")
     .option("--preload-exact <n>", "exact-match entries to preload", positiveInt)
     .option("--preload-wildcard <n>", "wildcard entries to preload", positiveInt)
-    .option("--preload-ovs", "preload Open vSwitch with the same entries (default: only ofswitch)")
+    .option("--no-preload-ovs", "do not preload Open vSwitch with the same entries")
     .option("--no-ovs-reactive", "skip Open vSwitch's reactive flow-setup run")
     .option(
-      "--flow-rate <r>",
-      "offered new flows per second in the flow-setup run",
-      positiveInt,
-      50_000,
+      "--flow-rates <list>",
+      "offered new flows/s per flow-setup step, rising (default 10000,20000,40000,80000,160000)",
+      rates,
     )
+    .option("--flow-seconds <s>", "seconds of new flows per step (default 2, quick 1)", positiveInt)
     .option(
-      "--frame-rate <r>",
-      "offered 64-byte frames per second (AF_PACKET generator in host 1)",
+      "--trial-seconds <s>",
+      "64-byte search: seconds per trial (default 3, quick 2)",
       positiveInt,
-      400_000,
     )
+    .option("--loss-pct <p>", "64-byte search: loss a passing trial may have", positiveNumber, 0.1)
     .option(
-      "--flow-count <n>",
-      "new flows per flow-setup run (default rate x seconds)",
+      "--max-trials <n>",
+      "64-byte search: trials after the one at the ceiling (default 6, quick 4)",
       positiveInt,
     )
     .option("--cpu-prof <dir>", "run ofswitch under node --cpu-prof, profiles written to DIR")
@@ -137,11 +151,13 @@ export function parseOptions(argv: string[]): Options {
     peers,
     groups,
     preload,
-    preloadOvs: Boolean(o.preloadOvs),
+    preloadOvs: o.preloadOvs !== false,
     ovsReactive: o.ovsReactive !== false,
-    flowRate: o.flowRate,
-    flowCount: o.flowCount ?? o.flowRate * seconds,
-    frameRate: o.frameRate,
+    flowRates: o.flowRates ?? [10_000, 20_000, 40_000, 80_000, 160_000],
+    flowSeconds: o.flowSeconds ?? (quick ? 1 : 2),
+    trialSeconds: o.trialSeconds ?? (quick ? 2 : 3),
+    lossPct: o.lossPct,
+    maxTrials: o.maxTrials ?? (quick ? 4 : 6),
     cpuProf: o.cpuProf ?? null,
     out: o.out,
     docs: explicitDocs ? o.docs !== false : !quick && peers.length === PEERS.length && !o.cpuProf,

@@ -1,6 +1,14 @@
 // The results table (Markdown, aligned the way prettier aligns it, so the same text serves the
 // terminal and docs/performance.md) and the rewriting of one section of a Markdown file.
-import { advantage, allFailed, type FigureLine, type PeerId } from "./figures.js";
+import {
+  advantage,
+  advantageBound,
+  allFailed,
+  type Bound,
+  type FigureLine,
+  type PeerId,
+  type RatioSummary,
+} from "./figures.js";
 
 /** 3 significant digits; thousands grouped; "n/a" for missing. */
 export function formatValue(v: number | null): string {
@@ -12,21 +20,41 @@ export function formatValue(v: number | null): string {
   return v.toFixed(Math.min(digits, 4));
 }
 
+const BOUND_SIGN: Record<Bound, string> = { atLeast: ">= ", atMost: "<= " };
+
+/** A value with its bound: ">= 1,234" for a lower bound. */
+export function formatBounded(v: number | null, bound?: Bound): string {
+  const text = formatValue(v);
+  return bound && v !== null ? `${BOUND_SIGN[bound]}${text}` : text;
+}
+
 export function formatRatio(r: number | null): string {
   return r === null || !Number.isFinite(r) ? "n/a" : `${formatValue(r)}x`;
+}
+
+/** "0.61x (0.55-0.68)": the median of the per-round ratios and their range; bound first. */
+export function formatRatioSummary(s: RatioSummary | undefined): string {
+  if (!s) return "n/a";
+  const sign = s.bound ? BOUND_SIGN[s.bound] : "";
+  const range = s.rounds > 1 ? ` (${formatValue(s.min)}-${formatValue(s.max)})` : "";
+  return `${sign}${formatRatio(s.median)}${range}`;
 }
 
 /** "≥ 0.8x bridge: met" style notes for the figures that have targets. */
 export function targetNote(line: FigureLine): string {
   const parts: string[] = [];
-  const check = (target: number | undefined, r: number | null, peer: string) => {
+  const check = (target: number | undefined, s: RatioSummary | undefined, peer: string) => {
     if (target === undefined) return;
-    const adv = advantage(line.better, r);
-    const verdict = adv === null ? "n/a" : adv >= target ? "met" : "missed";
+    const adv = advantage(line.better, s?.median ?? null);
+    const bound = advantageBound(line.better, s?.bound);
+    let verdict = adv === null ? "n/a" : adv >= target ? "met" : "missed";
+    // A bound on the wrong side of the target decides nothing.
+    if ((bound === "atLeast" && verdict === "missed") || (bound === "atMost" && verdict === "met"))
+      verdict = "undecided";
     parts.push(`>= ${target}x ${peer}: ${verdict}`);
   };
-  check(line.targets?.vsBridge, line.ratio_vs_bridge, "bridge");
-  check(line.targets?.vsOvs, line.ratio_vs_ovs, "OVS");
+  check(line.targets?.vsBridge, line.ratios?.vs_bridge, "bridge");
+  check(line.targets?.vsOvs, line.ratios?.vs_ovs, "OVS");
   return parts.join("; ");
 }
 
@@ -46,10 +74,10 @@ export function tableRows(lines: FigureLine[]): string[][] {
     `${l.title}${l.better === "lower" ? " (lower is better)" : ""}`,
     l.unit,
     ...(["ofswitch", "linux_bridge", "ovs_netdev"] as PeerId[]).map((p) =>
-      allFailed(l, p) ? "failed" : formatValue(l[p]),
+      allFailed(l, p) ? "failed" : formatBounded(l[p], l.bounds?.[p]),
     ),
-    formatRatio(l.ratio_vs_bridge),
-    formatRatio(l.ratio_vs_ovs),
+    formatRatioSummary(l.ratios?.vs_bridge),
+    formatRatioSummary(l.ratios?.vs_ovs),
     targetNote(l),
   ]);
 }

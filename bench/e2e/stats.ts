@@ -26,3 +26,25 @@ export function parsePingTimes(output: string): number[] {
   for (const m of output.matchAll(/ time[=<]([\d.]+) ms/g)) times.push(Number(m[1]));
   return times;
 }
+
+/**
+ * Percentile `p` of per-packet round-trip times where `sent - times.length` packets never came
+ * back, counted as later than any reply: when the percentile falls on a lost packet it is only
+ * known to be at least `deadlineMs` (ping's -W), and says so.
+ */
+export function percentileWithLoss(
+  times: readonly number[],
+  sent: number,
+  p: number,
+  deadlineMs: number,
+): { value: number; atLeast: boolean } {
+  const lost = Math.max(0, sent - times.length);
+  const all = [...times, ...Array<number>(lost).fill(Number.POSITIVE_INFINITY)];
+  if (all.length === 0) return { value: deadlineMs, atLeast: true };
+  const sorted = all.sort((a, b) => a - b);
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  if (!Number.isFinite(sorted[hi])) return { value: deadlineMs, atLeast: true };
+  return { value: sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo), atLeast: false };
+}

@@ -1,12 +1,17 @@
-// docs/e2e-ratios.svg: one horizontal bar per (figure, peer), the ratio turned into ofswitch's
-// "advantage" (> 1 = ofswitch better, whatever the figure's direction), log scale, drawn from the
-// 1.0 line; targets marked on their rows.
-import { advantage, type FigureLine } from "./figures.js";
+// docs/e2e-ratios.svg: one horizontal bar per (figure, peer), the median per-round ratio turned
+// into ofswitch's "advantage" (> 1 = ofswitch better, whatever the figure's direction), log
+// scale, drawn from the 1.0 line, with the range of the rounds as a whisker; a bound ("at
+// least", "at most") is a hatched bar with the sign in its label; targets marked on their rows.
+import { advantage, advantageBound, type Bound, type FigureLine } from "./figures.js";
 import { formatValue } from "./report.js";
 
 interface Bar {
   label: string;
   value: number;
+  /** Range of the rounds' advantages. */
+  min: number;
+  max: number;
+  bound?: Bound;
   peer: "bridge" | "ovs";
   target?: number;
 }
@@ -17,16 +22,23 @@ export function ratioBars(lines: FigureLine[]): Bar[] {
   const bars: Bar[] = [];
   for (const l of lines) {
     const vs = [
-      ["bridge", l.ratio_vs_bridge, l.targets?.vsBridge],
-      ["ovs", l.ratio_vs_ovs, l.targets?.vsOvs],
+      ["bridge", l.ratios?.vs_bridge, l.targets?.vsBridge],
+      ["ovs", l.ratios?.vs_ovs, l.targets?.vsOvs],
     ] as const;
-    for (const [peer, r, target] of vs) {
-      const value = advantage(l.better, r);
-      if (value === null || !Number.isFinite(value)) continue;
+    for (const [peer, s, target] of vs) {
+      const value = advantage(l.better, s?.median ?? null);
+      if (!s || value === null || !Number.isFinite(value)) continue;
+      const ends = [advantage(l.better, s.min), advantage(l.better, s.max)].filter(
+        (v): v is number => v !== null && Number.isFinite(v),
+      );
+      const bound = advantageBound(l.better, s.bound);
       bars.push({
         label: `${l.title} vs ${peer === "bridge" ? "Linux bridge" : "OVS netdev"}`,
         value,
+        min: Math.min(value, ...ends),
+        max: Math.max(value, ...ends),
         peer,
+        ...(bound ? { bound } : {}),
         ...(target ? { target } : {}),
       });
     }
@@ -52,7 +64,7 @@ export function ratiosSvg(lines: FigureLine[], subtitle: string): string {
   const height = top + Math.max(1, bars.length) * rowH + 40;
   const values = [
     1,
-    ...bars.map((b) => b.value),
+    ...bars.flatMap((b) => [b.min, b.max]),
     ...bars.flatMap((b) => (b.target ? [b.target] : [])),
   ];
   const lo = Math.floor(Math.log10(Math.min(...values)));
@@ -61,6 +73,7 @@ export function ratiosSvg(lines: FigureLine[], subtitle: string): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    `<defs><pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="2" height="4" fill="#fff" fill-opacity="0.6"/></pattern></defs>`,
     `<text x="10" y="18" font-size="14" font-weight="bold">ofswitch vs peers: advantage (x), &gt; 1 means ofswitch is better (log scale)</text>`,
     `<text x="10" y="36" fill="#555">${escapeXml(subtitle)}</text>`,
   ];
@@ -85,11 +98,23 @@ export function ratiosSvg(lines: FigureLine[], subtitle: string): string {
     out.push(
       `<text x="${labelW - 8}" y="${y + 14}" text-anchor="end">${escapeXml(b.label)}</text>`,
     );
+    const bx = Math.min(x0, x1).toFixed(1);
+    const bw = Math.max(1, Math.abs(x1 - x0)).toFixed(1);
     out.push(
-      `<rect x="${Math.min(x0, x1).toFixed(1)}" y="${y + 4}" width="${Math.max(1, Math.abs(x1 - x0)).toFixed(1)}" height="${rowH - 8}" fill="${COLORS[b.peer]}"/>`,
+      `<rect x="${bx}" y="${y + 4}" width="${bw}" height="${rowH - 8}" fill="${COLORS[b.peer]}"/>`,
     );
+    if (b.bound)
+      out.push(
+        `<rect x="${bx}" y="${y + 4}" width="${bw}" height="${rowH - 8}" fill="url(#hatch)"/>`,
+      );
+    const wy = y + rowH / 2;
+    if (b.max > b.min)
+      out.push(
+        `<line x1="${x(b.min).toFixed(1)}" y1="${wy}" x2="${x(b.max).toFixed(1)}" y2="${wy}" stroke="#222" stroke-width="1"/>`,
+      );
+    const sign = b.bound === "atLeast" ? "&gt;= " : b.bound === "atMost" ? "&lt;= " : "";
     out.push(
-      `<text x="${(Math.max(x0, x1) + 4).toFixed(1)}" y="${y + 14}" fill="#333">${formatValue(b.value)}x</text>`,
+      `<text x="${(Math.max(x0, x1, x(b.max)) + 4).toFixed(1)}" y="${y + 14}" fill="#333">${sign}${formatValue(b.value)}x</text>`,
     );
     if (b.target) {
       const tx = x(b.target).toFixed(1);
@@ -113,6 +138,12 @@ export function ratiosSvg(lines: FigureLine[], subtitle: string): string {
   );
   out.push(
     `<line x1="310" y1="${ly - 9}" x2="310" y2="${ly + 1}" stroke="#000" stroke-width="1.5"/><text x="316" y="${ly}">parity (1.0)</text>`,
+  );
+  out.push(
+    `<line x1="400" y1="${ly - 4}" x2="420" y2="${ly - 4}" stroke="#222"/><text x="424" y="${ly}">range of the rounds</text>`,
+  );
+  out.push(
+    `<rect x="540" y="${ly - 9}" width="10" height="10" fill="#888"/><rect x="540" y="${ly - 9}" width="10" height="10" fill="url(#hatch)"/><text x="554" y="${ly}">bound (&gt;= / &lt;=)</text>`,
   );
   out.push("</svg>");
   return out.join("\n") + "\n";

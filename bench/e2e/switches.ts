@@ -14,6 +14,8 @@ export interface SwitchUnderTest {
   rssPid?: number;
   /** How ovs-ofctl reaches it (absent for the bridge). */
   of?: OfTarget;
+  /** False once a process of it has exited: what it measured since then is no figure. */
+  running(): boolean;
   stop(): Promise<void>;
 }
 
@@ -26,7 +28,7 @@ export async function startLinuxBridge(topo: Topology): Promise<SwitchUnderTest>
   for (const port of topo.switchIfs) await ip("link", "set", port, "master", br);
   await ip("link", "set", br, "up");
   // Deleted with the switch namespace.
-  return { peer: "linux_bridge", pids: [], stop: async () => {} };
+  return { peer: "linux_bridge", pids: [], running: () => true, stop: async () => {} };
 }
 
 export interface OfswitchOptions {
@@ -72,6 +74,7 @@ export async function startOfswitch(
     pids: [proc.pid],
     rssPid: proc.pid,
     of,
+    running: () => proc.running,
     // SIGINT lets node write its CPU profile on the way out; allow it time.
     stop: () => proc.stop("SIGINT", 15_000),
   };
@@ -182,6 +185,7 @@ export async function startOvs(
     pids: [vswitchd.pid, ovsdb.pid],
     rssPid: vswitchd.pid,
     of,
+    running: () => vswitchd.running && ovsdb.running,
     stop: async () => {
       await vswitchd.stop();
       await ovsdb.stop();

@@ -144,8 +144,17 @@ const CLOCK_TICKS = 100; // USER_HZ on Linux for every mainstream architecture
 
 /** Peak resident set (VmHWM) of a process in MiB. */
 export async function peakRssMiB(pid: number): Promise<number> {
+  return (await statusKiB(pid, "VmHWM")) / 1024;
+}
+
+/** Resident set now (VmRSS) of a process in bytes. */
+export async function rssBytes(pid: number): Promise<number> {
+  return (await statusKiB(pid, "VmRSS")) * 1024;
+}
+
+async function statusKiB(pid: number, field: string): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
-  if (!m) throw new Error(`no VmHWM for pid ${pid}`);
-  return Number(m[1]) / 1024;
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+  if (!m) throw new Error(`no ${field} for pid ${pid}`);
+  return Number(m[1]);
 }

@@ -1,6 +1,8 @@
-/* Node-API binding for ring.c. The socket is watched with a uv_poll on the loop Node runs;
- * each wake-up drains the ring in batches, one JavaScript call per batch, never spinning.
- * All buffers are allocated by JavaScript once per port and only read or written here. */
+/* Node-API binding for ring.c and txq.c. The socket is watched with a uv_poll on the loop Node
+ * runs; each wake-up takes one batch from the ring, one JavaScript call per batch, never
+ * spinning. Sends go through the port's transmit queue (txq.h), drained by a thread of its own
+ * or, without one, when JavaScript publishes. All buffers are allocated by JavaScript once per
+ * port and only read or written here. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,27 +15,35 @@
 #include <node_api.h>
 
 #include "ring.h"
+#include "txq.h"
 
-/* Batches per wake-up before yielding to the event loop (fairness with other ports). */
-#define MAX_BATCHES_PER_WAKEUP 64
+/* Batches per wake-up before yielding to the event loop: one, so that ports take turns a batch
+ * at a time (a port that always has frames must not hold back the frames, e.g. the TCP ACKs,
+ * that wait on another), and the loop's other work comes between batches. */
+#define DEFAULT_BATCHES_PER_WAKEUP 1
+
+#define KEEP_COUNT 6
 
 struct port {
   struct afp_ring ring;
   napi_env env;
   uv_poll_t poll;
+  uv_async_t tx_idle; /* the sender thread emptied the queue */
+  struct afp_txq txq;
   napi_ref on_batch;
   napi_ref on_error;
-  napi_ref keep[5]; /* slots, rx desc, large, tx area, tx desc: alive while the port is */
+  napi_ref on_tx_idle;
+  /* slots, rx desc, large, tx area, tx desc, tx stats: alive while the port is */
+  napi_ref keep[KEEP_COUNT];
   napi_async_context async;
   int32_t* rx_desc;
-  uint8_t* tx_area;
-  int32_t* tx_desc;
+  uint32_t batches_per_wakeup;
   int open;
   int poll_started;
   int failed;        /* a socket error stopped the poll (the errno); the port is dead */
   uint64_t err_since; /* start of the current second of ENETDOWN reports (uv_now) */
   uint32_t err_count; /* ENETDOWN reports in that second */
-  int handle_closed; /* uv_close finished (or was never needed) */
+  int handles_open; /* libuv handles not closed yet (their memory is in this struct) */
   int finalized;     /* the JavaScript handle was collected */
 };
 
@@ -48,36 +58,29 @@ struct port {
 /* Marks handles made by open(), so that no other external is taken for a port. */
 static const napi_type_tag PORT_TAG = {0x6f66737769746368ULL, 0x6166706b74763221ULL};
 
-static void free_port(struct port* p) {
-  free(p->ring.msgs);
-  free(p->ring.iovs);
-  free(p->ring.tx_idx);
-  free(p);
-}
-
 static void maybe_free(struct port* p) {
-  if (p->handle_closed && p->finalized) free_port(p);
+  if (p->handles_open == 0 && p->finalized) free(p);
 }
 
 static void on_handle_closed(uv_handle_t* h) {
   struct port* p = h->data;
-  p->handle_closed = 1;
+  p->handles_open--;
   maybe_free(p);
 }
 
 static void release(struct port* p) {
   if (!p->open) return;
   p->open = 0;
-  if (p->poll_started) {
-    /* uv_close stops watching the fd synchronously; only its callback is deferred. */
-    uv_close((uv_handle_t*)&p->poll, on_handle_closed);
-  } else {
-    p->handle_closed = 1;
-  }
+  /* What was published goes out first; the sender thread (if any) has stopped on return. */
+  afp_txq_stop(&p->txq);
+  /* uv_close stops watching synchronously; only its callback is deferred. */
+  if (p->poll_started) uv_close((uv_handle_t*)&p->poll, on_handle_closed);
+  if (p->tx_idle.data) uv_close((uv_handle_t*)&p->tx_idle, on_handle_closed);
   afp_close(&p->ring);
   napi_delete_reference(p->env, p->on_batch);
   napi_delete_reference(p->env, p->on_error);
-  for (int i = 0; i < 5; i++) napi_delete_reference(p->env, p->keep[i]);
+  napi_delete_reference(p->env, p->on_tx_idle);
+  for (int i = 0; i < KEEP_COUNT; i++) napi_delete_reference(p->env, p->keep[i]);
   napi_async_destroy(p->env, p->async);
 }
 
@@ -144,12 +147,28 @@ static void on_readable(uv_poll_t* h, int status, int events) {
   }
   napi_handle_scope scope;
   if (napi_open_handle_scope(p->env, &scope) != napi_ok) return;
-  for (int b = 0; b < MAX_BATCHES_PER_WAKEUP && p->open; b++) {
+  for (uint32_t b = 0; b < p->batches_per_wakeup && p->open; b++) {
     uint32_t n = afp_receive_batch(&p->ring, p->rx_desc);
     if (n == 0) break;
     call_js(p, p->on_batch, n, 0, 1);
   }
   napi_close_handle_scope(p->env, scope);
+}
+
+/* On the loop thread: the sender thread emptied the queue; JavaScript folds its counters. */
+static void on_tx_idle(uv_async_t* h) {
+  struct port* p = h->data;
+  if (!p->open) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(p->env, &scope) != napi_ok) return;
+  call_js(p, p->on_tx_idle, 0, 0, 0);
+  napi_close_handle_scope(p->env, scope);
+}
+
+/* On the sender thread. */
+static void signal_tx_idle(void* arg) {
+  struct port* p = arg;
+  uv_async_send(&p->tx_idle);
 }
 
 /* A whole number from 0 to 2^32 - 1 (napi_get_value_uint32 would wrap -1 and truncate 1.5). */
@@ -168,7 +187,8 @@ static int get_u32(napi_env env, napi_value obj, const char* key, uint32_t* out)
   return to_u32(env, v, out);
 }
 
-/* The bytes of a typed array of exactly `want` (Uint8Array/Buffer or Int32Array), or NULL. */
+/* The bytes of a typed array of exactly `want` (Uint8Array/Buffer, Int32Array or
+ * Float64Array), or NULL. */
 static void* data_of(napi_env env, napi_value v, napi_typedarray_type want, size_t* len) {
   bool is_typed = false;
   void* data = NULL;
@@ -179,7 +199,7 @@ static void* data_of(napi_env env, napi_value v, napi_typedarray_type want, size
   size_t off;
   if (napi_get_typedarray_info(env, v, &type, &n, &data, &ab, &off) != napi_ok) return NULL;
   if (type != want || data == NULL) return NULL;
-  *len = n * (type == napi_int32_array ? 4 : 1);
+  *len = n * (type == napi_int32_array ? 4 : type == napi_float64_array ? 8 : 1);
   return data;
 }
 
@@ -202,22 +222,30 @@ static napi_value type_error(napi_env env, const char* msg) {
   return NULL;
 }
 
-/* Reads config.blockBytes when present (0 otherwise); -1 when it is not a uint32. */
-static int get_block_bytes(napi_env env, napi_value cfg, uint32_t* out) {
+/* Reads config[key] when present (`fallback` otherwise); -1 when it is not a uint32. */
+static int get_optional_u32(napi_env env, napi_value cfg, const char* key, uint32_t fallback,
+                            uint32_t* out) {
   bool has = false;
-  *out = 0;
-  if (napi_has_named_property(env, cfg, "blockBytes", &has) != napi_ok) return -1;
-  return has ? get_u32(env, cfg, "blockBytes", out) : 0;
+  *out = fallback;
+  if (napi_has_named_property(env, cfg, key, &has) != napi_ok) return -1;
+  return has ? get_u32(env, cfg, key, out) : 0;
 }
 
-/* open(ifname, config, slots, slotBytes, rxDesc, large, txArea, txDesc, onBatch, onError):
- * every argument is checked before anything is opened; once the socket exists, every failure
- * path closes it. */
+/* Transmit options: the sender thread, CoDel's target and interval, batches per wake-up. */
+struct tx_config {
+  uint32_t thread, target_us, interval_us, batches;
+};
+
+#define ARGC 12
+
+/* open(ifname, config, slots, slotBytes, rxDesc, large, txArea, txDesc, txStats, onBatch,
+ * onError, onTxIdle): every argument is checked before anything is opened; once the socket
+ * exists, every failure path closes it. */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value a[10];
+  size_t argc = ARGC;
+  napi_value a[ARGC];
   CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc < 10) return type_error(env, "afpacket.open: 10 arguments expected");
+  if (argc < ARGC) return type_error(env, "afpacket.open: 12 arguments expected");
   char ifname[IF_NAMESIZE + 1];
   size_t iflen = 0;
   if (napi_get_value_string_utf8(env, a[0], ifname, sizeof ifname, &iflen) != napi_ok ||
@@ -226,9 +254,17 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   struct afp_config cfg;
   memset(&cfg, 0, sizeof cfg);
   uint32_t vnet = 0;
+  struct tx_config tx;
   if (get_u32(env, a[1], "ringBytes", &cfg.ring_bytes) ||
       get_u32(env, a[1], "frameBytes", &cfg.frame_bytes) ||
-      get_u32(env, a[1], "vnetHdr", &vnet) || get_block_bytes(env, a[1], &cfg.block_bytes))
+      get_u32(env, a[1], "vnetHdr", &vnet) ||
+      get_optional_u32(env, a[1], "blockBytes", 0, &cfg.block_bytes) ||
+      get_optional_u32(env, a[1], "txThread", 0, &tx.thread) ||
+      get_optional_u32(env, a[1], "aqmTargetUs", 0, &tx.target_us) ||
+      get_optional_u32(env, a[1], "aqmIntervalUs", 0, &tx.interval_us) ||
+      get_optional_u32(env, a[1], "batchesPerWakeup", DEFAULT_BATCHES_PER_WAKEUP, &tx.batches) ||
+      tx.batches == 0 || tx.batches > 1024 || (tx.target_us && tx.interval_us < tx.target_us) ||
+      tx.interval_us > 10000000)
     return type_error(env, "afpacket.open: bad config");
   cfg.vnet_hdr = vnet != 0;
   const char* what = "";
@@ -237,24 +273,30 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   uint32_t slot_bytes = 0;
   if (to_u32(env, a[3], &slot_bytes))
     return type_error(env, "afpacket.open: bad slotBytes");
-  size_t slots_len = 0, rxd_len = 0, large_len = 0, txa_len = 0, txd_len = 0;
+  size_t slots_len = 0, rxd_len = 0, large_len = 0, txa_len = 0, txd_len = 0, txs_len = 0;
   uint8_t* slots = data_of(env, a[2], napi_uint8_array, &slots_len);
   int32_t* rx_desc = data_of(env, a[4], napi_int32_array, &rxd_len);
   uint8_t* large = data_of(env, a[5], napi_uint8_array, &large_len);
   uint8_t* tx_area = data_of(env, a[6], napi_uint8_array, &txa_len);
   int32_t* tx_desc = data_of(env, a[7], napi_int32_array, &txd_len);
-  if (!slots || !rx_desc || !large || !tx_area || !tx_desc)
-    return type_error(env, "afpacket.open: buffers must be Buffers, descriptors Int32Arrays");
-  napi_valuetype t8, t9;
-  if (napi_typeof(env, a[8], &t8) != napi_ok || napi_typeof(env, a[9], &t9) != napi_ok ||
-      t8 != napi_function || t9 != napi_function)
-    return type_error(env, "afpacket.open: onBatch and onError must be functions");
+  double* tx_stats = data_of(env, a[8], napi_float64_array, &txs_len);
+  if (!slots || !rx_desc || !large || !tx_area || !tx_desc || !tx_stats)
+    return type_error(env,
+                      "afpacket.open: buffers must be Buffers, descriptors Int32Arrays, "
+                      "txStats a Float64Array");
+  for (int i = 9; i < ARGC; i++) {
+    napi_valuetype t;
+    if (napi_typeof(env, a[i], &t) != napi_ok || t != napi_function)
+      return type_error(env, "afpacket.open: onBatch, onError and onTxIdle must be functions");
+  }
+  const size_t tx_desc_bytes = 4 * AFP_TX_DESC_WORDS;
   /* A slot holds at least a minimal tagged frame; the large buffer more than a slot. */
   if (slot_bytes < 64 || slot_bytes > (1u << 20) || slots_len < slot_bytes ||
       slots_len / slot_bytes > (1u << 16) ||
       rxd_len < AFP_RX_DESC_WORDS * 4 * (slots_len / slot_bytes) ||
       large_len <= (size_t)slot_bytes + 4 || large_len > (1u << 24) || txa_len < 64 ||
-      txa_len > (1u << 30) || txd_len < 12 || txd_len % 12 != 0 || txd_len / 12 > (1u << 16))
+      txa_len > (1u << 30) || txd_len < tx_desc_bytes || txd_len % tx_desc_bytes != 0 ||
+      txd_len / tx_desc_bytes > (1u << 16) || txs_len != 8 * AFP_TXS_WORDS)
     return type_error(env, "afpacket.open: bad buffer sizes");
   struct port* p = calloc(1, sizeof *p);
   if (!p) return throw_errno(env, ifname, "calloc", ENOMEM);
@@ -265,37 +307,29 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   p->ring.slot_count = (uint32_t)(slots_len / slot_bytes);
   p->ring.large = large;
   p->ring.large_bytes = (uint32_t)large_len;
-  p->ring.tx_max = (uint32_t)(txd_len / 12);
-  p->ring.tx_area_bytes = (uint32_t)txa_len;
-  p->ring.msgs = calloc(p->ring.tx_max, sizeof(struct mmsghdr));
-  p->ring.iovs = calloc(p->ring.tx_max, sizeof(struct iovec));
-  p->ring.tx_idx = calloc(p->ring.tx_max, sizeof(uint32_t));
   p->rx_desc = rx_desc;
-  p->tx_area = tx_area;
-  p->tx_desc = tx_desc;
-  if (!p->ring.msgs || !p->ring.iovs || !p->ring.tx_idx) {
-    free_port(p);
-    return throw_errno(env, ifname, "calloc", ENOMEM);
-  }
+  p->batches_per_wakeup = tx.batches;
   int err = afp_open(&p->ring, ifname, &cfg, &what);
   if (err) {
-    free_port(p); /* afp_open closed what it had opened */
+    free(p); /* afp_open closed what it had opened */
     return throw_errno(env, ifname, what, -err);
   }
+  afp_txq_init(&p->txq, p->ring.fd, p->ring.vnet_len, tx_area, (uint32_t)txa_len, tx_desc,
+               (uint32_t)(txd_len / tx_desc_bytes), tx_stats, tx.target_us, tx.interval_us);
   napi_value handle;
   if (napi_create_external(env, p, finalize, NULL, &handle) != napi_ok) {
     afp_close(&p->ring);
-    free_port(p);
+    free(p);
     return throw_errno(env, ifname, "napi_create_external", ENOMEM);
   }
   /* From here the finalizer owns p: failures go through release(), which closes the fd. */
   p->open = 1;
-  p->handle_closed = 1; /* until the poll handle exists */
   int ok = napi_type_tag_object(env, handle, &PORT_TAG) == napi_ok &&
-           napi_create_reference(env, a[8], 1, &p->on_batch) == napi_ok &&
-           napi_create_reference(env, a[9], 1, &p->on_error) == napi_ok;
-  int keep_idx[5] = {2, 4, 5, 6, 7};
-  for (int i = 0; i < 5 && ok; i++)
+           napi_create_reference(env, a[9], 1, &p->on_batch) == napi_ok &&
+           napi_create_reference(env, a[10], 1, &p->on_error) == napi_ok &&
+           napi_create_reference(env, a[11], 1, &p->on_tx_idle) == napi_ok;
+  int keep_idx[KEEP_COUNT] = {2, 4, 5, 6, 7, 8};
+  for (int i = 0; i < KEEP_COUNT && ok; i++)
     ok = napi_create_reference(env, a[keep_idx[i]], 1, &p->keep[i]) == napi_ok;
   napi_value name;
   ok = ok && napi_create_string_utf8(env, "afpacket", NAPI_AUTO_LENGTH, &name) == napi_ok &&
@@ -307,11 +341,26 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, ifname, "setting up the poll handle", EIO);
   }
   p->poll.data = p;
-  p->handle_closed = 0;
+  p->handles_open++;
   p->poll_started = 1; /* from here on the handle must be uv_close'd */
   if (uv_poll_start(&p->poll, UV_READABLE, on_readable)) {
     release(p);
     return throw_errno(env, ifname, "uv_poll_start", EIO);
+  }
+  if (tx.thread) {
+    if (uv_async_init(loop, &p->tx_idle, on_tx_idle)) {
+      release(p);
+      return throw_errno(env, ifname, "uv_async_init", EIO);
+    }
+    p->tx_idle.data = p;
+    p->handles_open++;
+    /* Not let an idle port keep the process alive. */
+    uv_unref((uv_handle_t*)&p->tx_idle);
+    int terr = afp_txq_start(&p->txq, signal_tx_idle, p);
+    if (terr) {
+      release(p);
+      return throw_errno(env, ifname, "starting the transmit thread", terr);
+    }
   }
   return handle;
 }
@@ -328,21 +377,65 @@ static struct port* port_of(napi_env env, napi_value v) {
   return data;
 }
 
-/* flush(handle, n): sends txDesc[0..n) in one sendmmsg (more on partial sends); returns sent. */
-static napi_value js_flush(napi_env env, napi_callback_info info) {
+/* The port of a (handle, n) call and n, a whole number up to `max`; NULL after throwing
+ * (RangeError `range` for a bad n). */
+static struct port* port_and_count(napi_env env, napi_callback_info info, uint32_t max,
+                                   const char* range, uint32_t* n) {
   size_t argc = 2;
-  napi_value a[2], out;
+  napi_value a[2];
   CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   struct port* p = port_of(env, a[0]);
-  if (!p) return NULL;
-  uint32_t n = 0;
-  if (to_u32(env, a[1], &n) || n > p->ring.tx_max) {
-    napi_throw_range_error(env, NULL, "afpacket.flush: count above the descriptor array");
+  if (p && (to_u32(env, a[1], n) || *n > max)) {
+    napi_throw_range_error(env, NULL, range);
     return NULL;
   }
-  uint32_t sent = p->open ? afp_send_batch(&p->ring, p->tx_area, p->tx_desc, n) : 0;
-  napi_create_uint32(env, sent, &out);
+  return p;
+}
+
+static napi_value u32_value(napi_env env, uint32_t v) {
+  napi_value out;
+  napi_create_uint32(env, v, &out);
   return out;
+}
+
+/* publish(handle, head, mayInline): hands the descriptors up to sequence number `head`
+ * (modulo 2^32) to the sender; returns the tail, the sequence number of the first descriptor
+ * still in use. */
+static napi_value js_publish(napi_env env, napi_callback_info info) {
+  const char* range = "afpacket.publish: head outside the descriptor ring";
+  size_t argc = 3;
+  napi_value a[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  struct port* p = port_of(env, a[0]);
+  uint32_t head = 0, may_inline = 0;
+  if (!p) return NULL;
+  struct afp_txq* q = &p->txq;
+  if (to_u32(env, a[1], &head) || to_u32(env, a[2], &may_inline) || may_inline > 1 ||
+      (p->open && (head - afp_txq_tail(q) > q->slots || head - q->head > q->slots))) {
+    napi_throw_range_error(env, NULL, range);
+    return NULL;
+  }
+  return u32_value(env, p->open ? afp_txq_publish(q, head, may_inline) : head);
+}
+
+/* txWait(handle, timeoutUs): waits up to timeoutUs (at most 1 s) for the sender to free room;
+ * returns the tail. */
+static napi_value js_tx_wait(napi_env env, napi_callback_info info) {
+  uint32_t timeout = 0;
+  struct port* p = port_and_count(env, info, 1000000,
+                                  "afpacket.txWait: timeout outside 0..1000000 us", &timeout);
+  if (!p) return NULL;
+  struct afp_txq* q = &p->txq;
+  return u32_value(env, p->open ? afp_txq_wait(q, afp_txq_tail(q), timeout) : afp_txq_tail(q));
+}
+
+/* txTail(handle): the tail as publish returns it, without publishing. */
+static napi_value js_tx_tail(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  struct port* p = port_of(env, a[0]);
+  return p ? u32_value(env, afp_txq_tail(&p->txq)) : NULL;
 }
 
 /* vnetHdrLen(handle): bytes of virtio_net_hdr before every frame (0: PACKET_VNET_HDR is off). */
@@ -384,12 +477,14 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
-      {"flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL},
+      {"publish", NULL, js_publish, NULL, NULL, NULL, napi_default, NULL},
+      {"txTail", NULL, js_tx_tail, NULL, NULL, NULL, napi_default, NULL},
+      {"txWait", NULL, js_tx_wait, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"vnetHdrLen", NULL, js_vnet_hdr_len, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 5, props);
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }
 

@@ -156,7 +156,7 @@ void afp_close(struct afp_ring* r) {
 
 /* One received frame as the ring header describes it. */
 struct rx_frame {
-  uint32_t status, len, snaplen;
+  uint32_t status, len, snaplen, sec, nsec;
   uint16_t tci, tpid;
   uint8_t pkttype;
   uint8_t* mac;
@@ -185,6 +185,8 @@ static int peek(struct afp_ring* r, struct rx_frame* f) {
       (const struct sockaddr_ll*)(base + TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
   f->len = h->tp_len;
   f->snaplen = h->tp_snaplen;
+  f->sec = h->tp_sec;
+  f->nsec = h->tp_nsec;
   f->tci = h->tp_vlan_tci;
   f->tpid = h->tp_vlan_tpid;
   f->pkttype = sll->sll_pkttype;
@@ -278,51 +280,11 @@ uint32_t afp_receive_batch(struct afp_ring* r, int32_t* desc) {
     d[1] = flags;
     d[2] = (int32_t)(((uint32_t)vh->gso_type << 16) | le16toh(vh->gso_size));
     d[3] = (int32_t)csum;
+    d[4] = (int32_t)(uint32_t)((uint64_t)f.sec * 1000000u + f.nsec / 1000u);
     n++;
     if (flags & AFP_RX_LARGE) break; /* one large buffer per batch */
   }
   return n;
-}
-
-/* True when desc's frame lies inside the transmit area and holds at least its headers. */
-static int frame_ok(const struct afp_ring* r, const int32_t* d) {
-  int64_t off = d[0], len = d[1];
-  return off >= 0 && len >= (int64_t)r->vnet_len + ETH_HLEN && off + len <= r->tx_area_bytes;
-}
-
-uint32_t afp_send_batch(struct afp_ring* r, const uint8_t* area, int32_t* desc, uint32_t n) {
-  if (n > r->tx_max) n = r->tx_max;
-  uint32_t m = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    int32_t* d = desc + 3 * i;
-    if (!frame_ok(r, d)) {
-      d[2] = -EINVAL;
-      continue;
-    }
-    d[2] = 0;
-    r->iovs[m].iov_base = (void*)(area + d[0]);
-    r->iovs[m].iov_len = (size_t)d[1];
-    memset(&r->msgs[m], 0, sizeof r->msgs[m]);
-    r->msgs[m].msg_hdr.msg_iov = &r->iovs[m];
-    r->msgs[m].msg_hdr.msg_iovlen = 1;
-    r->tx_idx[m++] = i;
-  }
-  uint32_t i = 0, sent = 0;
-  while (i < m && r->fd >= 0) {
-    int k = sendmmsg(r->fd, r->msgs + i, m - i, MSG_DONTWAIT);
-    if (k > 0) {
-      sent += (uint32_t)k;
-      i += (uint32_t)k;
-    } else if (k < 0 && errno == EINTR) {
-      continue;
-    } else {
-      /* The frame at i failed (full socket buffer, link down, too long): skip it. */
-      desc[3 * r->tx_idx[i] + 2] = k < 0 ? -errno : -EIO;
-      i++;
-    }
-  }
-  for (; i < m; i++) desc[3 * r->tx_idx[i] + 2] = -EBADF;
-  return sent;
 }
 
 void afp_poll_stats(struct afp_ring* r) {

@@ -17,8 +17,10 @@
 #define AFP_RX_GSO 32         /* virtio-net header: a GSO frame (gso_type/gso_size in desc) */
 
 /* Receive descriptor per frame: [length, flags, gso_type << 16 | gso_size,
- * csum_start << 16 | csum_offset]; the last two are 0 without virtio-net headers. */
-#define AFP_RX_DESC_WORDS 4
+ * csum_start << 16 | csum_offset, arrival]; the third and fourth are 0 without virtio-net
+ * headers. arrival is the kernel's receive timestamp (CLOCK_REALTIME) in microseconds, modulo
+ * 2^32: the transmit queue measures each frame's time in the switch from it. */
+#define AFP_RX_DESC_WORDS 5
 
 struct afp_config {
   uint32_t ring_bytes;    /* total receive ring size */
@@ -50,13 +52,6 @@ struct afp_ring {
   uint32_t slot_bytes, slot_count;
   uint8_t* large;
   uint32_t large_bytes;
-  /* Batched sends from a transmit area of tx_area_bytes; tx_idx maps a message back to its
-   * descriptor (frames with bad descriptors are left out). */
-  struct mmsghdr* msgs;
-  struct iovec* iovs;
-  uint32_t* tx_idx;
-  uint32_t tx_max;
-  uint32_t tx_area_bytes;
   uint64_t drops; /* kernel ring drops (PACKET_STATISTICS), accumulated */
   uint64_t errors;
 };
@@ -74,12 +69,6 @@ void afp_close(struct afp_ring* r);
 /* Moves up to slot_count ready frames into the slots (or one into `large`, which ends the
  * batch), writing AFP_RX_DESC_WORDS words per frame to desc. Returns the number of frames. */
 uint32_t afp_receive_batch(struct afp_ring* r, int32_t* desc);
-
-/* Sends n frames (n <= tx_max); desc holds [offset, length, result] triples over `area`
- * (tx_area_bytes long). result is set to 0 or -errno; a frame whose bytes are not inside the
- * area, or shorter than its headers, gets -EINVAL and is not sent. Returns the number sent.
- * With vnet_len set, each frame's bytes in `area` begin with its virtio_net_hdr. */
-uint32_t afp_send_batch(struct afp_ring* r, const uint8_t* area, int32_t* desc, uint32_t n);
 
 /* Reads (and clears) the kernel's drop counter into r->drops. */
 void afp_poll_stats(struct afp_ring* r);

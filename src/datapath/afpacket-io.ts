@@ -1,11 +1,20 @@
 // Frame I/O over an AF_PACKET socket with a memory-mapped receive ring and batched sends
 // (native/afpacket):
-//   - receive: one JavaScript call per batch of up to `batchSize` frames. The addon copies
-//     each frame out of the ring into its own preallocated slot buffer (VLAN tag restored), so
-//     the handler sees `frame` at offset 0, with no per-packet allocation;
-//   - send: copies the frame into a preallocated transmit area; all queued frames of all
-//     AfPacketIos go out with one sendmmsg per port at the end of the receive batch (or
-//     after the current task when sent outside a batch, e.g. PACKET_OUT);
+//   - receive: one JavaScript call per batch of up to `batchSize` frames, one batch per port in
+//     turn. The addon copies each frame out of the ring into its own preallocated slot buffer
+//     (VLAN tag restored), so the handler sees `frame` at offset 0, with no per-packet
+//     allocation;
+//   - send: copies the frame into the port's transmit queue (a ring of descriptors over a
+//     preallocated area, native/afpacket/txq.h); the queued frames of all AfPacketIos are
+//     handed to their senders at the end of the receive batch (or after the current task when
+//     sent outside a batch, e.g. PACKET_OUT). A sender is a thread of the port's own where
+//     there is more than one core: on a veth a send runs the receiving host's network stack,
+//     which then proceeds beside the event loop instead of inside it. Its counters reach the
+//     port's at every hand-over and when it runs out of frames;
+//   - queueing delay: each frame carries its kernel receive timestamp to the transmit queue,
+//     whose CoDel (RFC 8289) drops at the head while frames have spent more than the target
+//     in the switch for an interval: a TCP flow faster than the switch then slows down instead
+//     of filling the rings (bufferbloat);
 //   - offloads (PACKET_VNET_HDR, on unless vnetHdr: false): each received frame's GSO and
 //     partial-checksum state is in `rxOffload`, and sendOffload() hands the kernel whole GSO
 //     frames and partial checksums, so Egress need not segment or complete them;
@@ -15,10 +24,14 @@
 //     A socket whose interface is gone (ENXIO/ENODEV on send) or whose poll stopped for another
 //     error is dead: reported, and the port opens a new one once the interface is usable.
 import { MAX_FRAME } from "./actions.js";
+import { availableParallelism } from "node:os";
 import {
   AFP_RX,
   loadAfPacket,
   RX_DESC_WORDS,
+  TX_DESC_WORDS,
+  TX_STAMPED,
+  TX_STATS,
   type AfPacketHandle,
   type AfPacketNative,
 } from "./afpacket-native.js";
@@ -40,14 +53,28 @@ export interface AfPacketIoOptions {
   batchSize?: number;
   /** Ask for virtio-net headers (GSO and checksum offload passthrough); default true. */
   vnetHdr?: boolean;
+  /** A transmit thread per port; default: when the process may use more than one core. */
+  txThread?: boolean;
+  /** CoDel's target and interval (microseconds), or false for none; default AQM_DEFAULT. */
+  aqm?: { targetUs: number; intervalUs: number } | false;
+  /** Receive batches per poll wake-up, per port (default 1: ports take turns). */
+  batchesPerWakeup?: number;
 }
+
+/** CoDel defaults: see docs/datapath-afpacket.md ("Queueing delay"). */
+export const AQM_DEFAULT = { targetUs: 500, intervalUs: 5000 } as const;
 
 /** Receive slot: a 1500-byte MTU frame plus a restored VLAN tag, rounded up. */
 const SLOT_BYTES = 2048;
 const TX_AREA_BYTES = 1 << 20;
-const TX_MAX = 512;
-const EAGAIN = 11;
-const ENOBUFS = 105;
+/** Descriptors in the transmit queue: a few receive batches. */
+const TX_SLOTS = 1024;
+/**
+ * Longest wait for room in a full transmit queue before the frame is dropped: the sender frees
+ * a chunk in well under a millisecond once it runs, but on a loaded machine a woken thread can
+ * wait for a core for tens of milliseconds.
+ */
+const TX_WAIT_US = 100_000;
 
 /** Counters only this backend keeps (what the ring headers told about received frames). */
 export class AfPacketStats {
@@ -58,8 +85,16 @@ export class AfPacketStats {
   kernelDrops = 0;
   /** Frames the addon could not copy out of the ring (counted in rxErrors too). */
   copyErrors = 0;
-  /** sendmmsg calls. */
+  /** Hand-overs of queued frames to the sender (one sendmmsg or more each). */
   flushes = 0;
+  /** sendmmsg calls. */
+  sendCalls = 0;
+  /** Frames dropped because the transmit queue was full (counted in txDropped too). */
+  txQueueFull = 0;
+  /** Waits for the transmit thread to free room in a full queue. */
+  txWaits = 0;
+  /** Frames CoDel dropped (counted in txDropped too). */
+  aqmDrops = 0;
   /** Receive batches delivered to JavaScript. */
   batches = 0;
   /** Frames received as GSO (virtio-net header gso_type set). */
@@ -72,11 +107,20 @@ export class AfPacketStats {
 const dirty: AfPacketIo[] = [];
 let batchDepth = 0;
 let flushScheduled = false;
+// The kernel's receive timestamp of the frame being delivered (microseconds modulo 2^32), for
+// the transmit queues its handler sends to; none outside a frame handler.
+let ingressArrival = 0;
+let ingressStamped = 0;
+
+// A receive batch filled all its slots since the last flush: the event loop is falling
+// behind, and the transmit threads take the sends (otherwise the loop may do them itself).
+let receiveBacklog = false;
 
 function flushDirty(): void {
   flushScheduled = false;
   for (let i = 0; i < dirty.length; i++) dirty[i].flushQueued();
   dirty.length = 0;
+  receiveBacklog = false;
 }
 
 export class AfPacketIo implements FrameIo {
@@ -98,16 +142,26 @@ export class AfPacketIo implements FrameIo {
   private readonly rxDesc: Int32Array;
   private readonly large = Buffer.alloc(MAX_FRAME);
   private readonly txArea = Buffer.allocUnsafeSlow(TX_AREA_BYTES);
-  private readonly txDesc = new Int32Array(3 * TX_MAX);
-  private txCount = 0;
+  private readonly txDesc = new Int32Array(TX_DESC_WORDS * TX_SLOTS);
+  /** Written by the sender, read here: cumulative over every socket this provider opened. */
+  private readonly txStats = new Float64Array(TX_STATS.WORDS);
+  /** txStats as last added to the port's counters. */
+  private readonly txFolded = new Float64Array(TX_STATS.WORDS);
+  /** Sequence numbers (modulo 2^32): next descriptor, last handed over, first still in use. */
+  private txHead = 0;
+  private txPublished = 0;
+  private txTail = 0;
+  /** Where the next frame goes in txArea. */
   private txUsed = 0;
-  private txBytesQueued = 0;
   private inDirty = false;
   /** Set once a socket error was reported; cleared when the socket is reopened. */
   private failed = false;
   /** Kernel counters of sockets already closed (they restart with each socket). */
   private dropsBefore = 0;
   private copyErrorsBefore = 0;
+
+  private readonly txThread: boolean;
+  private readonly aqm: { targetUs: number; intervalUs: number } | false;
 
   constructor(private readonly opts: AfPacketIoOptions = {}) {
     const { native, reason } = loadAfPacket();
@@ -118,6 +172,8 @@ export class AfPacketIo implements FrameIo {
     for (let i = 0; i < batch; i++)
       this.slotViews.push(this.slots.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES));
     this.rxDesc = new Int32Array(RX_DESC_WORDS * batch);
+    this.txThread = opts.txThread ?? availableParallelism() > 1;
+    this.aqm = opts.aqm ?? AQM_DEFAULT;
   }
 
   get isOpen(): boolean {
@@ -131,9 +187,13 @@ export class AfPacketIo implements FrameIo {
       this.handle = this.native.open(
         ifname,
         {
-          ringBytes: o.ringBytes ?? 8 << 20,
+          ringBytes: o.ringBytes ?? 4 << 20,
           frameBytes: o.frameBytes ?? SLOT_BYTES,
           vnetHdr: o.vnetHdr === false ? 0 : 1,
+          txThread: this.txThread ? 1 : 0,
+          aqmTargetUs: this.aqm ? this.aqm.targetUs : 0,
+          aqmIntervalUs: this.aqm ? this.aqm.intervalUs : 0,
+          batchesPerWakeup: o.batchesPerWakeup ?? 1,
         },
         this.slots,
         SLOT_BYTES,
@@ -141,8 +201,10 @@ export class AfPacketIo implements FrameIo {
         this.large,
         this.txArea,
         this.txDesc,
+        this.txStats,
         this.onBatch,
         this.onSocketError,
+        this.onTxIdle,
       );
     } catch (e) {
       const errno = (e as { errno?: number }).errno;
@@ -150,6 +212,7 @@ export class AfPacketIo implements FrameIo {
     }
     this.binding = binding;
     this.failed = false;
+    this.txHead = this.txPublished = this.txTail = this.txUsed = 0;
     this.stats.opens++;
     this.vnetLen = this.native.vnetHdrLen(this.handle);
     this.offloads = this.vnetLen > 0;
@@ -164,8 +227,11 @@ export class AfPacketIo implements FrameIo {
     this.dropsBefore = this.stats.kernelDrops;
     this.copyErrorsBefore = this.stats.copyErrors;
     this.handle = undefined;
-    this.native.close(h);
+    this.native.close(h); // sends what was handed over, then stops the sender
+    this.foldTx(false);
   }
+
+  private readonly onTxIdle = (): void => this.foldTx(true);
 
   private readonly onSocketError = (errno: number, recovered: number): void => {
     if (recovered) this.binding?.onTransientError(errnoName(errno));
@@ -186,14 +252,17 @@ export class AfPacketIo implements FrameIo {
     const s = this.stats;
     const meta = this.rxMeta;
     s.batches++;
+    if (n === this.slotViews.length) receiveBacklog = true;
     batchDepth++;
     try {
+      ingressStamped = TX_STAMPED;
       for (let i = 0; i < n; i++) {
         const d = RX_DESC_WORDS * i;
         const len = desc[d];
         const flags = desc[d + 1];
         const gso = desc[d + 2];
         const csum = desc[d + 3];
+        ingressArrival = desc[d + 4];
         meta.gsoType = gso >>> 16;
         meta.gsoSize = gso & 0xffff;
         meta.csumPartial = (flags & AFP_RX.CSUM_PARTIAL) !== 0;
@@ -217,6 +286,7 @@ export class AfPacketIo implements FrameIo {
       }
     } finally {
       batchDepth--;
+      ingressStamped = 0;
     }
     if (batchDepth === 0) flushDirty();
   };
@@ -237,19 +307,28 @@ export class AfPacketIo implements FrameIo {
   ): boolean {
     const vlen = this.vnetLen;
     const size = vlen + length;
-    if (!this.handle || this.failed || size > TX_AREA_BYTES) {
+    const h = this.handle;
+    if (!h || this.failed || size > TX_AREA_BYTES) {
       if (this.binding) this.binding.counters.txDropped++;
       return false;
     }
-    if (this.txCount === TX_MAX || this.txUsed + size > TX_AREA_BYTES) this.flushQueued();
-    const at = this.txUsed;
+    let at = this.place(size);
+    if (at < 0) at = this.makeRoom(h, size);
+    if (at < 0) {
+      this.stats.txQueueFull++;
+      if (this.binding) this.binding.counters.txDropped++;
+      return false;
+    }
     if (vlen > 0) writeVnetHdr(this.txArea, at, gsoType, gsoSize, hdrLen, csumStart, csumOffset);
     frame.copy(this.txArea, at + vlen, 0, length);
-    const d = 3 * this.txCount++;
-    this.txDesc[d] = at;
-    this.txDesc[d + 1] = size;
+    const d = TX_DESC_WORDS * (this.txHead % TX_SLOTS);
+    const desc = this.txDesc;
+    desc[d] = at;
+    desc[d + 1] = size;
+    desc[d + 2] = ingressArrival;
+    desc[d + 3] = ingressStamped;
+    this.txHead = (this.txHead + 1) >>> 0;
     this.txUsed = at + size;
-    this.txBytesQueued += length;
     if (!this.inDirty) {
       this.inDirty = true;
       dirty.push(this);
@@ -261,7 +340,54 @@ export class AfPacketIo implements FrameIo {
     return true;
   }
 
-  /** Transmits every queued frame now (one sendmmsg). */
+  /**
+   * Where a frame of `size` bytes fits in txArea behind the frames still in use, or -1. The
+   * area is a ring: a frame that does not fit before its end starts again at 0.
+   */
+  private place(size: number): number {
+    const inUse = (this.txHead - this.txTail) >>> 0;
+    if (inUse === 0) return (this.txUsed = 0);
+    if (inUse >= TX_SLOTS) return -1;
+    const start = this.txDesc[TX_DESC_WORDS * (this.txTail % TX_SLOTS)];
+    const used = this.txUsed;
+    if (used > start) {
+      if (used + size <= TX_AREA_BYTES) return used;
+      return size <= start ? 0 : -1;
+    }
+    return used + size <= start ? used : -1;
+  }
+
+  /**
+   * The queue is full: hands over what is queued (the sender may have freed room since we
+   * last looked), then waits for the sender to free room. A burst sent from one task (a
+   * PACKET_OUT loop) must not lose frames for the hand-over; on the receive path the queue
+   * fills only when the sender fell a queue behind (a descheduled thread), and then waiting
+   * paces the event loop to it: frames wait in the receive ring, four times deeper, instead of
+   * being dropped here (dropping lost pings behind a TCP stream on a loaded machine). -1 when
+   * no room comes within TX_WAIT_US.
+   */
+  private makeRoom(h: AfPacketHandle, size: number): number {
+    this.publish(h);
+    let at = this.place(size);
+    while (at < 0 && this.txThread) {
+      this.stats.txWaits++;
+      const tail = this.native.txWait(h, TX_WAIT_US);
+      if (tail === this.txTail) break;
+      this.txTail = tail;
+      at = this.place(size);
+    }
+    return at;
+  }
+
+  private publish(h: AfPacketHandle): void {
+    if (this.txPublished !== this.txHead) {
+      this.txPublished = this.txHead;
+      this.stats.flushes++;
+    }
+    this.txTail = this.native.publish(h, this.txHead, receiveBacklog ? 0 : 1);
+  }
+
+  /** Hands every queued frame to the sender now (without a transmit thread: sends them). */
   flush(): void {
     this.flushQueued();
   }
@@ -269,37 +395,37 @@ export class AfPacketIo implements FrameIo {
   /** @internal Called by the batch-end flush. */
   flushQueued(): void {
     this.inDirty = false;
-    const n = this.txCount;
-    if (n === 0) return;
-    const bytes = this.txBytesQueued;
-    this.txCount = 0;
-    this.txUsed = 0;
-    this.txBytesQueued = 0;
-    const c = this.binding?.counters;
     const h = this.handle;
-    if (!h || !c) {
-      if (c) c.txDropped += n;
-      return;
-    }
-    this.stats.flushes++;
-    const sent = this.native.flush(h, n);
-    c.txPackets += sent;
-    if (sent === n) {
-      c.txBytes += bytes;
-      return;
-    }
-    const d = this.txDesc;
-    let fatal = 0;
-    for (let i = 0; i < n; i++) {
-      const result = d[3 * i + 2];
-      if (result === 0) c.txBytes += d[3 * i + 1] - this.vnetLen;
-      else if (result === -EAGAIN || result === -ENOBUFS) c.txDropped++;
-      else {
-        c.txErrors++;
-        if (fatal === 0 && isFatalSendError(result)) fatal = result;
-      }
-    }
-    if (fatal !== 0) this.fail(fatal);
+    if (h === undefined || this.txPublished === this.txHead) return;
+    this.publish(h);
+    this.foldTx(true);
+  }
+
+  /** Adds what the sender counted since the last call to the port's counters. */
+  private foldTx(checkFatal: boolean): void {
+    const c = this.binding?.counters;
+    if (c === undefined) return;
+    c.txPackets += this.txDelta(TX_STATS.PACKETS);
+    c.txBytes += this.txDelta(TX_STATS.BYTES);
+    const aqm = this.txDelta(TX_STATS.AQM_DROPS);
+    c.txDropped += this.txDelta(TX_STATS.DROPPED) + aqm;
+    const errors = this.txDelta(TX_STATS.ERRORS);
+    c.txErrors += errors;
+    this.stats.aqmDrops += aqm;
+    this.stats.sendCalls += this.txDelta(TX_STATS.CALLS);
+    const errno = this.txStats[TX_STATS.LAST_ERRNO];
+    if (checkFatal && errors > 0 && isFatalSendError(errno)) this.fail(errno);
+  }
+
+  /**
+   * How much a sender's counter grew since the last call. The sender may be counting
+   * meanwhile: the word is read once, and what was read is what is remembered.
+   */
+  private txDelta(word: number): number {
+    const v = this.txStats[word];
+    const d = v - this.txFolded[word];
+    this.txFolded[word] = v;
+    return d;
   }
 
   /** Copies the kernel's ring-drop count into rxDropped (also done on every link poll). */
@@ -314,6 +440,7 @@ export class AfPacketIo implements FrameIo {
       drops += d;
       copyErrors += e;
     }
+    this.foldTx(true);
     const s = this.stats;
     c.rxDropped += drops - s.kernelDrops;
     c.rxErrors += copyErrors - s.copyErrors;

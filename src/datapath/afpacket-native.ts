@@ -19,25 +19,45 @@ export interface AfPacketNative {
       blockBytes?: number;
       /** 1: ask for PACKET_VNET_HDR (a virtio_net_hdr before every frame, both ways). */
       vnetHdr: number;
+      /** 1: a thread of the port's own drains its transmit queue (default 0: publish sends). */
+      txThread?: number;
+      /** CoDel on each frame's time in the switch: target (0, the default: off) and interval. */
+      aqmTargetUs?: number;
+      aqmIntervalUs?: number;
+      /** Receive batches per poll wake-up (default 1). */
+      batchesPerWakeup?: number;
     },
     slots: Buffer,
     slotBytes: number,
     rxDesc: Int32Array,
     large: Buffer,
     txArea: Buffer,
+    /** The transmit queue: a ring of TX_DESC_WORDS-word descriptors over txArea. */
     txDesc: Int32Array,
+    /** TX_STATS words the sender keeps (cumulative counters, see TX_STATS). */
+    txStats: Float64Array,
     onBatch: (count: number) => void,
     /**
      * A socket error (errno). recovered 1: ENETDOWN, the interface went down; the socket stays
      * bound and receives again when it comes up. 0: the socket is dead (its poll stopped).
      */
     onError: (errno: number, recovered: number) => void,
+    /** The transmit thread emptied the queue (txStats are final until the next publish). */
+    onTxIdle: () => void,
   ): AfPacketHandle;
   /**
-   * Sends txDesc[0..n) ([offset, length, result] triples; n at most txDesc.length / 3);
-   * returns how many were sent. A frame outside txArea gets result -EINVAL and is not sent.
+   * Hands the transmit queue's descriptors up to sequence number `head` (modulo 2^32, at most
+   * one ring ahead of the tail) to the sender; returns the tail: descriptors before it, and
+   * their bytes in txArea, are free again. Without a transmit thread everything is sent before
+   * it returns (tail === head). With one, `mayInline` 1 lets the caller send them itself when
+   * the thread is idle and they are cheap enough (tail === head too). A descriptor outside
+   * txArea is counted as an error, not sent.
    */
-  flush(handle: AfPacketHandle, n: number): number;
+  publish(handle: AfPacketHandle, head: number, mayInline: number): number;
+  /** The tail, as publish returns it, without publishing. */
+  txTail(handle: AfPacketHandle): number;
+  /** Waits until the transmit thread frees room, at most `timeoutUs` (<= 1 s); the tail. */
+  txWait(handle: AfPacketHandle, timeoutUs: number): number;
   /** [kernel ring drops, frames lost copying], cumulative for the socket. */
   stats(handle: AfPacketHandle): [number, number];
   close(handle: AfPacketHandle): void;
@@ -45,8 +65,33 @@ export interface AfPacketNative {
   vnetHdrLen(handle: AfPacketHandle): number;
 }
 
-/** Words per received frame in rxDesc: [length, flags, gsoType << 16 | gsoSize, csumStart << 16 | csumOffset]. */
-export const RX_DESC_WORDS = 4;
+/**
+ * Words per received frame in rxDesc: [length, flags, gsoType << 16 | gsoSize,
+ * csumStart << 16 | csumOffset, arrival], arrival being the kernel's receive timestamp in
+ * microseconds modulo 2^32 (CLOCK_REALTIME).
+ */
+export const RX_DESC_WORDS = 5;
+
+/** Words per frame in txDesc: [offset, length, arrival, flags] (TX_STAMPED: arrival is set). */
+export const TX_DESC_WORDS = 4;
+export const TX_STAMPED = 1;
+
+/** Indexes into txStats (native/afpacket/txq.h), each a cumulative count. */
+export const TX_STATS = {
+  PACKETS: 0,
+  /** Bytes of the frames sent, virtio-net headers excluded. */
+  BYTES: 1,
+  /** Refused by the socket for want of buffer space (EAGAIN, ENOBUFS). */
+  DROPPED: 2,
+  ERRORS: 3,
+  /** errno of the last error counted in ERRORS. */
+  LAST_ERRNO: 4,
+  /** Dropped by CoDel: the frame had been in the switch too long, for too long. */
+  AQM_DROPS: 5,
+  /** sendmmsg calls. */
+  CALLS: 6,
+  WORDS: 7,
+} as const;
 
 /** Opaque native port (an N-API external). */
 export type AfPacketHandle = { readonly __afpacket: unique symbol };

@@ -2,7 +2,8 @@
 // OpenFlow actions there, the datapath caches its compiled form of them in `compiled`. The
 // datapath bumps counters through FlowTable.recordHit; everything below "classifier bookkeeping"
 // belongs to the flow table.
-import type { RuleMatch } from "./rule-match.js";
+import { lastSlab, packWords, type RuleMatch } from "./rule-match.js";
+import { FLOW_KEY_WORDS } from "../packet/flow-key.js";
 
 /** What an entry is made from (FlowTable.add). */
 export interface NewRule<A> {
@@ -21,6 +22,8 @@ export interface NewRule<A> {
   /** Goes to the emergency table (no timeouts allowed there). */
   emergency?: boolean;
 }
+
+const ZERO_COOKIE = 0n;
 
 export class FlowEntry<A> {
   /** As given; exact entries keep it although they beat every non-exact entry. */
@@ -41,7 +44,9 @@ export class FlowEntry<A> {
 
   // ---- classifier bookkeeping ----
   readonly mask: Int32Array;
-  readonly value: Int32Array;
+  /** The value words: `valueAt`..+9 of `valueSlab` (packWords), shared with other rules. */
+  private readonly valueSlab: Int32Array;
+  private readonly valueAt: number;
   /** Insertion order: among equal-priority overlapping wildcard entries the lowest seq wins. */
   readonly seq: number;
   /** Next lower-priority entry with the same mask and masked value (wildcard subtables). */
@@ -55,11 +60,14 @@ export class FlowEntry<A> {
   removed = false;
 
   constructor(rule: NewRule<A>, seq: number, nowMs: number) {
-    this.mask = rule.match.mask;
-    this.value = rule.match.value;
-    this.exact = rule.match.exact;
+    const m = rule.match;
+    this.mask = m.mask;
+    this.valueAt = packWords(m.value);
+    this.valueSlab = lastSlab();
+    this.exact = m.exact;
     this.priority = rule.priority;
-    this.cookie = rule.cookie;
+    // Most rules carry cookie 0: one shared bigint instead of one each.
+    this.cookie = rule.cookie === 0n ? ZERO_COOKIE : rule.cookie;
     this.idleTimeout = rule.idleTimeout;
     this.hardTimeout = rule.hardTimeout;
     this.sendFlowRemoved = rule.sendFlowRemoved === true;
@@ -68,6 +76,14 @@ export class FlowEntry<A> {
     this.seq = seq;
     this.createdMs = nowMs;
     this.lastUsedMs = nowMs;
+  }
+
+  /**
+   * The value words (a view made on each call: the control path reads them, rarely; the lookup
+   * path never, the hash tables keep their own copy). Read-only.
+   */
+  get value(): Int32Array {
+    return this.valueSlab.subarray(this.valueAt, this.valueAt + FLOW_KEY_WORDS);
   }
 
   /** Replaces the actions (a modify) and drops the datapath's compiled form of the old ones. */

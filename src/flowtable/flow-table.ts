@@ -91,7 +91,9 @@ export class FlowTable<A> {
     this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
     const slots = opts.cacheSlots ?? 8192;
     this.cache = slots > 0 ? new MicroflowCache<FlowEntry<A>>(slots) : undefined;
-    this.clock = opts.clock ?? (() => performance.now());
+    // Whole milliseconds: a time kept in an entry (created, last used) as a small integer is
+    // stored in the entry itself, a fractional one as a heap number of its own (32 bytes).
+    this.clock = opts.clock ?? (() => Math.floor(performance.now()));
     this.now = this.clock();
   }
 

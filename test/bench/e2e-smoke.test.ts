@@ -1,11 +1,18 @@
 // The end-to-end harness's pure pieces (no namespaces, no traffic): statistics, JSON lines, table,
-// docs section rewriting, SVG, flows file, profile summary, option parsing.
+// docs section rewriting, SVG, flows file, profile summary, option parsing, and the capacity
+// searches driven by made-up trials.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as prettier from "prettier";
 import { describe, expect, it } from "vitest";
+import {
+  type FrameTrial,
+  generatorLimited,
+  steppedSetups,
+  zeroLossSearch,
+} from "../../bench/e2e/capacity.js";
 import { endToEndBody } from "../../bench/e2e/docs.js";
 import {
   advantage,
@@ -13,7 +20,9 @@ import {
   figureDef,
   figureLine,
   ratio,
+  ratioBound,
   Results,
+  rotation,
 } from "../../bench/e2e/figures.js";
 import { exactFlow, flowsFileText, wildcardFlow } from "../../bench/e2e/flows-file.js";
 import { flowSetupRate, parseIperfTcp } from "../../bench/e2e/measure.js";
@@ -21,13 +30,15 @@ import { parsePortNumbers } from "../../bench/e2e/ofctl.js";
 import { parseOptions } from "../../bench/e2e/options.js";
 import { type CpuProfile, profileSummary, selfTimes } from "../../bench/e2e/profile.js";
 import {
+  formatRatioSummary,
   formatValue,
   markdownTable,
   replaceSection,
   resultsTable,
   sectionBody,
+  targetNote,
 } from "../../bench/e2e/report.js";
-import { median, parsePingTimes, percentile } from "../../bench/e2e/stats.js";
+import { median, parsePingTimes, percentile, percentileWithLoss } from "../../bench/e2e/stats.js";
 import { escapeXml, ratioBars, ratiosSvg } from "../../bench/e2e/svg.js";
 import { ofswitchArgv } from "../../bench/e2e/switches.js";
 import type { Topology } from "../../bench/e2e/topology.js";
@@ -64,20 +75,49 @@ describe("statistics", () => {
     ].join("\n");
     expect(parsePingTimes(out)).toEqual([0.412, 1.05, 0.001]);
   });
+
+  it("counts lost pings as later than every reply", () => {
+    const times = Array.from({ length: 98 }, (_, i) => i + 1); // 1..98 ms, 2 of 100 lost
+    expect(percentileWithLoss(times, 100, 50, 1000)).toEqual({ value: 50.5, atLeast: false });
+    expect(percentileWithLoss(times, 100, 97, 1000).atLeast).toBe(false);
+    expect(percentileWithLoss(times, 100, 99, 1000)).toEqual({ value: 1000, atLeast: true });
+    expect(percentileWithLoss(times, 98, 99, 1000)).toEqual({
+      value: percentile(times, 99),
+      atLeast: false,
+    });
+    expect(percentileWithLoss([], 10, 50, 1000)).toEqual({ value: 1000, atLeast: true });
+  });
 });
 
+/** Three rounds; OVS fails TCP in round 2 and is not saturated by 64-byte frames in round 3. */
 function sampleResults(): Results {
   const r = new Results();
-  for (const v of [1.9, 2.1, 2.0]) r.add("tcp_1stream_offload_off", "ofswitch", v);
-  for (const v of [2.5, 2.4, 2.6]) r.add("tcp_1stream_offload_off", "linux_bridge", v);
-  r.add("tcp_1stream_offload_off", "ovs_netdev", 0.5);
-  r.fail("tcp_1stream_offload_off", "ovs_netdev", "iperf3: unable to connect");
+  const rounds: [number, number, number | null, number, number | null][] = [
+    // ofswitch TCP, bridge TCP, OVS TCP, ofswitch 64 B, OVS 64 B (null: at least 500k)
+    [1.9, 2.5, 0.5, 400_000, 300_000],
+    [2.1, 2.4, null, 420_000, 350_000],
+    [2.0, 2.6, 0.4, 380_000, null],
+  ];
+  rounds.forEach(([ofTcp, brTcp, ovsTcp, of64, ovs64], i) => {
+    r.round = i + 1;
+    r.add("tcp_1stream_offload_off", "ofswitch", ofTcp);
+    r.add("tcp_1stream_offload_off", "linux_bridge", brTcp);
+    if (ovsTcp === null)
+      r.fail("tcp_1stream_offload_off", "ovs_netdev", "iperf3: unable to connect");
+    else r.add("tcp_1stream_offload_off", "ovs_netdev", ovsTcp);
+    r.add("udp64_capacity_fps", "ofswitch", of64);
+    if (ovs64 === null) r.add("udp64_capacity_fps", "ovs_netdev", 500_000, { bound: "atLeast" });
+    else r.add("udp64_capacity_fps", "ovs_netdev", ovs64);
+  });
+  r.round = 1;
   r.add("ping_p50_idle", "ofswitch", 0.2);
   r.add("ping_p50_idle", "linux_bridge", 0.05);
   r.add("ping_p50_idle", "ovs_netdev", 0.4);
   r.fail("tcp_1stream_offload_on", "ovs_netdev", "iperf3: unable to connect");
   r.add("tcp_1stream_offload_on", "ofswitch", 3);
-  r.add("cpu_s_udp64", "linux_bridge", null, "kernel: n/a");
+  r.add("cpu_us_per_frame_udp64", "linux_bridge", null, { note: "kernel: n/a" });
+  r.add("ping_p99_load", "ofswitch", 0.5);
+  r.add("ping_p99_load", "ovs_netdev", 1000, { bound: "atLeast", note: "9 of 300 pings lost" });
   return r;
 }
 
@@ -100,14 +140,53 @@ describe("JSON lines", () => {
     expect(parsed.unit).toBe("Gbit/s");
     expect(parsed.ofswitch).toBe(2.0);
     expect(parsed.linux_bridge).toBe(2.5);
-    expect(parsed.ovs_netdev).toBe(0.5);
-    expect(parsed.ratio_vs_bridge).toBeCloseTo(0.8, 12);
-    expect(parsed.ratio_vs_ovs).toBeCloseTo(4, 12);
-    expect(parsed.targets).toEqual({ vsBridge: 0.8, vsOvs: 3 });
+    expect(parsed.ovs_netdev).toBe(0.45);
+    // Per round: 1.9/2.5, 2.1/2.4, 2.0/2.6; vs OVS only rounds 1 and 3 (round 2 failed).
+    expect(parsed.ratio_vs_bridge).toBeCloseTo(2.0 / 2.6, 12);
+    expect(parsed.ratios.vs_bridge.min).toBeCloseTo(0.76, 12);
+    expect(parsed.ratios.vs_bridge.max).toBeCloseTo(2.1 / 2.4, 12);
+    expect(parsed.ratios.vs_bridge.rounds).toBe(3);
+    expect(parsed.ratios.vs_ovs).toMatchObject({ min: 3.8, max: 5, rounds: 2 });
+    expect(parsed.ratio_vs_ovs).toBeCloseTo(4.4, 12);
+    expect(parsed.targets).toEqual({ vsBridge: 0.6, vsOvs: 3 });
     expect(parsed.runs).toEqual([
-      { peer: "ofswitch", values: [1.9, 2.1, 2.0] },
-      { peer: "linux_bridge", values: [2.5, 2.4, 2.6] },
-      { peer: "ovs_netdev", values: [0.5, null], notes: ["failed: iperf3: unable to connect"] },
+      { peer: "ofswitch", values: [1.9, 2.1, 2.0], rounds: [1, 2, 3] },
+      { peer: "linux_bridge", values: [2.5, 2.4, 2.6], rounds: [1, 2, 3] },
+      {
+        peer: "ovs_netdev",
+        values: [0.5, null, 0.4],
+        rounds: [1, 2, 3],
+        notes: ["failed: iperf3: unable to connect"],
+      },
+    ]);
+  });
+
+  it("carries bounds: a peer not saturated in some round, and the ratios it allows", () => {
+    const line = figureLine(figureDef("udp64_capacity_fps"), sampleResults());
+    expect(line.bounds).toEqual({ ovs_netdev: "atLeast" });
+    // Rounds 1 and 2 are exact (400/300, 420/350); round 3 is 380k / >= 500k: at most 0.76.
+    // One bounded round makes the summary a bound too.
+    expect(line.ratios?.vs_ovs).toMatchObject({ median: 1.2, min: 0.76, bound: "atMost" });
+    const r = new Results();
+    r.add("udp64_capacity_fps", "ofswitch", 600_000, { bound: "atLeast" });
+    r.add("udp64_capacity_fps", "linux_bridge", 300_000);
+    r.add("udp64_capacity_fps", "ovs_netdev", 500_000, { bound: "atLeast" });
+    const l2 = figureLine(figureDef("udp64_capacity_fps"), r);
+    expect(l2.ratios?.vs_bridge).toMatchObject({ median: 2, bound: "atLeast" });
+    expect(l2.ratios?.vs_ovs).toBeUndefined(); // both only "at least": nothing to say
+    expect(ratioBound(undefined, "atLeast")).toBe("atMost");
+    expect(ratioBound("atLeast", undefined)).toBe("atLeast");
+    expect(ratioBound("atLeast", "atMost")).toBe("atLeast");
+    expect(ratioBound("atMost", "atMost")).toBeNull();
+  });
+
+  it("rotates the peers' order from round to round", () => {
+    const peers = ["a", "b", "c"];
+    expect([1, 2, 3, 4].map((k) => rotation(peers, k).join(""))).toEqual([
+      "abc",
+      "bca",
+      "cab",
+      "abc",
     ]);
   });
 
@@ -115,9 +194,9 @@ describe("JSON lines", () => {
     expect(ratio(1, 0)).toBeNull();
     expect(ratio(null, 2)).toBeNull();
     const r = new Results();
-    r.add("udp64_offered_fps", "ofswitch", 10);
-    r.add("udp64_offered_fps", "linux_bridge", 20);
-    expect(figureLine(figureDef("udp64_offered_fps"), r).ratio_vs_bridge).toBeNull();
+    r.add("udp64_generator_fps", "ofswitch", 10);
+    r.add("udp64_generator_fps", "linux_bridge", 20);
+    expect(figureLine(figureDef("udp64_generator_fps"), r).ratio_vs_bridge).toBeNull();
     expect(() => r.add("no_such_figure", "ofswitch", 1)).toThrow();
   });
 
@@ -148,7 +227,12 @@ describe("table", () => {
     const formatted = await prettier.format(table, { parser: "markdown", printWidth: 100 });
     expect(table + "\n").toBe(formatted);
     expect(table).toContain("| failed ");
-    expect(table).toContain(">= 0.8x bridge: met; >= 3x OVS: met");
+    expect(table).toContain("| 0.769x (0.760-0.875) |");
+    expect(table).toContain(">= 0.6x bridge: met; >= 3x OVS: met");
+    expect(table).toMatch(/\| >= 350,000 +\| n\/a +\| <= 1\.20x \(0\.760-1\.33\) +\|/);
+    expect(table).toMatch(
+      /ping RTT p99, under TCP load.*\| >= 1,000 +\| n\/a +\| <= 0\.0005x +\| >= 1x OVS: met/,
+    );
     const withPipe = markdownTable(["a", "b"], [["x|y", "z"]]);
     expect(withPipe + "\n").toBe(await prettier.format(withPipe, { parser: "markdown" }));
   });
@@ -158,8 +242,23 @@ describe("table", () => {
     const lines = r.figures().map((f) => figureLine(f, r));
     const on = resultsTable(lines.filter((l) => l.figure === "tcp_1stream_offload_on"));
     expect(on).toMatch(/\| 3\.00 +\| n\/a +\| failed /);
-    const cpu = resultsTable(lines.filter((l) => l.figure === "cpu_s_udp64"));
+    const cpu = resultsTable(lines.filter((l) => l.figure === "cpu_us_per_frame_udp64"));
     expect(cpu).not.toContain("failed");
+  });
+
+  it("prints ratios with their rounds' range, and leaves a target a bound cannot decide", () => {
+    expect(formatRatioSummary({ median: 0.61, min: 0.55, max: 0.68, rounds: 3 })).toBe(
+      "0.610x (0.550-0.680)",
+    );
+    expect(formatRatioSummary({ median: 2, min: 2, max: 2, rounds: 1, bound: "atLeast" })).toBe(
+      ">= 2.00x",
+    );
+    expect(formatRatioSummary(undefined)).toBe("n/a");
+    const line = figureLine(figureDef("udp64_capacity_fps"), new Results());
+    line.ratios = { vs_bridge: { median: 0.5, min: 0.5, max: 0.5, rounds: 1, bound: "atLeast" } };
+    expect(targetNote(line)).toBe(">= 0.7x bridge: undecided; >= 1.5x OVS: n/a");
+    line.ratios = { vs_bridge: { median: 0.9, min: 0.9, max: 0.9, rounds: 1, bound: "atLeast" } };
+    expect(targetNote(line)).toContain(">= 0.7x bridge: met");
   });
 });
 
@@ -207,23 +306,31 @@ describe("SVG plot", () => {
     const r = sampleResults();
     const lines = r.figures().map((f) => figureLine(f, r));
     const bars = ratioBars(lines);
-    expect(bars.map((b) => [b.label, b.value, b.target])).toEqual([
-      ["TCP 1 stream, offloads off vs Linux bridge", 0.8, 0.8],
-      ["TCP 1 stream, offloads off vs OVS netdev", 4, 3],
-      ["ping RTT p50, idle vs Linux bridge", 0.25, undefined],
-      ["ping RTT p50, idle vs OVS netdev", 2, undefined],
+    expect(bars.map((b) => [b.label, b.value, b.target, b.bound])).toEqual([
+      ["TCP 1 stream, offloads off vs Linux bridge", 2.0 / 2.6, 0.6, undefined],
+      ["TCP 1 stream, offloads off vs OVS netdev", 4.4, 3, undefined],
+      ["64-byte frames, zero-loss rate vs OVS netdev", 1.2, 1.5, "atMost"],
+      ["ping RTT p50, idle vs Linux bridge", 0.25, undefined, undefined],
+      ["ping RTT p50, idle vs OVS netdev", 2, undefined, undefined],
+      ["ping RTT p99, under TCP load vs OVS netdev", 2000, 1, "atLeast"],
     ]);
+    expect([bars[1].min, bars[1].max]).toEqual([3.8, 5]);
     const svg = ratiosSvg(lines, "date <&> command");
     expect(svg.startsWith("<svg xmlns=")).toBe(true);
     expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
     expect(svg).toContain("date &lt;&amp;&gt; command");
-    expect(svg.match(/<rect /g)!.length).toBe(1 + bars.length + 2); // background, bars, legend
-    expect(svg.match(/stroke="#c00"/g)!.length).toBe(2 + 1); // two targets + legend
+    // background, hatch pattern, bars, the bounds' hatching, legend (4, one hatched)
+    expect(svg.match(/<rect /g)!.length).toBe(1 + 1 + bars.length + 2 + 4);
+    expect(svg.match(/stroke="#c00"/g)!.length).toBe(4 + 1); // four targets + legend
+    // whiskers of the rows with more than one round (TCP, 64-byte) + legend
+    expect(svg.match(/stroke="#222"/g)!.length).toBe(3 + 1);
+    expect(svg).toContain(">&gt;= 2,000x<");
     expect(svg).toContain(">parity (1.0)<");
     // every opened element is closed
     const opened = (svg.match(/<(svg|text|line|title)\b/g) ?? []).length;
     const closed = (svg.match(/<\/(svg|text|title)>|<line [^>]*\/>|<\/line>/g) ?? []).length;
     expect(closed).toBe(opened);
+    expect(svg.match(/<pattern\b/g)!.length).toBe((svg.match(/<\/pattern>/g) ?? []).length);
     expect(escapeXml(`a<b>&"'`)).toBe("a&lt;b&gt;&amp;&quot;&apos;");
   });
 });
@@ -290,6 +397,87 @@ describe("flows file", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("capacity searches", () => {
+  const opts = { lossPct: 0.1, resolution: 0.03, maxTrials: 6 };
+  /** A switch that forwards up to `capacity` frames/s, fed by a generator that tops out at `gen`. */
+  const fake = (capacity: number, gen: number) => {
+    const asked: number[] = [];
+    const trial = async (rate: number): Promise<FrameTrial> => {
+      asked.push(rate);
+      const offered = Math.min(rate || gen, gen);
+      const delivered = Math.min(offered, capacity);
+      const lossPct = (100 * (offered - delivered)) / offered;
+      return { requested: rate, offeredFps: offered, deliveredFps: delivered, lossPct, cpuS: 1 };
+    };
+    return { trial, asked };
+  };
+
+  it("reports 'at least' the generator's ceiling when the switch takes all of it", async () => {
+    const { trial, asked } = fake(2e6, 1e6);
+    const r = await zeroLossSearch(trial, 1e6, opts);
+    expect(r).toMatchObject({ rate: 1e6, atLeast: true, atMost: false });
+    expect(asked).toEqual([1e6]);
+  });
+
+  it("finds the zero-loss rate by bisection when the switch is the limit", async () => {
+    const { trial, asked } = fake(300_000, 1e6);
+    const r = await zeroLossSearch(trial, 1e6, opts);
+    expect(r.atLeast).toBe(false);
+    expect(r.rate).toBeLessThanOrEqual(300_000);
+    expect(r.rate).toBeGreaterThan(300_000 * 0.9);
+    expect(asked.length).toBeLessThanOrEqual(1 + opts.maxTrials);
+    expect(r.best?.offeredFps).toBe(r.rate);
+  });
+
+  it("says 'at most' the lowest rate tried when no trial passes", async () => {
+    const { trial, asked } = fake(1000, 1e6);
+    const r = await zeroLossSearch(trial, 1e6, opts);
+    expect(r).toMatchObject({ atLeast: false, atMost: true, best: null });
+    expect(r.rate).toBe(Math.min(...asked));
+    expect(asked.length).toBe(1 + opts.maxTrials);
+  });
+
+  it("says 'at least' when the generator could not offer a passing rate it was asked for", async () => {
+    // The switch's CPU use slows the generator: it manages 60 % of what it is asked for.
+    let calls = 0;
+    const trial = async (rate: number): Promise<FrameTrial> => {
+      calls++;
+      const offered = calls === 1 ? rate : 0.6 * rate;
+      const lossPct = calls === 1 ? 5 : 0;
+      return { requested: rate, offeredFps: offered, deliveredFps: offered, lossPct, cpuS: null };
+    };
+    const r = await zeroLossSearch(trial, 1e6, opts);
+    expect(r).toMatchObject({ rate: 300_000, atLeast: true });
+    expect(generatorLimited(r.best!)).toBe(true);
+  });
+
+  it("steps flow setups up until they stop rising", async () => {
+    const switchMax = 30_000;
+    const step = async (rate: number) => ({
+      requested: rate,
+      offered: rate,
+      achieved: Math.min(rate, switchMax),
+    });
+    const r = await steppedSetups(step, [10_000, 20_000, 40_000, 80_000]);
+    expect(r.steps.map((s) => s.requested)).toEqual([10_000, 20_000, 40_000, 80_000]);
+    expect(r).toMatchObject({ best: { achieved: 30_000 }, atLeast: false });
+    const flat = await steppedSetups(step, [40_000, 80_000, 160_000]);
+    expect(flat.steps.length).toBe(2); // 30k then 30k: not rising
+    const keptUp = await steppedSetups(step, [5_000, 10_000]);
+    expect(keptUp).toMatchObject({ best: { achieved: 10_000 }, atLeast: true });
+    const senderLimited = await steppedSetups(
+      async (rate: number) => ({
+        requested: rate,
+        offered: Math.min(rate, 15_000),
+        achieved: Math.min(rate, 15_000),
+      }),
+      [10_000, 20_000, 40_000],
+    );
+    expect(senderLimited.steps.length).toBe(2);
+    expect(senderLimited).toMatchObject({ best: { achieved: 15_000 }, atLeast: true });
   });
 });
 
@@ -395,6 +583,15 @@ describe("options and command lines", () => {
     const full = parseOptions([]);
     expect([full.repeat, full.seconds, full.pings, full.docs]).toEqual([3, 5, 300, true]);
     expect(full.preload).toEqual({ exact: 100_000, wildcard: 1_000 });
+    expect(full.preloadOvs).toBe(true);
+    expect([full.trialSeconds, full.lossPct, full.maxTrials, full.flowSeconds]).toEqual([
+      3, 0.1, 6, 2,
+    ]);
+    expect(full.flowRates).toEqual([10_000, 20_000, 40_000, 80_000, 160_000]);
+    expect(parseOptions(["--no-preload-ovs"]).preloadOvs).toBe(false);
+    expect(parseOptions(["--flow-rates", "100,200"]).flowRates).toEqual([100, 200]);
+    expect(() => parseOptions(["--flow-rates", "200,100"])).toThrow();
+    expect(() => parseOptions(["--loss-pct", "-1"])).toThrow();
     expect(full.peers).toEqual(["ofswitch", "linux_bridge", "ovs_netdev"]);
     const quick = parseOptions(["--quick", "--peers", "ofswitch,bridge", "--figures", "tcp"]);
     expect([quick.repeat, quick.seconds, quick.pings, quick.docs]).toEqual([1, 2, 100, false]);

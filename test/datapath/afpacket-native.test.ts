@@ -1,10 +1,18 @@
 // The AF_PACKET addon given bad values: every argument is checked before anything is opened,
 // every (offset, length) it sends is checked against the transmit area it was given, and no
-// failure leaves a socket open.
+// failure leaves a socket open. Also its transmit queue's CoDel, driven with made-up arrival
+// times.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadAfPacket, type AfPacketNative } from "../../src/datapath/afpacket-native.js";
+import {
+  loadAfPacket,
+  TX_DESC_WORDS,
+  TX_STAMPED,
+  TX_STATS,
+  type AfPacketNative,
+} from "../../src/datapath/afpacket-native.js";
+import { arp, eth, icmp, ipv4, tcpFrame, udpFrame } from "../support/frames.js";
 import { labPrefix, Topology } from "../support/netns.js";
 import { afpacketMissing, skipWithout } from "../support/prereq.js";
 
@@ -22,8 +30,10 @@ interface OpenArgs {
   large: unknown;
   txArea: unknown;
   txDesc: unknown;
+  txStats: unknown;
   onBatch: unknown;
   onError: unknown;
+  onTxIdle: unknown;
 }
 
 function defaults(ifname: string): OpenArgs {
@@ -32,12 +42,14 @@ function defaults(ifname: string): OpenArgs {
     config: { ringBytes: 1 << 20, frameBytes: 2048, vnetHdr: 0 },
     slots: Buffer.alloc(4 * 2048),
     slotBytes: 2048,
-    rxDesc: new Int32Array(16),
+    rxDesc: new Int32Array(5 * 4),
     large: Buffer.alloc(65600),
     txArea: Buffer.alloc(4096),
-    txDesc: new Int32Array(3 * 8),
+    txDesc: new Int32Array(TX_DESC_WORDS * 8),
+    txStats: new Float64Array(TX_STATS.WORDS),
     onBatch: () => {},
     onError: () => {},
+    onTxIdle: () => {},
   };
 }
 
@@ -65,8 +77,10 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
       a.large,
       a.txArea,
       a.txDesc,
+      a.txStats,
       a.onBatch,
       a.onError,
+      a.onTxIdle,
     );
   };
 
@@ -102,18 +116,26 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
       { slots: new Int32Array(4096) },
       { large: "not a buffer" },
       { txArea: new Float32Array(1024) },
-      { rxDesc: new Int32Array(4) }, // fewer descriptors than slots
+      { rxDesc: new Int32Array(16) }, // fewer descriptors than slots (5 words each)
       { slotBytes: 32 },
       { slotBytes: 1 << 21 },
       { large: Buffer.alloc(2048) }, // not larger than a slot
-      { txDesc: new Int32Array(10) }, // not whole [offset, length, result] triples
+      { txDesc: new Int32Array(10) }, // not whole [offset, length, arrival, flags] descriptors
       { txArea: Buffer.alloc(16) },
+      { txStats: new Float64Array(TX_STATS.WORDS - 1) },
+      { txStats: new Int32Array(2 * TX_STATS.WORDS) },
       { config: { ringBytes: 1 << 20, frameBytes: "2048", vnetHdr: 0 } },
       { config: { ringBytes: 1 << 20, frameBytes: 2048, vnetHdr: 0, blockBytes: -1 } },
       { config: { ringBytes: 1 << 20, frameBytes: 2048.5, vnetHdr: 0 } },
+      { config: { ringBytes: 1 << 20, frameBytes: 2048, vnetHdr: 0, txThread: -1 } },
+      { config: { ringBytes: 1 << 20, frameBytes: 2048, vnetHdr: 0, batchesPerWakeup: 0 } },
+      // CoDel's interval shorter than its target; an interval above 10 s
+      { config: { ringBytes: 1 << 20, frameBytes: 2048, vnetHdr: 0, aqmTargetUs: 500 } },
+      { config: { ringBytes: 1 << 20, frameBytes: 2048, vnetHdr: 0, aqmIntervalUs: 2e7 } },
       { slotBytes: 2048.5 },
       { onBatch: 42 },
       { onError: undefined },
+      { onTxIdle: null },
       { ifname: "" },
       { ifname: "x".repeat(40) },
     ];
@@ -124,7 +146,8 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
 
   it("takes only its own handles", () => {
     const fake = {} as never;
-    expect(() => native.flush(fake, 0)).toThrow(/not a port handle/);
+    expect(() => native.publish(fake, 0, 0)).toThrow(/not a port handle/);
+    expect(() => native.txTail(fake)).toThrow(/not a port handle/);
     expect(() => native.stats(fake)).toThrow(/not a port handle/);
     expect(() => native.close(fake)).toThrow(/not a port handle/);
     expect(() => native.vnetHdrLen(fake)).toThrow(/not a port handle/);
@@ -143,15 +166,15 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
       const fs = require("fs");
       const a = require(${JSON.stringify(addon)});
       const fds = () => fs.readdirSync("/proc/self/fd").length;
-      const bufs = [Buffer.alloc(8192), 2048, new Int32Array(16), Buffer.alloc(65600),
-        Buffer.alloc(4096), new Int32Array(24)];
+      const bufs = [Buffer.alloc(8192), 2048, new Int32Array(20), Buffer.alloc(65600),
+        Buffer.alloc(4096), new Int32Array(32), new Float64Array(${TX_STATS.WORDS})];
       const vm = Number(/VmSize:\\s+(\\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8"))[1]);
       execFileSync("prlimit", ["--pid", String(process.pid), "--as=" + (vm + 8192) * 1024]);
       const before = fds();
       let err = "";
       try {
         a.open(${JSON.stringify(ifA)}, { ringBytes: 64 << 20, frameBytes: 2048, vnetHdr: 1 },
-          ...bufs, () => {}, () => {});
+          ...bufs, () => {}, () => {}, () => {});
       } catch (e) { err = e.message; }
       console.log(JSON.stringify({ before, after: fds(), err }));`;
     const r = spawnSync("node", ["-e", script], { encoding: "utf8", timeout: 20_000 });
@@ -161,10 +184,21 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
     expect(out.after).toBe(out.before);
   });
 
-  it("sends only frames that lie inside its transmit area (-EINVAL for the others)", () => {
+  it.each([
+    ["its caller", 0],
+    ["its transmit thread", 1],
+  ])("sends only frames that lie inside its transmit area (%s sending)", async (_, txThread) => {
     const txArea = Buffer.alloc(4096);
-    const txDesc = new Int32Array(3 * 8);
-    const h = open({ txArea, txDesc });
+    const txDesc = new Int32Array(TX_DESC_WORDS * 8);
+    const txStats = new Float64Array(TX_STATS.WORDS);
+    let idle = 0;
+    const h = open({
+      txArea,
+      txDesc,
+      txStats,
+      config: { ...defaults(ifA).config, txThread },
+      onTxIdle: () => idle++,
+    });
     try {
       const frame = Buffer.alloc(60, 0xab);
       frame.copy(txArea, 0);
@@ -179,18 +213,129 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
         [0, -5],
         [4096 - 60, 60], // good, the last bytes
       ];
-      pairs.forEach(([off, len], i) => txDesc.set([off, len, 7], 3 * i));
-      expect(native.flush(h, pairs.length)).toBe(2);
-      const results = pairs.map((_, i) => txDesc[3 * i + 2]);
-      expect(results).toEqual([0, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, 0]);
-      expect(() => native.flush(h, 9)).toThrow(RangeError);
-      expect(() => native.flush(h, -1)).toThrow(RangeError);
-      expect(() => native.flush(h, 1.5)).toThrow(RangeError);
+      pairs.forEach(([off, len], i) => txDesc.set([off, len, 0, 0], TX_DESC_WORDS * i));
+      const tail = native.publish(h, pairs.length, 0);
+      if (txThread) await waitFor(() => idle > 0 && native.txTail(h) === 8);
+      else expect(tail).toBe(8);
+      expect(txStats[TX_STATS.PACKETS]).toBe(2);
+      expect(txStats[TX_STATS.BYTES]).toBe(120);
+      expect(txStats[TX_STATS.ERRORS]).toBe(6);
+      expect(txStats[TX_STATS.LAST_ERRNO]).toBe(EINVAL);
+      // The ring has 8 descriptors: the head may run at most 8 ahead of the tail.
+      expect(() => native.publish(h, 17, 0)).toThrow(RangeError);
+      expect(() => native.publish(h, 7, 0)).toThrow(RangeError); // behind the last head
+      expect(() => native.publish(h, -1, 0)).toThrow(RangeError);
+      expect(() => native.publish(h, 8.5, 0)).toThrow(RangeError);
+      // Sequence numbers wrap around modulo 2^32 with the ring's slots: 8 more frames.
+      for (let i = 0; i < 8; i++) txDesc.set([0, 60, 0, 0], TX_DESC_WORDS * i);
+      native.publish(h, 16, 0);
+      if (txThread) await waitFor(() => native.txTail(h) === 16);
+      expect(native.txTail(h)).toBe(16);
+    } finally {
+      native.close(h);
+    }
+    expect(txStats[TX_STATS.PACKETS]).toBe(10);
+  });
+
+  it("lets its caller send what is published while the transmit thread sleeps", async () => {
+    const txArea = Buffer.alloc(4096);
+    const txDesc = new Int32Array(TX_DESC_WORDS * 8);
+    const txStats = new Float64Array(TX_STATS.WORDS);
+    const config = { ...defaults(ifA).config, txThread: 1 };
+    let idle = 0;
+    const h = open({ txArea, txDesc, txStats, config, onTxIdle: () => idle++ });
+    try {
+      Buffer.alloc(60, 0xab).copy(txArea, 0);
+      for (let i = 0; i < 8; i++) txDesc.set([0, 60, 0, 0], TX_DESC_WORDS * i);
+      await sleep(20); // the thread is waiting for work by now
+      // Allowed to: sent before publish returns.
+      expect(native.publish(h, 2, 1)).toBe(2);
+      expect(txStats[TX_STATS.PACKETS]).toBe(2);
+      // Not allowed to (the caller is behind on its own work): handed to the thread, which
+      // reports running out of frames.
+      native.publish(h, 3, 0);
+      await waitFor(() => native.txTail(h) === 3 && idle === 1);
+      expect(txStats[TX_STATS.PACKETS]).toBe(3);
+      expect(() => native.publish(h, 4, 2)).toThrow(RangeError);
+    } finally {
+      native.close(h);
+    }
+  });
+
+  it("drops with CoDel only TCP segments that stayed too long, after an interval of it", async () => {
+    const txArea = Buffer.alloc(4096);
+    const txDesc = new Int32Array(TX_DESC_WORDS * 64);
+    const txStats = new Float64Array(TX_STATS.WORDS);
+    const config = { ...defaults(ifA).config, aqmTargetUs: 1000, aqmIntervalUs: 20_000 };
+    const h = open({ txArea, txDesc, txStats, config });
+    // TCP at 0, then UDP, ICMP, ARP, and TCP in an 802.1Q tag.
+    const frames = [
+      tcpFrame({ sport: 5001, dport: 5002 }),
+      udpFrame({ sport: 5001, dport: 5002 }),
+      eth({ type: 0x0800 }, ipv4({ proto: 1, src: "10.0.0.1", dst: "10.0.0.2" }, icmp(8, 0))),
+      eth({ type: 0x0806 }, arp(1, "10.0.0.1", "10.0.0.2")),
+      tcpFrame({ sport: 1, dport: 2, vlan: { vid: 7, pcp: 0 } }),
+    ];
+    const at: [number, number][] = [];
+    frames.reduce((off, f) => (f.copy(txArea, off), at.push([off, f.length]), off + 256), 0);
+    // The addon's clock: CLOCK_REALTIME in microseconds modulo 2^32.
+    const nowUs = () => Number((BigInt(Date.now()) * 1000n) % 2n ** 32n);
+    let head = 0;
+    /** A burst of `n` frames of kind `k` that arrived `ageUs` ago (or carry no arrival time). */
+    const burst = (n: number, ageUs: number, k = 0, stamped = true) => {
+      const arrival = (nowUs() - ageUs) >>> 0;
+      for (let i = 0; i < n; i++)
+        txDesc.set(
+          [...at[k], arrival | 0, stamped ? TX_STAMPED : 0],
+          TX_DESC_WORDS * (head++ % 64),
+        );
+      native.publish(h, head, 0);
+    };
+    try {
+      // Fresh frames, frames without an arrival time, and stale frames other than TCP
+      // segments are never dropped.
+      for (let round = 0; round < 10; round++) {
+        burst(32, 0);
+        burst(32, 50_000, 0, false);
+        for (const k of [1, 2, 3]) burst(32, 50_000, k);
+        await sleep(5);
+      }
+      expect(txStats[TX_STATS.AQM_DROPS]).toBe(0);
+      // Frames 50 ms old: nothing is dropped until they have been above target for an
+      // interval (20 ms); from then on some are, not all.
+      burst(32, 50_000);
+      expect(txStats[TX_STATS.AQM_DROPS]).toBe(0);
+      const until = Date.now() + 200;
+      while (Date.now() < until) {
+        burst(32, 50_000, 4);
+        await sleep(2);
+      }
+      const dropped = txStats[TX_STATS.AQM_DROPS];
+      expect(dropped).toBeGreaterThan(3);
+      expect(dropped).toBeLessThan(txStats[TX_STATS.PACKETS] / 2);
+      // The queue is back below target: dropping stops.
+      burst(32, 0);
+      const settled = txStats[TX_STATS.AQM_DROPS];
+      for (let round = 0; round < 5; round++) {
+        burst(32, 0);
+        await sleep(5);
+      }
+      expect(txStats[TX_STATS.AQM_DROPS]).toBe(settled);
     } finally {
       native.close(h);
     }
   });
 });
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error("timed out");
+    await sleep(2);
+  }
+}
 
 function require_path(): string {
   return new URL("../../native/afpacket/build/Release/afpacket.node", import.meta.url).pathname;
