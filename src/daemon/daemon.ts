@@ -6,7 +6,7 @@ import { createPort, resolveBackend } from "../datapath/port-factory.js";
 import { OpenFlowSwitch } from "../switch/switch.js";
 import { dpidToString } from "../switch/switch-features.js";
 import { PRIVILEGE_HINT, canCapture, disableIpv6, interfaceExists } from "./host.js";
-import { UsageError, frameIoName, type DaemonConfig } from "./options.js";
+import { UsageError, frameIoName, isLoopback, type DaemonConfig } from "./options.js";
 
 export interface RunningDaemon {
   sw: OpenFlowSwitch;
@@ -94,6 +94,15 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   } catch (e) {
     await stop();
     throw e;
+  }
+  for (const l of cfg.listeners) {
+    if (l.kind === "ptcp" && !isLoopback(l.host)) {
+      log.warn(
+        { listener: l.label },
+        "--allow-insecure-listen: anyone who can reach this address may control the switch " +
+          "(plain TCP: no authentication, no encryption)",
+      );
+    }
   }
   log.info(
     {

@@ -1,6 +1,7 @@
 // The command line: commander for the syntax, then our own validation of every value, so a
 // bad argument becomes one UsageError with one clear line (the CLI prints it, exit code 2).
 import { Command, CommanderError, Option } from "commander";
+import { BlockList, isIP } from "node:net";
 import { OFPP } from "../openflow/of10/constants.js";
 import type { FailMode } from "../switch/switch.js";
 import {
@@ -46,6 +47,8 @@ export interface DaemonConfig {
   keepIpv6: boolean;
   /** Frame I/O: AF_PACKET rings (the native addon), libpcap, or AF_PACKET when it loads. */
   portBackend: PortBackend;
+  /** Let a plain-TCP listener bind a non-loopback address (refused otherwise). */
+  allowInsecureListen: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -105,6 +108,11 @@ function program(): Command {
     .option("--packet-in-burst <N>", "packet-ins allowed in a burst (default: rate/4)")
     .option("--probe-interval <SECONDS>", "echo probe after this much idle time", "5")
     .option("--max-backoff <SECONDS>", "longest wait between reconnection attempts", "8")
+    .option(
+      "--allow-insecure-listen",
+      "let a ptcp: listener bind a non-loopback address (no authentication, no encryption)",
+      false,
+    )
     .option("--keep-ipv6", "do not disable IPv6 on the switch's interfaces", false)
     .option(
       "--port-backend <BACKEND>",
@@ -170,6 +178,31 @@ function targets<T>(specs: string[] | undefined, parse: (s: string) => T): T[] {
   });
 }
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+
+/** True for 127.0.0.0/8 and ::1 (in any spelling, IPv4-mapped too): only this host connects. */
+export function isLoopback(host: string): boolean {
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 6 ? "ipv6" : "ipv4");
+}
+
+/**
+ * A plain-TCP listener on an address others can reach lets anyone on the network reprogram the
+ * switch (OpenFlow has no authentication of its own), so it starts only when asked for by name.
+ */
+function refuseExposedListeners(listeners: PassiveTarget[], allowed: boolean): void {
+  if (allowed) return;
+  const exposed = listeners.find((l) => l.kind === "ptcp" && !isLoopback(l.host));
+  if (exposed === undefined) return;
+  throw new UsageError(
+    `listener "${exposed.label}" would let anyone who reaches ${exposed.host} port ` +
+      `${exposed.port} control the switch without authentication: listen on 127.0.0.1, ` +
+      `use pssl: (TLS) or punix:, or pass --allow-insecure-listen`,
+  );
+}
+
 /** Parses `argv` (without node and the script). Throws UsageError or InfoShown. */
 export function parseArgs(argv: string[], write: (s: string) => void = () => {}): DaemonConfig {
   const cmd = program();
@@ -213,10 +246,13 @@ export function parseArgs(argv: string[], write: (s: string) => void = () => {})
     );
   }
   const packetInRate = integer(o.packetInRate as string, "--packet-in-rate", 0, 1_000_000);
+  const listeners = targets(o.listen as string[] | undefined, parsePassiveTarget);
+  const allowInsecureListen = o.allowInsecureListen === true;
+  refuseExposedListeners(listeners, allowInsecureListen);
   return {
     interfaces: interfaces(o.interface as string[]),
     controllers: targets(o.controller as string[] | undefined, parseActiveTarget),
-    listeners: targets(o.listen as string[] | undefined, parsePassiveTarget),
+    listeners,
     datapathId,
     failMode,
     missSendLen: integer(o.missSendLen as string, "--miss-send-len", 0, 0xffff),
@@ -231,5 +267,6 @@ export function parseArgs(argv: string[], write: (s: string) => void = () => {})
     maxBackoffMs: seconds(o.maxBackoff as string, "--max-backoff", 1, 3600),
     keepIpv6: o.keepIpv6 === true,
     portBackend: portBackend as PortBackend,
+    allowInsecureListen,
   };
 }

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { resolveBackend } from "../../src/datapath/port-factory.js";
-import { parseArgs, UsageError } from "../../src/daemon/options.js";
+import { isLoopback, parseArgs, UsageError } from "../../src/daemon/options.js";
 import { CLI, ensureBuilt } from "../support/daemon.js";
 import { rootMissing, skipWithout } from "../support/prereq.js";
 
@@ -39,6 +39,11 @@ describe("ofswitch command line (built binary)", () => {
     [["-i", "a=2", "-i", "b"], /port number 2 is used by both a and b/],
     [["-i", "lo", "stray"], /too many arguments/],
     [["-i", "ofs-no-such-if0"], /interface ofs-no-such-if0 does not exist/],
+    [
+      ["-i", "lo", "-l", "ptcp:6634:0.0.0.0"],
+      /listener "ptcp:6634:0.0.0.0" would let anyone .* without authentication: .*--allow-insecure-listen/,
+    ],
+    [["-i", "lo", "-l", "ptcp:6634:[::]"], /listener "ptcp:6634:::" would let anyone/],
   ];
   for (const [args, message] of bad) {
     it(`exits 2 with one line for: ${args.join(" ") || "(no arguments)"}`, () => {
@@ -114,9 +119,30 @@ describe("parseArgs", () => {
       maxBackoffMs: 8000,
       logLevel: "info",
       keepIpv6: false,
+      allowInsecureListen: false,
     });
     expect(parseArgs(["-i", "x", "--dpid", "0x00000000000000ab"]).datapathId).toBe(0xabn);
     expect(parseArgs(["-i", "x", "--probe-interval", "0.25"]).probeIntervalMs).toBe(250);
+  });
+
+  it("starts a plain-TCP listener on a non-loopback address only with --allow-insecure-listen", () => {
+    for (const host of ["0.0.0.0", "10.1.2.3", "[::]", "[fe80::1]", "[::ffff:10.0.0.1]"]) {
+      expect(() => parseArgs(["-i", "x", "-l", `ptcp:6634:${host}`]), host).toThrow(
+        /without authentication/,
+      );
+      const cfg = parseArgs(["-i", "x", "-l", `ptcp:6634:${host}`, "--allow-insecure-listen"]);
+      expect(cfg.allowInsecureListen).toBe(true);
+    }
+    for (const host of [
+      "127.0.0.1",
+      "127.9.9.9",
+      "[::1]",
+      "[0:0:0:0:0:0:0:1]",
+      "[::ffff:127.0.0.1]",
+    ]) {
+      expect(parseArgs(["-i", "x", "-l", `ptcp:6634:${host}`]).listeners, host).toHaveLength(1);
+    }
+    expect(isLoopback("localhost")).toBe(false); // names are not resolved here: IPs only
   });
 
   it("throws UsageError for bad values", () => {
