@@ -1,12 +1,11 @@
 // Measures TCP through the pcap datapath between two namespaces whose veths keep their
 // default offloads (TSO/GSO, tx checksum), with each egress fix-up on or off, both directions.
 // Run as root after `npx tsc -p .`:  node dist/bench/datapath-offload.js [seconds]
-import { OFPAT, OFPP } from "../src/openflow/of10/constants.js";
 import { Datapath } from "../src/datapath/datapath.js";
 import type { EgressOptions } from "../src/datapath/egress.js";
 import { PcapPort } from "../src/datapath/pcap-port.js";
 import { Topology, netnsUnavailable } from "../test/support/netns.js";
-import { RuleLookup } from "../test/support/rule-lookup.js";
+import { RuleLookup, ruleActions } from "../test/support/rule-lookup.js";
 
 const seconds = Number(process.argv[2] ?? 3);
 
@@ -25,11 +24,12 @@ async function measure(
   reverse: boolean,
 ): Promise<Result> {
   const lookup = new RuleLookup();
-  lookup.add({}, [{ type: OFPAT.OUTPUT, port: OFPP.FLOOD, maxLen: 0 }]);
+  lookup.add({}, [{ kind: "flood" }]);
   const dp = new Datapath({
     lookup,
+    actionsOf: ruleActions,
     egress,
-    callbacks: { onMiss: () => {}, onController: () => {}, onPortStatus: () => {} },
+    callbacks: { onMiss: () => {}, onController: () => {}, onPortChange: () => {} },
   });
   topo.hosts.forEach((h, i) => dp.addPort(new PcapPort(i + 1, h.switchIf)));
   const server = topo.spawnIn(1, "iperf3", ["-s", "-1"]);

@@ -2,14 +2,13 @@
 // second through Datapath.receive (parse + lookup + compiled actions + egress) into a sink port
 // for common action lists; plus software TCP segmentation of 64 KiB GSO frames.
 // Run after `npx tsc -p .`:  node dist/bench/datapath.js [seconds-per-case]
-import { OFPAT } from "../src/openflow/of10/constants.js";
-import type { Action, PhyPort } from "../src/openflow/of10/types.js";
+import type { DatapathAction } from "../src/datapath/actions.js";
 import { FlowKey } from "../src/packet/flow-key.js";
 import { Datapath } from "../src/datapath/datapath.js";
 import { PacketLayout, parseFrame } from "../src/packet/parse.js";
-import { PortCounters, type Port } from "../src/datapath/port.js";
+import { PortCounters, type Port, type PortInfo } from "../src/datapath/port.js";
 import { arp, eth, ipv4, tcp, tcpFrame, udpFrame } from "../test/support/frames.js";
-import { RuleLookup } from "../test/support/rule-lookup.js";
+import { RuleLookup, ruleActions } from "../test/support/rule-lookup.js";
 
 const seconds = Number(process.argv[2] ?? 2);
 
@@ -32,29 +31,28 @@ class SinkPort implements Port {
   refresh() {
     return "unchanged" as const;
   }
-  phyPort(): PhyPort {
+  info(): PortInfo {
     return {
       portNo: this.portNo,
-      hwAddr: this.hwAddr,
       name: this.name,
+      hwAddr: this.hwAddr,
       config: 0,
-      state: 0,
-      curr: 0,
-      advertised: 0,
-      supported: 0,
-      peer: 0,
+      linkDown: false,
+      speedMbps: 0,
+      duplex: "unknown",
     };
   }
   close(): void {}
 }
 
 /** A Datapath with one rule (`actions`) and two sink ports; frames are fed to port 1. */
-function sinkDatapath(actions: Action[]): { dp: Datapath; p1: SinkPort } {
+function sinkDatapath(actions: DatapathAction[]): { dp: Datapath; p1: SinkPort } {
   const lookup = new RuleLookup();
   lookup.add({}, actions);
   const dp = new Datapath({
     lookup,
-    callbacks: { onMiss() {}, onController() {}, onPortStatus() {} },
+    actionsOf: ruleActions,
+    callbacks: { onMiss() {}, onController() {}, onPortChange() {} },
   });
   const p1 = new SinkPort(1, "in");
   dp.addPort(p1);
@@ -94,15 +92,15 @@ function main() {
     parseFrame(f, f.length, 1, key, layout);
   });
 
-  const cases: [string, Action[]][] = [
+  const cases: [string, DatapathAction[]][] = [
     ["output", []],
-    ["set_dl_dst + output", [{ type: OFPAT.SET_DL_DST, dlAddr: "02:00:00:00:00:42" }]],
-    ["set_nw_dst + output", [{ type: OFPAT.SET_NW_DST, nwAddr: 0x0a000063 }]],
-    ["set_vlan_vid + output (tag push)", [{ type: OFPAT.SET_VLAN_VID, vlanVid: 5 }]],
+    ["set_dl_dst + output", [{ kind: "set-dl-dst", mac: "02:00:00:00:00:42" }]],
+    ["set_nw_dst + output", [{ kind: "set-nw-dst", addr: 0x0a000063 }]],
+    ["set_vlan_vid + output (tag push)", [{ kind: "set-vlan-vid", vid: 5 }]],
   ];
   const frame = tcpFrame({}, new Array(1400).fill(0));
   for (const [label, rewrites] of cases) {
-    const { dp, p1 } = sinkDatapath([...rewrites, { type: OFPAT.OUTPUT, port: 2, maxLen: 0 }]);
+    const { dp, p1 } = sinkDatapath([...rewrites, { kind: "output", port: 2 }]);
     rate(`receive -> ${label} (1454-byte TCP)`, () => dp.receive(p1, frame, frame.length));
   }
 
@@ -111,7 +109,7 @@ function main() {
     { type: 0x0800 },
     ipv4({ proto: 6 }, tcp({ sport: 1, dport: 2 }, new Array(65000).fill(7))),
   );
-  const { dp, p1 } = sinkDatapath([{ type: OFPAT.OUTPUT, port: 2, maxLen: 0 }]);
+  const { dp, p1 } = sinkDatapath([{ kind: "output", port: 2 }]);
   const r = rate("receive -> output, 65 KB GSO frame segmented", () =>
     dp.receive(p1, gso, gso.length),
   );

@@ -9,12 +9,11 @@
 // Run as root. Uses prefix "swo<pid>" for every namespace and interface it creates.
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
-import { OFPAT, OFPP } from "../src/openflow/of10/constants.js";
 import { AfPacketPort } from "../src/datapath/afpacket-port.js";
 import { Datapath } from "../src/datapath/datapath.js";
 import { labPrefix, netnsUnavailable, runSync, Topology } from "../test/support/netns.js";
 import type { NetnsHost } from "../test/support/netns.js";
-import { RuleLookup } from "../test/support/rule-lookup.js";
+import { RuleLookup, ruleActions } from "../test/support/rule-lookup.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -62,10 +61,11 @@ async function iperf(h1: NetnsHost, h2: NetnsHost, streams: number): Promise<num
 
 function switchUp(lab: Topology, vnetHdr: boolean): { dp: Datapath; ports: AfPacketPort[] } {
   const lookup = new RuleLookup();
-  lookup.add({}, [{ type: OFPAT.OUTPUT, port: OFPP.FLOOD, maxLen: 0 }]);
+  lookup.add({}, [{ kind: "flood" }]);
   const dp = new Datapath({
     lookup,
-    callbacks: { onMiss: () => {}, onController: () => {}, onPortStatus: () => {} },
+    actionsOf: ruleActions,
+    callbacks: { onMiss: () => {}, onController: () => {}, onPortChange: () => {} },
   });
   const ports = lab.hosts.map((h, i) => new AfPacketPort(i + 1, h.switchIf, { vnetHdr }));
   ports.forEach((p) => dp.addPort(p));

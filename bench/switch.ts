@@ -7,7 +7,15 @@ import { pino } from "pino";
 import { MemoryPort } from "../test/support/memory-port.js";
 import { matchAll } from "../src/openflow/of10/match.js";
 import { decodeMessage, encodeMessage } from "../src/openflow/of10/codec.js";
-import { OFPAT, OFPFC, OFPFW, OFPP, OFPT, OFP_NO_BUFFER } from "../src/openflow/of10/constants.js";
+import {
+  OFPAT,
+  OFPC_FRAG,
+  OFPFC,
+  OFPFW,
+  OFPP,
+  OFPT,
+  OFP_NO_BUFFER,
+} from "../src/openflow/of10/constants.js";
 import { MessageFramer } from "../src/ofchannel/framer.js";
 import type { OfpMessage } from "../src/openflow/of10/messages.js";
 import { OpenFlowSwitch } from "../src/switch/switch.js";
@@ -72,6 +80,8 @@ async function main(): Promise<void> {
   const peer = new Peer(socket);
   peer.send({ type: OFPT.HELLO, xid: 1, version: 1, body: Buffer.alloc(0) });
   await peer.until(() => peer.count(OFPT.HELLO) > 0, 2000);
+  // A session on a listener is a service session: no PACKET_IN until it sets a miss_send_len.
+  peer.send({ type: OFPT.SET_CONFIG, xid: 2, flags: OFPC_FRAG.NORMAL, missSendLen: 128 });
 
   console.log(`flow_mod: ${nFlowMods} ADDs (exact dl_src) then BARRIER ...`);
   let t = performance.now();

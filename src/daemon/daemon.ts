@@ -83,8 +83,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
           throw new UsageError(`${i.name}: ${PRIVILEGE_HINT}`);
         throw new Error(`cannot open ${i.name}: ${msg}`);
       }
-      const phy = port.phyPort();
-      if (phy.state & 1) log.warn({ port: i.name }, "link is down (is the interface up?)");
+      if (port.info().linkDown) log.warn({ port: i.name }, "link is down (is the interface up?)");
       log.info(
         { port: i.name, portNo: i.portNo, mac: port.hwAddr, backend: backend.backend },
         "port added",

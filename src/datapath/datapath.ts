@@ -1,24 +1,40 @@
 // The datapath: ports + parser + a flow lookup + compiled actions. Per received frame:
 // port config check -> parse into one preallocated key -> lookup -> run the entry's compiled
 // actions (compiled lazily, cached in entry.compiled) or report a miss. It knows nothing of
-// OpenFlow messages: the switch logic gets misses, controller outputs and port changes
-// through callbacks, and drives PACKET_OUT and PORT_MOD through methods.
-// A port whose interface vanishes is detached (DELETE), not forgotten: it keeps its number and
-// is attached again (ADD, fresh config and counters) when an interface of that name returns.
-import { OFPP, OFPPC, OFPPR, OFPPS, OFPR } from "../openflow/of10/constants.js";
-import type { Action, PhyPort, PortStats } from "../openflow/of10/types.js";
+// OpenFlow: its actions, port flags and port changes are its own (actions.ts, port.ts); the
+// switch translates, gets misses, controller outputs and port changes through callbacks, and
+// drives packet_out and port config through methods.
+// A port whose interface vanishes is detached ("deleted"), not forgotten: it keeps its number
+// and is attached again ("added", fresh config and counters) when an interface of that name
+// returns.
 import { FlowKey } from "../packet/flow-key.js";
-import { ActionExecutor, CompiledActions, compileActions, type ActionTarget } from "./actions.js";
+import {
+  ActionExecutor,
+  CompiledActions,
+  compileActions,
+  NO_PORT,
+  PORT_NO_LIMIT,
+  type ActionTarget,
+  type DatapathAction,
+} from "./actions.js";
 import { Egress, type EgressOptions } from "./egress.js";
 import { MacLearningTable } from "./learning.js";
 import { ETH_HEADER_LEN, PacketLayout, parseFrame } from "../packet/parse.js";
-import type { Port, PortRefresh } from "./port.js";
+import {
+  PORT_CONFIG,
+  type Port,
+  type PortChange,
+  type PortInfo,
+  type PortRefresh,
+} from "./port.js";
 import type { RxOffload } from "./vnet.js";
 
-/** What a flow table entry must offer; src/flowtable's FlowEntry is structurally one. */
+/**
+ * What a flow table entry must offer: a slot where the Datapath caches the entry's compiled
+ * actions. Its owner clears it (undefined) whenever the entry's actions change; src/flowtable's
+ * FlowEntry does so in setActions.
+ */
 export interface FlowEntryLike {
-  readonly actions: readonly Action[];
-  /** Cache slot for the datapath's compiled form of `actions`. */
   compiled: unknown;
 }
 
@@ -27,16 +43,17 @@ export interface FlowLookup<E extends FlowEntryLike = FlowEntryLike> {
   recordHit(entry: E, bytes: number): void;
 }
 
+/** What the Datapath reports; the two reasons a frame goes to the controller are two callbacks. */
 export interface DatapathCallbacks {
-  /** Table miss (already suppressed for ports with OFPPC_NO_PACKET_IN). */
+  /** Table miss (already suppressed for input ports flagged NO_PACKET_IN). */
   onMiss(frame: Buffer, length: number, inPort: number, key: FlowKey): void;
-  /** Output to OFPP_CONTROLLER (reason OFPR_ACTION) with the action's max_len. */
-  onController(frame: Buffer, length: number, inPort: number, reason: number, maxLen: number): void;
+  /** A "controller" action, with its maxLen (already suppressed like a miss). */
+  onController(frame: Buffer, length: number, inPort: number, maxLen: number): void;
   /**
-   * A port's link state, MTU or speed changed (MODIFY), its interface vanished (DELETE), or an
-   * interface of that name came back (ADD).
+   * A port was added with `announce`, its link state, MTU or speed changed ("modified"), its
+   * interface vanished ("deleted"), or an interface of that name came back ("added").
    */
-  onPortStatus(reason: number, port: PhyPort): void;
+  onPortChange(change: PortChange, port: PortInfo): void;
 }
 
 /** Where the Datapath reports faults (pino's Logger is one). */
@@ -57,20 +74,25 @@ export class DatapathStats {
   errors = 0;
   /** Output to a port number that does not exist. */
   noSuchPort = 0;
-  /** OFPP_LOCAL outputs: ofswitch has no local port. */
+  /** "local" outputs: there is no local port. */
   localDrops = 0;
-  /** OFPP_TABLE outside a packet_out. */
+  /** "table" outputs in a flow's own actions (only Datapath.execute may resubmit). */
   tableDrops = 0;
-  /** Packet-ins suppressed by OFPPC_NO_PACKET_IN. */
+  /** Misses and controller outputs suppressed by the input port's NO_PACKET_IN. */
   packetInSuppressed = 0;
-  /** IPv4 fragments dropped under OFPC_FRAG_DROP. */
+  /** IPv4 fragments dropped while dropFragments is set. */
   fragmentDrops = 0;
 }
 
 export interface DatapathOptions<E extends FlowEntryLike> {
   lookup: FlowLookup<E>;
+  /**
+   * The actions of a flow entry in the datapath's model. Called when the entry has no compiled
+   * program in `entry.compiled` (its first packet, or after its actions changed), not per packet.
+   */
+  actionsOf(entry: E): readonly DatapathAction[];
   callbacks: DatapathCallbacks;
-  /** Seconds a learned MAC (OFPP_NORMAL) lives without being seen. */
+  /** Seconds a learned MAC ("normal") lives without being seen. */
   macAgingSec?: number;
   egress?: EgressOptions;
   log?: DatapathLog;
@@ -79,8 +101,8 @@ export interface DatapathOptions<E extends FlowEntryLike> {
 /** At most one fault log line per this interval; the rest are counted in the next line. */
 export const FAULT_LOG_INTERVAL_MS = 10_000;
 
-const RX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_RECV;
-const TX_BLOCKED = OFPPC.PORT_DOWN | OFPPC.NO_FWD;
+const RX_BLOCKED = PORT_CONFIG.DOWN | PORT_CONFIG.NO_RECEIVE;
+const TX_BLOCKED = PORT_CONFIG.DOWN | PORT_CONFIG.NO_FORWARD;
 
 export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements ActionTarget {
   readonly stats = new DatapathStats();
@@ -102,35 +124,38 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   private readonly outKey = new FlowKey();
   private readonly outLayout = new PacketLayout();
   private readonly executor = new ActionExecutor(this);
-  /** A second executor for packet_out, whose TABLE output re-enters the packet path. */
+  /** A second executor for execute(), whose "table" output re-enters the packet path. */
   private readonly outExecutor = new ActionExecutor(this);
   private inPacketOut = false;
-  /** OFPC_FRAG_DROP (SET_CONFIG): IPv4 fragments are dropped before the table lookup. */
+  /** IPv4 fragments are dropped before the table lookup (the switch's OFPC_FRAG_DROP). */
   dropFragments = false;
   private monitor: ReturnType<typeof setInterval> | undefined;
   private readonly lookup: FlowLookup<E>;
+  /** Where the entries' actions come from (kept as the object: its method is bivariant in E). */
+  private readonly entries: Pick<DatapathOptions<E>, "actionsOf">;
   private readonly cb: DatapathCallbacks;
   private readonly onFrame = (frame: Buffer, length: number, port: Port) =>
     this.receive(port, frame, length);
 
   constructor(opts: DatapathOptions<E>) {
     this.lookup = opts.lookup;
+    this.entries = opts;
     this.cb = opts.callbacks;
     this.log = opts.log;
     this.macTable = new MacLearningTable(4096, opts.macAgingSec ?? 300);
     this.egress = new Egress(opts.egress);
   }
 
-  /** Adds and opens a port; `announce` reports it with PORT_STATUS ADD. */
+  /** Adds and opens a port; `announce` reports it as "added". */
   addPort(port: Port, announce = false): void {
-    if (port.portNo < 1 || port.portNo >= OFPP.MAX)
+    if (port.portNo < 1 || port.portNo >= PORT_NO_LIMIT)
       throw new Error(`bad port number ${port.portNo}`);
     if (this.byNo[port.portNo] || this.detached.some((p) => p.portNo === port.portNo))
       throw new Error(`port ${port.portNo} already exists`);
     port.open(this.onFrame);
     this.byNo[port.portNo] = port;
     this.list.push(port);
-    if (announce) this.cb.onPortStatus(OFPPR.ADD, port.phyPort());
+    if (announce) this.cb.onPortChange("added", port.info());
   }
 
   /** Closes and forgets a port, attached or waiting for its interface. */
@@ -163,7 +188,7 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     this.macTable.flushPort(port.portNo);
   }
 
-  /** Puts a returning port back in port-number order, as a new port (OF config cleared). */
+  /** Puts a returning port back in port-number order, as a new port (config cleared). */
   private attach(port: Port): void {
     this.detached.splice(this.detached.indexOf(port), 1);
     port.config = 0;
@@ -173,18 +198,7 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     this.list.splice(at < 0 ? this.list.length : at, 0, port);
   }
 
-  phyPorts(): PhyPort[] {
-    return this.list.map((p) => p.phyPort());
-  }
-
-  /** PORT stats for one port, or all (OFPP_NONE). */
-  portStats(portNo: number = OFPP.NONE): PortStats[] {
-    const ports =
-      portNo === OFPP.NONE ? this.list : [this.byNo[portNo]].filter((p) => p !== undefined);
-    return ports.map((p) => p.counters.toStats(p.portNo));
-  }
-
-  /** PORT_MOD: sets the config bits selected by `mask`; false when there is no such port. */
+  /** Sets the PORT_CONFIG flags selected by `mask`; false when there is no such port. */
   setPortConfig(portNo: number, config: number, mask: number): boolean {
     const port = this.byNo[portNo];
     if (!port) return false;
@@ -273,15 +287,24 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     this.stats.matched++;
     this.lookup.recordHit(entry, length);
     let prog = entry.compiled;
-    if (!(prog instanceof CompiledActions) || prog.source !== entry.actions) {
-      prog = entry.compiled = compileActions(entry.actions);
-    }
+    if (!(prog instanceof CompiledActions)) prog = entry.compiled = this.compile(entry);
     executor.execute(prog as CompiledActions, frame, length, layout, inPort);
+  }
+
+  private compile(entry: E): CompiledActions {
+    return compileActions(this.entries.actionsOf(entry));
+  }
+
+  /** The entry's compiled actions (from its cache, filled if empty), e.g. for execute(). */
+  compiledFor(entry: E): CompiledActions {
+    const prog = entry.compiled;
+    if (prog instanceof CompiledActions) return prog;
+    return (entry.compiled = this.compile(entry));
   }
 
   private packetInAllowed(inPort: number): boolean {
     const p = this.byNo[inPort];
-    if (p !== undefined && (p.config & OFPPC.NO_PACKET_IN) !== 0) {
+    if (p !== undefined && (p.config & PORT_CONFIG.NO_PACKET_IN) !== 0) {
       this.stats.packetInSuppressed++;
       return false;
     }
@@ -290,7 +313,7 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
 
   /**
    * Forwards the frame whose miss is being reported (called from onMiss) by MAC learning, as
-   * OUTPUT:NORMAL would, keeping its receive offload state: GSO frames (IPv6 ones too) and
+   * the "normal" action would, keeping its receive offload state: GSO frames (IPv6 ones too) and
    * partial checksums go out as the kernel handed them in. False outside onMiss.
    */
   forwardMissNormal(frame: Buffer, length: number, inPort: number): boolean {
@@ -301,14 +324,15 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   }
 
   /**
-   * PACKET_OUT: runs `actions` on `frame` as if received on `inPort` (a port number,
-   * OFPP_NONE or OFPP_CONTROLLER). OFPP_TABLE in the list resubmits to the flow table.
+   * Runs `actions` on `frame` as if received on `inPort` (the switch's packet_out; a number at
+   * or above PORT_NO_LIMIT is a frame from no port). "table" in the list resubmits to the flow
+   * table.
    */
   execute(
-    actions: readonly Action[] | CompiledActions,
+    actions: readonly DatapathAction[] | CompiledActions,
     frame: Buffer,
     length: number = frame.length,
-    inPort: number = OFPP.NONE,
+    inPort: number = NO_PORT,
   ): void {
     const prog = actions instanceof CompiledActions ? actions : compileActions(actions);
     parseFrame(frame, length, inPort, this.outKey, this.outLayout);
@@ -343,7 +367,7 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   }
 
   flood(frame: Buffer, length: number, layout: PacketLayout, inPort: number, all: boolean): void {
-    const skip = all ? TX_BLOCKED : TX_BLOCKED | OFPPC.NO_FLOOD;
+    const skip = all ? TX_BLOCKED : TX_BLOCKED | PORT_CONFIG.NO_FLOOD;
     const list = this.list;
     for (let i = 0; i < list.length; i++) {
       const p = list[i];
@@ -353,12 +377,12 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
   }
 
   toController(frame: Buffer, length: number, inPort: number, maxLen: number): void {
-    if (this.packetInAllowed(inPort))
-      this.cb.onController(frame, length, inPort, OFPR.ACTION, maxLen);
+    if (this.packetInAllowed(inPort)) this.cb.onController(frame, length, inPort, maxLen);
   }
 
   normal(frame: Buffer, length: number, layout: PacketLayout, inPort: number): void {
-    if ((frame[6] & 1) === 0 && inPort < OFPP.MAX) this.macTable.learn(frame, 6, inPort, this.now);
+    if ((frame[6] & 1) === 0 && inPort < PORT_NO_LIMIT)
+      this.macTable.learn(frame, 6, inPort, this.now);
     if ((frame[0] & 1) !== 0) {
       this.flood(frame, length, layout, inPort, false);
       return;
@@ -402,16 +426,16 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
       return;
     }
     if (r === "changed") {
-      const phy = port.phyPort();
-      if (phy.state & OFPPS.LINK_DOWN) this.macTable.flushPort(port.portNo);
-      this.cb.onPortStatus(OFPPR.MODIFY, phy);
+      const info = port.info();
+      if (info.linkDown) this.macTable.flushPort(port.portNo);
+      this.cb.onPortChange("modified", info);
     } else if (r === "gone" && this.byNo[port.portNo] === port) {
       this.detach(port);
       this.detached.push(port);
-      this.cb.onPortStatus(OFPPR.DELETE, port.phyPort());
+      this.cb.onPortChange("deleted", port.info());
     } else if (r === "back" && this.detached.includes(port)) {
       this.attach(port);
-      this.cb.onPortStatus(OFPPR.ADD, port.phyPort());
+      this.cb.onPortChange("added", port.info());
     }
   }
 

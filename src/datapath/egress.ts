@@ -109,7 +109,7 @@ export class Egress {
    *     and NEEDS_CSUM, after turning a complete checksum into the pseudo-header sum;
    *   - UDP/IPv4 above the MTU: only a UDP GSO frame (UDP_L4) whose checksum is still partial;
    *   - anything else the kernel marked (IPv6 GSO, ...): its header as received, csum_start
-   *     moved by a pushed or popped tag (OF1.0 rewrites nothing else in such frames).
+   *     moved by a pushed or popped tag (the actions rewrite nothing else in such frames).
    */
   private transmitOffload(
     port: Port,

@@ -1,4 +1,4 @@
-// The MAC table behind OFPP_NORMAL: source MAC -> port with aging, in typed arrays (4-way
+// The MAC table behind the "normal" action: source MAC -> port with aging, in typed arrays (4-way
 // set-associative, oldest way replaced) so learning and lookup never allocate. One table
 // for all VLANs, like a Linux bridge without vlan_filtering.
 

@@ -1,5 +1,5 @@
 // Link state of one interface, polled from sysfs (sysfs.ts) on the Datapath's link timer: what
-// changed since the last poll, as transitions a port turns into PORT_STATUS and log lines.
+// changed since the last poll, as transitions a port turns into port changes and log lines.
 // Polling, not netlink: Node has no netlink socket and the libpcap backend must work without
 // the native addon; a 300 ms poll sees every event users make (docs/datapath.md, "Interface
 // events"). What a poll cannot see (a down/up faster than one poll) still reaches the port as
@@ -47,8 +47,11 @@ export function linkTransitions(prev: LinkInfo, now: LinkInfo): LinkTransition[]
   if (prev.hwAddr !== now.hwAddr)
     out.push({ event: "mac", detail: { mac: now.hwAddr, was: prev.hwAddr } });
   // A link that is down reports no speed: only a change between two up states is one.
-  if (prev.linkUp && now.linkUp && prev.currFeatures !== now.currFeatures)
-    out.push({ event: "speed", detail: { features: now.currFeatures, was: prev.currFeatures } });
+  if (prev.linkUp && now.linkUp && (prev.speedMbps !== now.speedMbps || prev.duplex !== now.duplex))
+    out.push({
+      event: "speed",
+      detail: { speedMbps: now.speedMbps, duplex: now.duplex, was: prev.speedMbps },
+    });
   return out;
 }
 

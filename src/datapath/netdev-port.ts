@@ -1,9 +1,9 @@
 // A switch port on a system interface, composed of the interface's link state (LinkMonitor,
 // sysfs) and a frame I/O provider (FrameIo: AF_PACKET ring or libpcap). The port keeps its
-// OpenFlow identity (number, config, counters) while its interface goes down, comes back,
-// changes MTU, or is deleted and created again; on every link poll it
-//   - turns what changed into a PortRefresh for the Datapath (MODIFY, DELETE, ADD) and one
-//     info log line per transition;
+// identity (number, config, counters) while its interface goes down, comes back, changes MTU,
+// or is deleted and created again; on every link poll it
+//   - turns what changed into a PortRefresh for the Datapath (modified, deleted, added) and
+//     one info log line per transition;
 //   - opens the I/O when the interface is up, keeps it while the interface is down unless the
 //     provider says its socket died (libpcap's does; an AF_PACKET socket is re-attached by the
 //     kernel when the interface comes up, so it forwards again at once), closes it when the
@@ -11,11 +11,16 @@
 //     one when an interface of that name is up again;
 //   - logs once a socket error the link state does not explain (a down/up faster than a
 //     poll), and reopens the I/O when the error killed it.
-import { OFPPC, OFPPS } from "../openflow/of10/constants.js";
-import type { PhyPort } from "../openflow/of10/types.js";
 import { FrameIoError, isPermissionError, type FrameIo, type FrameIoBinding } from "./frame-io.js";
 import { LinkMonitor, type LinkTransition } from "./link-monitor.js";
-import { PortCounters, type FrameHandler, type Port, type PortRefresh } from "./port.js";
+import {
+  PORT_CONFIG,
+  PortCounters,
+  type FrameHandler,
+  type Port,
+  type PortInfo,
+  type PortRefresh,
+} from "./port.js";
 import type { LinkInfo } from "./sysfs.js";
 
 /** The logger a port reports its transitions to (pino's Logger is one). */
@@ -54,9 +59,9 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
   readonly link: LinkMonitor;
   /** Socket errors the provider got over, ones that killed the I/O, and reopens after those. */
   readonly ioStats = { transient: 0, failures: 0, reopens: 0 };
-  /** The interface as OpenFlow was last told (a DELETE describes the port that went). */
+  /** The interface as the owner was last told (a "deleted" describes the port that went). */
   private shown: LinkInfo;
-  /** False between a DELETE and the ADD of the interface that replaces it. */
+  /** False between "deleted" and the "added" of the interface that replaces it. */
   private present = true;
   private handler: FrameHandler | undefined;
   /** A socket error that killed the I/O since the last poll (errno name): reopened on the next. */
@@ -65,7 +70,7 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
   private ioNotice: string | undefined;
   /** Why the I/O last failed to open; logged once per distinct reason. */
   private openError: string | undefined;
-  /** OpenFlow was told the port is down because its I/O cannot be opened. */
+  /** The owner was told the port is down because its I/O cannot be opened. */
   private shownIoDown = false;
   private readonly log: PortLog;
   private readonly binding: FrameIoBinding;
@@ -185,7 +190,7 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
           : "socket error: not reopened yet";
       this.log.info({ port: this.name, portNo: this.portNo, error }, msg);
     }
-    // An interface it cannot open is a down port to OpenFlow (and up again once it opens).
+    // An interface it cannot open is a down port to the owner (and up again once it opens).
     const ioDown = this.handler !== undefined && this.openError !== undefined;
     if (transitions.length === 0 && ioDown === this.shownIoDown) return "unchanged";
     this.shown = now;
@@ -193,19 +198,17 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
     return "changed";
   }
 
-  phyPort(): PhyPort {
+  info(): PortInfo {
     const i = this.shown;
     return {
       portNo: this.portNo,
+      name: this.name,
       hwAddr: i.hwAddr,
-      name: this.name.slice(0, 15),
-      // As OVS: an interface that is administratively down shows PORT_DOWN.
-      config: this.config | (i.adminUp ? 0 : OFPPC.PORT_DOWN),
-      state: i.linkUp && !this.shownIoDown ? 0 : OFPPS.LINK_DOWN,
-      curr: i.currFeatures,
-      advertised: 0,
-      supported: i.currFeatures,
-      peer: 0,
+      // As OVS: an interface that is administratively down shows as a port that is down.
+      config: this.config | (i.adminUp ? 0 : PORT_CONFIG.DOWN),
+      linkDown: !i.linkUp || this.shownIoDown,
+      speedMbps: i.speedMbps,
+      duplex: i.duplex,
     };
   }
 

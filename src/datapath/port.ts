@@ -2,12 +2,52 @@
 // Receive model (the one `cap` imposes): a port owns one receive buffer and calls the frame
 // handler synchronously once per frame with that buffer and the frame's length; the handler
 // must be done with the bytes when it returns.
-import type { MacAddress, PhyPort, PortStats } from "../openflow/of10/types.js";
 import type { RxOffload } from "./vnet.js";
 
 export type FrameHandler = (frame: Buffer, length: number, port: Port) => void;
 
-/** Per-port counters as plain numbers (exact to 2^53); converted to PortStats on request. */
+/** A port's configuration flags (Port.config), set by its owner; the Datapath enforces them. */
+export const PORT_CONFIG = {
+  /** Administratively down: frames are neither received nor sent. */
+  DOWN: 1 << 0,
+  /** Received frames are dropped. */
+  NO_RECEIVE: 1 << 1,
+  /** No frame is sent out of it. */
+  NO_FORWARD: 1 << 2,
+  /** Left out of "flood" (not of "all"). */
+  NO_FLOOD: 1 << 3,
+  /** Its table misses and controller outputs are not reported. */
+  NO_PACKET_IN: 1 << 4,
+  /** Kept for the owner to report; there is no spanning tree here. */
+  NO_STP: 1 << 5,
+  /** Kept for the owner to report; there is no spanning tree here. */
+  NO_RECEIVE_STP: 1 << 6,
+} as const;
+
+export type Duplex = "full" | "half" | "unknown";
+
+/** What a port is, for its owner to describe (the switch: FEATURES_REPLY, PORT_STATUS). */
+export interface PortInfo {
+  readonly portNo: number;
+  readonly name: string;
+  readonly hwAddr: string;
+  /** PORT_CONFIG flags: the port's `config`, plus DOWN while its interface is admin down. */
+  readonly config: number;
+  /** No carrier, the interface is down, or the port's I/O cannot be opened. */
+  readonly linkDown: boolean;
+  /** The link's current speed in Mbit/s; 0 when unknown. */
+  readonly speedMbps: number;
+  readonly duplex: Duplex;
+  /** Whether the link autonegotiates, when the port knows (sysfs does not say). */
+  readonly autoneg?: boolean;
+  /** The physical medium, when the port knows (sysfs does not say). */
+  readonly medium?: "copper" | "fiber";
+}
+
+/** How a port changed, as the Datapath reports it (see DatapathCallbacks.onPortChange). */
+export type PortChange = "added" | "modified" | "deleted";
+
+/** Per-port counters as plain numbers (exact to 2^53). */
 export class PortCounters {
   rxPackets = 0;
   rxBytes = 0;
@@ -20,45 +60,26 @@ export class PortCounters {
   txDropped = 0;
   txErrors = 0;
 
-  /** Back to zero: the port is a new one to OpenFlow (its interface was created again). */
+  /** Back to zero: the port is a new one (its interface was created again). */
   reset(): void {
     this.rxPackets = this.rxBytes = this.rxDropped = this.rxErrors = 0;
     this.rxFrameErr = this.rxOverErr = 0;
     this.txPackets = this.txBytes = this.txDropped = this.txErrors = 0;
   }
-
-  toStats(portNo: number): PortStats {
-    const unknown = 0xffffffffffffffffn; // OF1.0: counters a port does not keep are all ones
-    return {
-      portNo,
-      rxPackets: BigInt(this.rxPackets),
-      txPackets: BigInt(this.txPackets),
-      rxBytes: BigInt(this.rxBytes),
-      txBytes: BigInt(this.txBytes),
-      rxDropped: BigInt(this.rxDropped),
-      txDropped: BigInt(this.txDropped),
-      rxErrors: BigInt(this.rxErrors),
-      txErrors: BigInt(this.txErrors),
-      rxFrameErr: BigInt(this.rxFrameErr),
-      rxOverErr: BigInt(this.rxOverErr),
-      rxCrcErr: unknown,
-      collisions: unknown,
-    };
-  }
 }
 
 /**
- * What a link-state poll found: "changed" (link state, MTU, MAC or speed: PORT_STATUS MODIFY),
- * "gone" (the interface vanished: DELETE; the port waits for it under its number), "back" (it
- * exists again, a new interface under the same name: ADD).
+ * What a link-state poll found: "changed" (link state, MTU, MAC or speed: "modified"), "gone"
+ * (the interface vanished: "deleted"; the port waits for it under its number), "back" (it
+ * exists again, a new interface under the same name: "added").
  */
 export type PortRefresh = "unchanged" | "changed" | "gone" | "back";
 
 export interface Port {
   readonly portNo: number;
   readonly name: string;
-  readonly hwAddr: MacAddress;
-  /** OFPPC bits as set by the controller (PORT_MOD); the Datapath enforces them. */
+  readonly hwAddr: string;
+  /** PORT_CONFIG flags as its owner set them (Datapath.setPortConfig), enforced by the Datapath. */
   config: number;
   /** The interface MTU: the largest IPv4 datagram one frame on this link may carry. */
   readonly mtu: number;
@@ -104,7 +125,7 @@ export interface Port {
    * within a fraction of a poll interval of the interface coming back.
    */
   readonly pollSoon?: boolean;
-  /** The port as OFPT_FEATURES_REPLY / PORT_STATUS describe it. */
-  phyPort(): PhyPort;
+  /** What the port is now (a deleted port: as it was when its interface went). */
+  info(): PortInfo;
   close(): void;
 }

@@ -1,4 +1,4 @@
-// In-place header rewrites for the OF1.0 set-field actions. Each keeps the frame's checksums
+// In-place header rewrites for the datapath's set-field actions. Each keeps the frame's checksums
 // valid incrementally (RFC 1624) and keeps `layout` pointing at the moved headers. A frame
 // whose transport checksum is still partial (left to offload) stays partial, but updated for
 // the new pseudo-header, so the egress fix-up completes it correctly.

@@ -1,7 +1,7 @@
 // Interface facts from /sys/class/net/IF: index, address, MTU, link state and speed. Read at
 // open and on the link-state timer, never per packet.
 import { readFileSync } from "node:fs";
-import { OFPPF } from "../openflow/of10/constants.js";
+import type { Duplex } from "./port.js";
 
 export interface LinkInfo {
   exists: boolean;
@@ -13,8 +13,9 @@ export interface LinkInfo {
   adminUp: boolean;
   /** Operationally up: admin up and carrier present. */
   linkUp: boolean;
-  /** OFPPF bits for the current speed/duplex (0 when the speed is unknown or not in OF1.0). */
-  currFeatures: number;
+  /** The current speed in Mbit/s; 0 when unknown (a link that is down has none). */
+  speedMbps: number;
+  duplex: Duplex;
 }
 
 const IFF_UP = 0x1;
@@ -28,21 +29,8 @@ function read(root: string, name: string, file: string): string | undefined {
   }
 }
 
-/** Maps a speed in Mbit/s and a duplex to OF1.0 port feature bits. */
-export function speedFeatures(speedMbps: number, duplex: string | undefined): number {
-  const full = duplex !== "half";
-  switch (speedMbps) {
-    case 10:
-      return full ? OFPPF["10MB_FD"] : OFPPF["10MB_HD"];
-    case 100:
-      return full ? OFPPF["100MB_FD"] : OFPPF["100MB_HD"];
-    case 1000:
-      return full ? OFPPF["1GB_FD"] : OFPPF["1GB_HD"];
-    case 10000:
-      return OFPPF["10GB_FD"];
-    default:
-      return 0;
-  }
+function duplexOf(text: string | undefined): Duplex {
+  return text === "full" || text === "half" ? text : "unknown";
 }
 
 export function readLinkInfo(name: string, root = "/sys/class/net"): LinkInfo {
@@ -55,7 +43,8 @@ export function readLinkInfo(name: string, root = "/sys/class/net"): LinkInfo {
       mtu: 0,
       adminUp: false,
       linkUp: false,
-      currFeatures: 0,
+      speedMbps: 0,
+      duplex: "unknown",
     };
   }
   const flags = parseInt(read(root, name, "flags") ?? "0", 16);
@@ -73,6 +62,7 @@ export function readLinkInfo(name: string, root = "/sys/class/net"): LinkInfo {
     mtu: parseInt(read(root, name, "mtu") ?? "1500", 10) || 1500,
     adminUp,
     linkUp,
-    currFeatures: speed > 0 ? speedFeatures(speed, read(root, name, "duplex")) : 0,
+    speedMbps: speed > 0 ? speed : 0,
+    duplex: speed > 0 ? duplexOf(read(root, name, "duplex")) : "unknown",
   };
 }

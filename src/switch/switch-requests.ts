@@ -12,7 +12,6 @@ import {
   OFPC_FRAG,
   OFPFC,
   OFPP,
-  OFPPC,
   OFPPMFC,
   OFPPR,
   OFPQOFC,
@@ -22,6 +21,8 @@ import {
 import { OfpError, errorPairName } from "../openflow/of10/errors.js";
 import type { MessageOf, OfpMessage } from "../openflow/of10/messages.js";
 import { flowStatsReplies, splitStatsReply } from "../openflow/of10/multipart.js";
+import { toDatapathActions } from "./datapath-actions.js";
+import { configFromOf, configToOf, phyPortOf } from "./port-wire.js";
 import { checkActions, checkReportable } from "./switch-actions.js";
 import {
   ACTIONS_BITMAP,
@@ -49,16 +50,6 @@ export interface SwitchCore {
   /** Sends PORT_STATUS to every controller. */
   portStatus(reason: number, desc: PhyPort): void;
 }
-
-/** The config bits PORT_MOD may change. */
-const PORT_CONFIG_BITS =
-  OFPPC.PORT_DOWN |
-  OFPPC.NO_STP |
-  OFPPC.NO_RECV |
-  OFPPC.NO_RECV_STP |
-  OFPPC.NO_FLOOD |
-  OFPPC.NO_FWD |
-  OFPPC.NO_PACKET_IN;
 
 /** Messages only a switch sends: a controller sending one gets BAD_REQUEST/BAD_TYPE. */
 const SWITCH_TO_CONTROLLER = new Set<number>([
@@ -88,7 +79,7 @@ export function handleRequest(
         nTables: N_TABLES,
         capabilities: CAPABILITIES,
         actions: ACTIONS_BITMAP,
-        ports: sw.datapath.phyPorts(),
+        ports: sw.datapath.ports().map((p) => phyPortOf(p.info())),
       });
       return;
     case OFPT.GET_CONFIG_REQUEST:
@@ -188,7 +179,8 @@ function packetOut(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.PACKET_O
   }
   checkActions(m.actions, { packetOut: true });
   const frame = m.bufferId === OFP_NO_BUFFER ? m.data : s.buffers.retrieve(m.bufferId).frame;
-  if (frame.length > 0) sw.datapath.execute(m.actions, frame, frame.length, inPort);
+  if (frame.length > 0)
+    sw.datapath.execute(toDatapathActions(m.actions), frame, frame.length, inPort);
 }
 
 function flowMod(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.FLOW_MOD>): void {
@@ -207,7 +199,8 @@ function flowMod(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.FLOW_MOD>)
   const entry = result.entry;
   if (entry === undefined) return;
   sw.table.recordHit(entry, packet.frame.length);
-  sw.datapath.execute(entry.actions, packet.frame, packet.frame.length, packet.inPort);
+  const prog = sw.datapath.compiledFor(entry);
+  sw.datapath.execute(prog, packet.frame, packet.frame.length, packet.inPort);
 }
 
 function portMod(sw: SwitchCore, m: MessageOf<typeof OFPT.PORT_MOD>): void {
@@ -222,10 +215,11 @@ function portMod(sw: SwitchCore, m: MessageOf<typeof OFPT.PORT_MOD>): void {
       "PORT_MOD advertise ignored (no autonegotiation control)",
     );
   }
+  // Every OFPPC bit PORT_MOD may change has a datapath flag; configFromOf drops the others.
   const before = port.config;
-  sw.datapath.setPortConfig(m.portNo, m.config, m.mask & PORT_CONFIG_BITS);
+  sw.datapath.setPortConfig(m.portNo, configFromOf(m.config), configFromOf(m.mask));
   if (port.config !== before) {
-    sw.log.info({ port: port.name, config: port.config }, "port config changed");
-    sw.portStatus(OFPPR.MODIFY, port.phyPort());
+    sw.log.info({ port: port.name, config: configToOf(port.config) }, "port config changed");
+    sw.portStatus(OFPPR.MODIFY, phyPortOf(port.info()));
   }
 }

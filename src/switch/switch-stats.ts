@@ -9,6 +9,7 @@ import type { DescStats, FlowStats } from "../openflow/of10/types.js";
 import type { FlowTable } from "../flowtable/flow-table.js";
 import type { Datapath } from "../datapath/datapath.js";
 import type { FlowEntry } from "../flowtable/flow-entry.js";
+import { portStats } from "./port-wire.js";
 
 export interface StatsSources {
   table: FlowTable;
@@ -50,7 +51,7 @@ export function answerStats(
     case OFPST.TABLE:
       return { statsType: OFPST.TABLE, tables: src.table.tableStats() };
     case OFPST.PORT:
-      return { statsType: OFPST.PORT, ports: src.datapath.portStats(req.portNo) };
+      return { statsType: OFPST.PORT, ports: portStats(src.datapath, req.portNo) };
     case OFPST.QUEUE:
       if (req.portNo !== OFPP.ALL && src.datapath.port(req.portNo) === undefined) {
         throw OfpError.queueOpFailed(OFPQOFC.BAD_PORT, `port ${req.portNo}`);

@@ -21,6 +21,8 @@ import {
 } from "../openflow/of10/constants.js";
 import { OfpError } from "../openflow/of10/errors.js";
 import { ConnectionManager } from "./connection-manager.js";
+import { toDatapathActions } from "./datapath-actions.js";
+import { PORT_REASON, phyPortOf } from "./port-wire.js";
 import type { OfpMessage } from "../openflow/of10/messages.js";
 import type { SendQueueLimits } from "../ofchannel/send-queue.js";
 import { datapathIdFromMac } from "./switch-features.js";
@@ -93,11 +95,12 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     this.table = new FlowTable({ maxEntries: opts.maxFlows });
     this.datapath = new Datapath<FlowEntry>({
       lookup: this.table,
+      actionsOf: (entry) => toDatapathActions(entry.actions),
       callbacks: {
         onMiss: (frame, length, inPort) => this.miss(frame, length, inPort),
-        onController: (frame, length, inPort, reason, maxLen) =>
-          this.packetIn(frame, length, inPort, reason, maxLen),
-        onPortStatus: (reason, port) => this.portStatus(reason, port),
+        onController: (frame, length, inPort, maxLen) =>
+          this.packetIn(frame, length, inPort, OFPR.ACTION, maxLen),
+        onPortChange: (change, port) => this.portStatus(PORT_REASON[change], phyPortOf(port)),
       },
       log: opts.log,
     });

@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { OFPAT, OFPP } from "../../src/openflow/of10/constants.js";
-import type { Action } from "../../src/openflow/of10/types.js";
 import { FlowKey } from "../../src/packet/flow-key.js";
-import { ActionExecutor, compileActions, type ActionTarget } from "../../src/datapath/actions.js";
+import {
+  ActionExecutor,
+  compileActions,
+  type ActionTarget,
+  type DatapathAction,
+} from "../../src/datapath/actions.js";
 import { PacketLayout, parseFrame } from "../../src/packet/parse.js";
 import {
   computeL4Checksum,
@@ -54,7 +57,7 @@ class RecordingTarget implements ActionTarget {
   }
 }
 
-function run(actions: Action[], frame: Buffer, inPort = 1) {
+function run(actions: DatapathAction[], frame: Buffer, inPort = 1) {
   const target = new RecordingTarget();
   const exec = new ActionExecutor(target);
   const layout = new PacketLayout();
@@ -71,7 +74,7 @@ function reparse(bytes: Buffer): FlowKey {
   return key;
 }
 
-const out = (port: number, maxLen = 0): Action => ({ type: OFPAT.OUTPUT, port, maxLen });
+const out = (port: number): DatapathAction => ({ kind: "output", port });
 
 describe("compileActions + ActionExecutor", () => {
   it("has a checksum reference that notices corruption", () => {
@@ -87,13 +90,13 @@ describe("compileActions + ActionExecutor", () => {
     const t = run(
       [
         out(2),
-        out(OFPP.IN_PORT),
-        out(OFPP.FLOOD),
-        out(OFPP.ALL),
-        out(OFPP.CONTROLLER, 128),
-        out(OFPP.NORMAL),
-        out(OFPP.TABLE),
-        out(OFPP.LOCAL),
+        { kind: "in-port" },
+        { kind: "flood" },
+        { kind: "all" },
+        { kind: "controller", maxLen: 128 },
+        { kind: "normal" },
+        { kind: "table" },
+        { kind: "local" },
       ],
       f,
       5,
@@ -112,13 +115,9 @@ describe("compileActions + ActionExecutor", () => {
     expect(t.sent.every((s) => s.bytes.equals(f))).toBe(true);
   });
 
-  it("drops output to the input port unless it is OFPP_IN_PORT, and ignores OFPP_NONE", () => {
-    expect(run([out(3), out(OFPP.NONE)], tcpFrame(), 3).sent).toEqual([]);
-  });
-
-  it("treats ENQUEUE as output to its port", () => {
-    const t = run([{ type: OFPAT.ENQUEUE, port: 4, queueId: 1 }], tcpFrame());
-    expect(t.sent.map((s) => s.port)).toEqual([4]);
+  it("drops output to the input port unless it is in-port", () => {
+    expect(run([out(3)], tcpFrame(), 3).sent).toEqual([]);
+    expect(run([out(3), { kind: "in-port" }], tcpFrame(), 3).sent.map((s) => s.port)).toEqual([3]);
   });
 
   it("emits one copy per output with the rewrites so far", () => {
@@ -126,9 +125,9 @@ describe("compileActions + ActionExecutor", () => {
     const t = run(
       [
         out(2),
-        { type: OFPAT.SET_DL_DST, dlAddr: "02:00:00:00:00:99" },
+        { kind: "set-dl-dst", mac: "02:00:00:00:00:99" },
         out(3),
-        { type: OFPAT.SET_TP_DST, tpPort: 8080 },
+        { kind: "set-tp-dst", port: 8080 },
         out(4),
       ],
       f,
@@ -144,8 +143,8 @@ describe("compileActions + ActionExecutor", () => {
   it("sets dl_src and dl_dst", () => {
     const t = run(
       [
-        { type: OFPAT.SET_DL_SRC, dlAddr: "aa:bb:cc:dd:ee:ff" },
-        { type: OFPAT.SET_DL_DST, dlAddr: "01:02:03:04:05:06" },
+        { kind: "set-dl-src", mac: "aa:bb:cc:dd:ee:ff" },
+        { kind: "set-dl-dst", mac: "01:02:03:04:05:06" },
         out(2),
       ],
       tcpFrame(),
@@ -155,29 +154,29 @@ describe("compileActions + ActionExecutor", () => {
 
   it("pushes an 802.1Q tag for SET_VLAN_VID / SET_VLAN_PCP on untagged frames (other field 0)", () => {
     const f = tcpFrame();
-    const vid = run([{ type: OFPAT.SET_VLAN_VID, vlanVid: 10 }, out(2)], f).sent[0].bytes;
+    const vid = run([{ kind: "set-vlan-vid", vid: 10 }, out(2)], f).sent[0].bytes;
     expect(vid.length).toBe(f.length + 4);
     expect([reparse(vid).dlVlan, reparse(vid).dlVlanPcp, reparse(vid).tpDst]).toEqual([10, 0, 80]);
     expect(Buffer.concat([vid.subarray(0, 12), vid.subarray(16)])).toEqual(f);
-    const pcp = run([{ type: OFPAT.SET_VLAN_PCP, vlanPcp: 5 }, out(2)], f).sent[0].bytes;
+    const pcp = run([{ kind: "set-vlan-pcp", pcp: 5 }, out(2)], f).sent[0].bytes;
     expect([reparse(pcp).dlVlan, reparse(pcp).dlVlanPcp]).toEqual([0, 5]);
   });
 
   it("modifies only the selected TCI bits of a tagged frame, and strips tags", () => {
     const f = tcpFrame({ vlan: { vid: 7, pcp: 3 } });
-    const vid = run([{ type: OFPAT.SET_VLAN_VID, vlanVid: 4000 }, out(2)], f).sent[0].bytes;
+    const vid = run([{ kind: "set-vlan-vid", vid: 4000 }, out(2)], f).sent[0].bytes;
     expect([vid.length, reparse(vid).dlVlan, reparse(vid).dlVlanPcp]).toEqual([f.length, 4000, 3]);
-    const pcp = run([{ type: OFPAT.SET_VLAN_PCP, vlanPcp: 6 }, out(2)], f).sent[0].bytes;
+    const pcp = run([{ kind: "set-vlan-pcp", pcp: 6 }, out(2)], f).sent[0].bytes;
     expect([reparse(pcp).dlVlan, reparse(pcp).dlVlanPcp]).toEqual([7, 6]);
-    const stripped = run([{ type: OFPAT.STRIP_VLAN }, out(2)], f).sent[0].bytes;
+    const stripped = run([{ kind: "strip-vlan" }, out(2)], f).sent[0].bytes;
     expect(stripped).toEqual(tcpFrame());
     // Strip of an untagged frame is a no-op; push after strip uses the moved layout.
     const again = run(
       [
-        { type: OFPAT.STRIP_VLAN },
-        { type: OFPAT.STRIP_VLAN },
-        { type: OFPAT.SET_VLAN_VID, vlanVid: 9 },
-        { type: OFPAT.SET_TP_SRC, tpPort: 1 },
+        { kind: "strip-vlan" },
+        { kind: "strip-vlan" },
+        { kind: "set-vlan-vid", vid: 9 },
+        { kind: "set-tp-src", port: 1 },
         out(2),
       ],
       f,
@@ -190,8 +189,8 @@ describe("compileActions + ActionExecutor", () => {
     for (const f of [tcpFrame(), udpFrame(), tcpFrame({ vlan: { vid: 2, pcp: 0 } })]) {
       const b = run(
         [
-          { type: OFPAT.SET_NW_SRC, nwAddr: ipNum("192.168.7.1") },
-          { type: OFPAT.SET_NW_DST, nwAddr: ipNum("172.16.255.254") },
+          { kind: "set-nw-src", addr: ipNum("192.168.7.1") },
+          { kind: "set-nw-dst", addr: ipNum("172.16.255.254") },
           out(2),
         ],
         f,
@@ -204,11 +203,7 @@ describe("compileActions + ActionExecutor", () => {
 
   it("keeps a zero UDP checksum zero", () => {
     const b = run(
-      [
-        { type: OFPAT.SET_NW_DST, nwAddr: ipNum("10.9.9.9") },
-        { type: OFPAT.SET_TP_DST, tpPort: 99 },
-        out(2),
-      ],
+      [{ kind: "set-nw-dst", addr: ipNum("10.9.9.9") }, { kind: "set-tp-dst", port: 99 }, out(2)],
       udpFrame({ noChecksum: true }),
     ).sent[0].bytes;
     expect(b.readUInt16BE(14 + 20 + 6)).toBe(0);
@@ -217,7 +212,7 @@ describe("compileActions + ActionExecutor", () => {
 
   it("rewrites ports with valid checksums, and leaves L4 of later fragments alone", () => {
     const b = run(
-      [{ type: OFPAT.SET_TP_SRC, tpPort: 1 }, { type: OFPAT.SET_TP_DST, tpPort: 65535 }, out(2)],
+      [{ kind: "set-tp-src", port: 1 }, { kind: "set-tp-dst", port: 65535 }, out(2)],
       udpFrame(),
     ).sent[0].bytes;
     expect([reparse(b).tpSrc, reparse(b).tpDst]).toEqual([1, 65535]);
@@ -226,17 +221,15 @@ describe("compileActions + ActionExecutor", () => {
       { type: 0x0800 },
       ipv4({ proto: 17, fragField: 0x0020 }, udp({ sport: 1, dport: 2 })),
     );
-    const fb = run(
-      [{ type: OFPAT.SET_TP_DST, tpPort: 7 }, { type: OFPAT.SET_NW_DST, nwAddr: 1 }, out(2)],
-      frag,
-    ).sent[0].bytes;
+    const fb = run([{ kind: "set-tp-dst", port: 7 }, { kind: "set-nw-dst", addr: 1 }, out(2)], frag)
+      .sent[0].bytes;
     expect(fb.subarray(34)).toEqual(frag.subarray(34));
     expect(checksumsOk(fb).ip).toBe(true);
   });
 
   it("sets nw_tos keeping ECN, with a valid IP checksum", () => {
     const f = eth({ type: 0x0800 }, ipv4({ proto: 6, tos: 0x03 }, [...tcpFrame().subarray(34)]));
-    const b = run([{ type: OFPAT.SET_NW_TOS, nwTos: 0xb8 }, out(2)], f).sent[0].bytes;
+    const b = run([{ kind: "set-nw-tos", tos: 0xb8 }, out(2)], f).sent[0].bytes;
     expect(b[15]).toBe(0xbb);
     expect(checksumsOk(b).ip).toBe(true);
   });
@@ -245,9 +238,9 @@ describe("compileActions + ActionExecutor", () => {
     const arpish = eth({ type: 0x0806 }, new Array(28).fill(1));
     const b = run(
       [
-        { type: OFPAT.SET_NW_DST, nwAddr: 5 },
-        { type: OFPAT.SET_TP_DST, tpPort: 5 },
-        { type: OFPAT.SET_NW_TOS, nwTos: 4 },
+        { kind: "set-nw-dst", addr: 5 },
+        { kind: "set-tp-dst", port: 5 },
+        { kind: "set-nw-tos", tos: 4 },
         out(2),
       ],
       arpish,
@@ -267,11 +260,7 @@ describe("compileActions + ActionExecutor", () => {
     f.writeUInt16BE(ps, 14 + 20 + 16);
     expect(isPartialChecksum(f, layout)).toBe(true);
     const b = run(
-      [
-        { type: OFPAT.SET_NW_DST, nwAddr: ipNum("10.1.1.1") },
-        { type: OFPAT.SET_TP_DST, tpPort: 81 },
-        out(2),
-      ],
+      [{ kind: "set-nw-dst", addr: ipNum("10.1.1.1") }, { kind: "set-tp-dst", port: 81 }, out(2)],
       f,
     ).sent[0].bytes;
     const bl = new PacketLayout();
@@ -281,34 +270,47 @@ describe("compileActions + ActionExecutor", () => {
     expect(checksumsOk(b)).toEqual({ ip: true, l4: true });
   });
 
-  it("skips vendor actions and counts them", () => {
-    const c = compileActions([
-      { type: OFPAT.VENDOR, vendor: 0x2320, body: Buffer.alloc(8) },
-      out(2),
-    ]);
-    expect(c.unsupported).toBe(1);
-    expect(c.code.length).toBe(4);
+  it("hands outputs before the first rewrite the caller's own frame, later ones the copy", () => {
+    expect(compileActions([out(2), { kind: "flood" }]).modifies).toBe(false);
+    const seen: Buffer[] = [];
+    const target = new RecordingTarget();
+    target.outputPort = (_port, frame) => void seen.push(frame);
+    const f = tcpFrame();
+    const layout = new PacketLayout();
+    parseFrame(f, f.length, 1, new FlowKey(), layout);
+    const prog = compileActions([out(2), { kind: "strip-vlan" }, out(3)]);
+    expect(prog.modifies).toBe(true);
+    new ActionExecutor(target).execute(prog, f, f.length, layout, 1);
+    expect(seen[0]).toBe(f);
+    expect(seen[1]).not.toBe(f);
+  });
+
+  it("refuses an action kind it does not know", () => {
+    const bogus = { kind: "enqueue", port: 2 } as unknown as DatapathAction;
+    expect(() => compileActions([bogus])).toThrow(/unknown datapath action enqueue/);
   });
 
   it("keeps checksums valid for any sequence of rewrites (property)", () => {
     const rewrite = fc.oneof(
       fc
         .integer({ min: 0, max: 0xffffffff })
-        .map((a): Action => ({ type: OFPAT.SET_NW_SRC, nwAddr: a })),
+        .map((a): DatapathAction => ({ kind: "set-nw-src", addr: a })),
       fc
         .integer({ min: 0, max: 0xffffffff })
-        .map((a): Action => ({ type: OFPAT.SET_NW_DST, nwAddr: a })),
+        .map((a): DatapathAction => ({ kind: "set-nw-dst", addr: a })),
       fc
         .integer({ min: 0, max: 0xffff })
-        .map((p): Action => ({ type: OFPAT.SET_TP_SRC, tpPort: p })),
+        .map((p): DatapathAction => ({ kind: "set-tp-src", port: p })),
       fc
         .integer({ min: 0, max: 0xffff })
-        .map((p): Action => ({ type: OFPAT.SET_TP_DST, tpPort: p })),
-      fc.integer({ min: 0, max: 0xff }).map((t): Action => ({ type: OFPAT.SET_NW_TOS, nwTos: t })),
+        .map((p): DatapathAction => ({ kind: "set-tp-dst", port: p })),
+      fc
+        .integer({ min: 0, max: 0xff })
+        .map((t): DatapathAction => ({ kind: "set-nw-tos", tos: t })),
       fc
         .integer({ min: 0, max: 4095 })
-        .map((v): Action => ({ type: OFPAT.SET_VLAN_VID, vlanVid: v })),
-      fc.constant<Action>({ type: OFPAT.STRIP_VLAN }),
+        .map((v): DatapathAction => ({ kind: "set-vlan-vid", vid: v })),
+      fc.constant<DatapathAction>({ kind: "strip-vlan" }),
     );
     fc.assert(
       fc.property(

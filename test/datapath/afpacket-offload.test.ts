@@ -5,20 +5,19 @@
 // verifies it: a wrong csum_start or pseudo-header sum would show as InCsumErrors and stalls.
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OFPAT } from "../../src/openflow/of10/constants.js";
-import type { Action } from "../../src/openflow/of10/types.js";
+import type { DatapathAction } from "../../src/datapath/actions.js";
 import { AfPacketPort } from "../../src/datapath/afpacket-port.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { ipNum } from "../support/frames.js";
 import { labPrefix, runSync, Topology } from "../support/netns.js";
 import { afpacketMissing, skipWithout } from "../support/prereq.js";
 import type { NetnsHost } from "../support/netns.js";
-import { RuleLookup } from "../support/rule-lookup.js";
+import { RuleLookup, ruleActions } from "../support/rule-lookup.js";
 import { waitFor } from "../support/wait.js";
 
 const skip = skipWithout(import.meta.url, afpacketMissing());
 
-const out = (port: number): Action => ({ type: OFPAT.OUTPUT, port, maxLen: 0 });
+const out = (port: number): DatapathAction => ({ kind: "output", port });
 
 function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -61,7 +60,8 @@ describe.skipIf(skip)("Datapath on AfPacketPorts with offload passthrough", () =
     const [loopA, loopB] = lab.addVethPair("l"); // ports 3 and 4: a wire from the switch to itself
     dp = new Datapath({
       lookup,
-      callbacks: { onMiss: () => {}, onController: () => {}, onPortStatus: () => {} },
+      actionsOf: ruleActions,
+      callbacks: { onMiss: () => {}, onController: () => {}, onPortChange: () => {} },
     });
     ports = [h1.switchIf, h2.switchIf, loopA, loopB].map((n, i) => new AfPacketPort(i + 1, n));
     ports.forEach((p) => dp.addPort(p));
@@ -159,13 +159,13 @@ describe.skipIf(skip)("Datapath on AfPacketPorts with offload passthrough", () =
       lab.exec(h1, "ip", ["neigh", "replace", fake, "lladdr", h2.mac, "dev", h1.hostIf]);
       lookup.rules.length = 0;
       lookup.add({ inPort: 1, dlType: 0x0800, nwProto: 6, nwDst: ipNum(fake) }, [
-        { type: OFPAT.SET_NW_DST, nwAddr: ipNum(h2.ip) },
-        { type: OFPAT.SET_TP_DST, tpPort: 5323 },
+        { kind: "set-nw-dst", addr: ipNum(h2.ip) },
+        { kind: "set-tp-dst", port: 5323 },
         out(2),
       ]);
       lookup.add({ inPort: 2, dlType: 0x0800, nwProto: 6 }, [
-        { type: OFPAT.SET_NW_SRC, nwAddr: ipNum(fake) },
-        { type: OFPAT.SET_TP_SRC, tpPort: 7003 },
+        { kind: "set-nw-src", addr: ipNum(fake) },
+        { kind: "set-tp-src", port: 7003 },
         out(1),
       ]);
       lookup.add({ inPort: 1 }, [out(2)]);
@@ -183,10 +183,10 @@ describe.skipIf(skip)("Datapath on AfPacketPorts with offload passthrough", () =
     for (const h of [h1, h2]) runSync("ethtool", ["-K", h.switchIf, "tx", "off"]);
     lookup.rules.length = 0;
     lookup.add({ inPort: 1, dlType: 0x0800, nwProto: 6 }, [
-      { type: OFPAT.SET_VLAN_VID, vlanVid: 10 },
+      { kind: "set-vlan-vid", vid: 10 },
       out(3),
     ]);
-    lookup.add({ inPort: 4, dlVlan: 10 }, [{ type: OFPAT.STRIP_VLAN }, out(2)]);
+    lookup.add({ inPort: 4, dlVlan: 10 }, [{ kind: "strip-vlan" }, out(2)]);
     lookup.add({ inPort: 1 }, [out(2)]);
     lookup.add({ inPort: 2 }, [out(1)]);
     const errors0 = csumErrors(lab, h2);

@@ -1,28 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { OFPAT, OFPP, OFPPC, OFPPR, OFPPS, OFPR } from "../../src/openflow/of10/constants.js";
-import type { Action, PhyPort } from "../../src/openflow/of10/types.js";
 import { Datapath } from "../../src/datapath/datapath.js";
-import { CompiledActions } from "../../src/datapath/actions.js";
+import { CompiledActions, NO_PORT, type DatapathAction } from "../../src/datapath/actions.js";
+import { PORT_CONFIG, type PortChange, type PortInfo } from "../../src/datapath/port.js";
 import { MemoryPort } from "../support/memory-port.js";
 import { RxOffload, VNET_GSO } from "../../src/datapath/vnet.js";
 import { eth, arp, tcpFrame, tcpv6GsoFrame, udpFrame } from "../support/frames.js";
 import { OffloadSink } from "../support/offload-sink.js";
-import { RuleLookup } from "../support/rule-lookup.js";
+import { RuleLookup, ruleActions } from "../support/rule-lookup.js";
 
-const out = (port: number, maxLen = 0): Action => ({ type: OFPAT.OUTPUT, port, maxLen });
+const out = (port: number): DatapathAction => ({ kind: "output", port });
 
 function setup(n = 3) {
   const lookup = new RuleLookup();
   const misses: { inPort: number; length: number; dlType: number }[] = [];
-  const controller: { inPort: number; reason: number; maxLen: number; bytes: Buffer }[] = [];
-  const statuses: { reason: number; port: PhyPort }[] = [];
+  const controller: { inPort: number; maxLen: number; bytes: Buffer }[] = [];
+  const statuses: { change: PortChange; port: PortInfo }[] = [];
   const dp = new Datapath({
     lookup,
+    actionsOf: ruleActions,
     callbacks: {
       onMiss: (_f, length, inPort, key) => misses.push({ inPort, length, dlType: key.dlType }),
-      onController: (frame, length, inPort, reason, maxLen) =>
-        controller.push({ inPort, reason, maxLen, bytes: Buffer.from(frame.subarray(0, length)) }),
-      onPortStatus: (reason, port) => statuses.push({ reason, port }),
+      onController: (frame, length, inPort, maxLen) =>
+        controller.push({ inPort, maxLen, bytes: Buffer.from(frame.subarray(0, length)) }),
+      onPortChange: (change, port) => statuses.push({ change, port }),
     },
   });
   const sw: MemoryPort[] = [];
@@ -54,7 +54,7 @@ describe("Datapath", () => {
     const first = rule.compiled;
     send(hosts[0], f);
     expect(rule.compiled).toBe(first);
-    rule.actions = [out(3)];
+    rule.setActions([out(3)]);
     send(hosts[0], f);
     expect(hosts[2].received).toEqual([f]);
     expect(sw[0].counters.rxPackets).toBe(4);
@@ -66,7 +66,7 @@ describe("Datapath", () => {
     const f = eth({ type: 0x0806 }, arp(1, "10.0.0.1", "10.0.0.2"));
     send(hosts[1], f);
     expect(misses).toEqual([{ inPort: 2, length: f.length, dlType: 0x0806 }]);
-    dp.setPortConfig(2, OFPPC.NO_PACKET_IN, OFPPC.NO_PACKET_IN);
+    dp.setPortConfig(2, PORT_CONFIG.NO_PACKET_IN, PORT_CONFIG.NO_PACKET_IN);
     send(hosts[1], f);
     expect(misses.length).toBe(1);
     expect(dp.stats).toMatchObject({ missed: 2, packetInSuppressed: 1 });
@@ -74,10 +74,10 @@ describe("Datapath", () => {
 
   it("floods to all ports but the input and NO_FLOOD ones; ALL includes NO_FLOOD", () => {
     const { dp, lookup, hosts } = setup(4);
-    lookup.add({ inPort: 1 }, [out(OFPP.FLOOD)]);
-    lookup.add({ inPort: 2 }, [out(OFPP.ALL)]);
-    dp.setPortConfig(3, OFPPC.NO_FLOOD, OFPPC.NO_FLOOD);
-    dp.setPortConfig(4, OFPPC.PORT_DOWN, OFPPC.PORT_DOWN);
+    lookup.add({ inPort: 1 }, [{ kind: "flood" }]);
+    lookup.add({ inPort: 2 }, [{ kind: "all" }]);
+    dp.setPortConfig(3, PORT_CONFIG.NO_FLOOD, PORT_CONFIG.NO_FLOOD);
+    dp.setPortConfig(4, PORT_CONFIG.DOWN, PORT_CONFIG.DOWN);
     send(hosts[0], tcpFrame());
     expect(hosts.map((h) => h.received.length)).toEqual([0, 1, 0, 0]);
     send(hosts[1], tcpFrame());
@@ -86,33 +86,36 @@ describe("Datapath", () => {
 
   it("enforces PORT_DOWN / NO_RECV on receive and NO_FWD / PORT_DOWN on output", () => {
     const { dp, lookup, hosts, sw } = setup();
-    lookup.add({}, [out(OFPP.ALL)]);
-    dp.setPortConfig(1, OFPPC.NO_RECV, OFPPC.NO_RECV);
+    lookup.add({}, [{ kind: "all" }]);
+    dp.setPortConfig(1, PORT_CONFIG.NO_RECEIVE, PORT_CONFIG.NO_RECEIVE);
     send(hosts[0], tcpFrame());
     expect(hosts.map((h) => h.received.length)).toEqual([0, 0, 0]);
     expect(sw[0].counters.rxDropped).toBe(1);
-    dp.setPortConfig(1, 0, OFPPC.NO_RECV);
-    dp.setPortConfig(2, OFPPC.NO_FWD, OFPPC.NO_FWD);
+    dp.setPortConfig(1, 0, PORT_CONFIG.NO_RECEIVE);
+    dp.setPortConfig(2, PORT_CONFIG.NO_FORWARD, PORT_CONFIG.NO_FORWARD);
     send(hosts[0], tcpFrame());
     expect(hosts.map((h) => h.received.length)).toEqual([0, 0, 1]);
-    lookup.rules[0].actions = [out(2)];
+    lookup.rules[0].setActions([out(2)]);
     send(hosts[0], tcpFrame());
     expect(sw[1].counters.txDropped).toBe(1);
     expect(dp.setPortConfig(9, 0, 0)).toBe(false);
   });
 
-  it("sends to the controller with reason ACTION and max_len", () => {
+  it("sends to the controller with the action's maxLen, after the rewrites before it", () => {
     const { lookup, hosts, controller } = setup();
-    lookup.add({}, [{ type: OFPAT.SET_TP_DST, tpPort: 99 }, out(OFPP.CONTROLLER, 64)]);
+    lookup.add({}, [
+      { kind: "set-tp-dst", port: 99 },
+      { kind: "controller", maxLen: 64 },
+    ]);
     send(hosts[2], udpFrame());
     expect(controller.length).toBe(1);
-    expect(controller[0]).toMatchObject({ inPort: 3, reason: OFPR.ACTION, maxLen: 64 });
+    expect(controller[0]).toMatchObject({ inPort: 3, maxLen: 64 });
     expect(controller[0].bytes.readUInt16BE(36)).toBe(99);
   });
 
   it("learns MACs for NORMAL: floods unknown and broadcast, unicasts known, ages out", () => {
     const { dp, lookup, hosts } = setup();
-    lookup.add({}, [out(OFPP.NORMAL)]);
+    lookup.add({}, [{ kind: "normal" }]);
     const a = "02:aa:00:00:00:01";
     const b = "02:bb:00:00:00:02";
     send(hosts[0], eth({ src: a, dst: b, type: 0x0800 }, [0x45]));
@@ -131,14 +134,15 @@ describe("Datapath", () => {
   it("runs packet_out actions, with TABLE resubmitting to the flow table", () => {
     const { dp, lookup, hosts, misses } = setup();
     lookup.add({ inPort: 3 }, [out(1)]);
-    dp.execute([out(2), out(OFPP.TABLE)], tcpFrame(), undefined, 3);
+    dp.execute([out(2), { kind: "table" }], tcpFrame(), undefined, 3);
     expect(hosts.map((h) => h.received.length)).toEqual([1, 1, 0]);
-    dp.execute([out(OFPP.IN_PORT)], tcpFrame(), undefined, 2);
+    dp.execute([{ kind: "in-port" }], tcpFrame(), undefined, 2);
     expect(hosts[1].received.length).toBe(2);
-    dp.execute([out(OFPP.TABLE)], tcpFrame(), undefined, OFPP.CONTROLLER);
-    expect(misses.map((m) => m.inPort)).toEqual([OFPP.CONTROLLER]);
+    dp.execute([{ kind: "table" }], tcpFrame(), undefined, 0xfffd);
+    dp.execute([{ kind: "table" }], tcpFrame());
+    expect(misses.map((m) => m.inPort)).toEqual([0xfffd, NO_PORT]);
     // TABLE in a flow's own actions goes nowhere.
-    lookup.rules[0].actions = [out(OFPP.TABLE), out(OFPP.LOCAL)];
+    lookup.rules[0].setActions([{ kind: "table" }, { kind: "local" }]);
     send(hosts[2], tcpFrame());
     expect(dp.stats).toMatchObject({ tableDrops: 1, localDrops: 1 });
   });
@@ -151,12 +155,13 @@ describe("Datapath", () => {
     const lines: { obj: Record<string, unknown>; msg: string }[] = [];
     const bad = new Datapath({
       lookup: new RuleLookup(),
+      actionsOf: ruleActions,
       callbacks: {
         onMiss: () => {
           throw new Error("boom");
         },
         onController: () => {},
-        onPortStatus: () => {},
+        onPortChange: () => {},
       },
       log: { error: (obj, msg) => lines.push({ obj: obj as Record<string, unknown>, msg }) },
     });
@@ -176,47 +181,45 @@ describe("Datapath", () => {
     expect(bad.stats.errors).toBe(6);
   });
 
-  it("reports link changes as MODIFY and vanished ports as DELETE", () => {
+  it("reports link changes as modified and vanished ports as deleted", () => {
     const { dp, sw, statuses } = setup();
     dp.tick();
     expect(statuses).toEqual([]);
     sw[1].linkUp = false;
     dp.tick();
-    expect(statuses.map((s) => [s.reason, s.port.portNo, s.port.state & OFPPS.LINK_DOWN])).toEqual([
-      [OFPPR.MODIFY, 2, OFPPS.LINK_DOWN],
+    expect(statuses.map((s) => [s.change, s.port.portNo, s.port.linkDown])).toEqual([
+      ["modified", 2, true],
     ]);
     sw[2].close();
     dp.tick();
-    expect(statuses[1]).toMatchObject({ reason: OFPPR.DELETE, port: { portNo: 3 } });
+    expect(statuses[1]).toMatchObject({ change: "deleted", port: { portNo: 3 } });
     expect(dp.ports().map((p) => p.portNo)).toEqual([1, 2]);
-    expect(dp.portStats().map((s) => s.portNo)).toEqual([1, 2]);
-    expect(dp.portStats(2).length).toBe(1);
   });
 });
 
 describe("Datapath when interfaces vanish and return", () => {
   it("keeps a vanished port's number and adds it back as a new port when it returns", () => {
     const { dp, lookup, sw, hosts, statuses } = setup();
-    lookup.add({}, [out(OFPP.FLOOD)]);
-    sw[1].config = OFPPC.NO_FLOOD;
+    lookup.add({}, [{ kind: "flood" }]);
+    sw[1].config = PORT_CONFIG.NO_FLOOD;
     send(hosts[1], tcpFrame());
     sw[1].present = false;
     dp.tick();
-    expect(statuses.map((s) => [s.reason, s.port.portNo])).toEqual([[OFPPR.DELETE, 2]]);
+    expect(statuses.map((s) => [s.change, s.port.portNo])).toEqual([["deleted", 2]]);
     expect(dp.ports().map((p) => p.portNo)).toEqual([1, 3]);
     expect(dp.waitingPorts().map((p) => p.portNo)).toEqual([2]);
     expect(dp.port(2)).toBeUndefined();
     expect(() => dp.addPort(MemoryPort.pair(2, "other")[0])).toThrow(/port 2 already exists/);
-    lookup.rules[0].actions = [out(2)];
+    lookup.rules[0].setActions([out(2)]);
     send(hosts[0], tcpFrame());
     expect(dp.stats.noSuchPort).toBe(1);
     dp.tick();
     expect(statuses).toHaveLength(1);
     sw[1].present = true;
     dp.tick();
-    expect(statuses.map((s) => [s.reason, s.port.portNo])).toEqual([
-      [OFPPR.DELETE, 2],
-      [OFPPR.ADD, 2],
+    expect(statuses.map((s) => [s.change, s.port.portNo])).toEqual([
+      ["deleted", 2],
+      ["added", 2],
     ]);
     // A new port to OpenFlow: config and counters start over; the order stays by number.
     expect(dp.ports().map((p) => p.portNo)).toEqual([1, 2, 3]);
@@ -246,13 +249,14 @@ describe("Datapath standalone forwarding of a miss", () => {
     let viaExecute = false;
     const dp: Datapath = new Datapath({
       lookup: new RuleLookup(),
+      actionsOf: ruleActions,
       callbacks: {
         onMiss: (frame, length, inPort) => {
-          if (viaExecute) dp.execute([out(OFPP.NORMAL)], frame, length, inPort);
+          if (viaExecute) dp.execute([{ kind: "normal" }], frame, length, inPort);
           else results.push(dp.forwardMissNormal(frame, length, inPort));
         },
         onController: () => {},
-        onPortStatus: () => {},
+        onPortChange: () => {},
       },
     });
     const a = new OffloadSink(1, "a");

@@ -3,7 +3,6 @@
 // kernel finish every checksum correctly (OffloadSink does what the kernel would).
 import { describe, expect, it } from "vitest";
 import { FlowKey } from "../../src/packet/flow-key.js";
-import { OFPAT } from "../../src/openflow/of10/constants.js";
 import { ActionExecutor, compileActions, type ActionTarget } from "../../src/datapath/actions.js";
 import { fold, l4Length, pseudoHeaderSum } from "../../src/packet/checksum.js";
 import { Egress } from "../../src/datapath/egress.js";
@@ -129,10 +128,10 @@ describe("Egress onto an offloading port", () => {
     };
     const exec = new ActionExecutor(target);
     const prog = compileActions([
-      { type: OFPAT.SET_NW_DST, nwAddr: ipNum("10.9.8.7") },
-      { type: OFPAT.SET_TP_DST, tpPort: 8080 },
-      { type: OFPAT.SET_VLAN_VID, vlanVid: 10 },
-      { type: OFPAT.OUTPUT, port: 2, maxLen: 0 },
+      { kind: "set-nw-dst", addr: ipNum("10.9.8.7") },
+      { kind: "set-tp-dst", port: 8080 },
+      { kind: "set-vlan-vid", vid: 10 },
+      { kind: "output", port: 2 },
     ]);
     for (const f of [makePartial(bigTcp(9000)), makePartial(udpFrame({}, [7, 7, 7]))]) {
       const l = parsed(f);

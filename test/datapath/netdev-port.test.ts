@@ -1,15 +1,15 @@
 // NetdevPort's handling of interface events, on a fake sysfs and a fake frame I/O: what each
-// event becomes (PortRefresh, PORT_STATUS description, one log line), and when the I/O is
+// event becomes (PortRefresh, the port's description, one log line), and when the I/O is
 // closed and reopened. test/daemon/port-events.integration.test.ts does the same on real
 // interfaces through the daemon.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { OFPPC, OFPPS } from "../../src/openflow/of10/constants.js";
 import { linkTransitions } from "../../src/datapath/link-monitor.js";
 import { NetdevPort } from "../../src/datapath/netdev-port.js";
-import { readLinkInfo } from "../../src/datapath/sysfs.js";
+import { PORT_CONFIG } from "../../src/datapath/port.js";
+import { readLinkInfo, type LinkInfo } from "../../src/datapath/sysfs.js";
 import { FakeIo, FrameIoError } from "../support/fake-io.js";
 import { INFO, memoryLogger } from "../support/log-sink.js";
 
@@ -71,28 +71,31 @@ function setup(opts: { open?: boolean } = {}) {
 }
 
 describe("linkTransitions", () => {
-  const up = {
+  const up: LinkInfo = {
     exists: true,
     ifindex: 3,
     hwAddr: "02:00:00:00:00:01",
     mtu: 1500,
     adminUp: true,
     linkUp: true,
-    currFeatures: 64,
+    speedMbps: 10000,
+    duplex: "full",
   };
   const gone = { ...up, exists: false, ifindex: 0, adminUp: false, linkUp: false };
-  const events = (a: typeof up, b: typeof up) => linkTransitions(a, b).map((t) => t.event);
+  const events = (a: LinkInfo, b: LinkInfo) => linkTransitions(a, b).map((t) => t.event);
 
   it("names each change once, and nothing when nothing changed", () => {
     expect(events(up, up)).toEqual([]);
-    expect(events(up, { ...up, adminUp: false, linkUp: false, currFeatures: 0 })).toEqual([
+    const noSpeed = { speedMbps: 0, duplex: "unknown" as const };
+    expect(events(up, { ...up, adminUp: false, linkUp: false, ...noSpeed })).toEqual([
       "admin-down",
     ]);
     expect(events({ ...up, adminUp: false, linkUp: false }, up)).toEqual(["admin-up"]);
-    expect(events(up, { ...up, linkUp: false, currFeatures: 0 })).toEqual(["carrier-down"]);
+    expect(events(up, { ...up, linkUp: false, ...noSpeed })).toEqual(["carrier-down"]);
     expect(events(up, { ...up, mtu: 9000 })).toEqual(["mtu"]);
     expect(events(up, { ...up, hwAddr: "02:00:00:00:00:02" })).toEqual(["mac"]);
-    expect(events(up, { ...up, currFeatures: 32 })).toEqual(["speed"]);
+    expect(events(up, { ...up, speedMbps: 1000 })).toEqual(["speed"]);
+    expect(events(up, { ...up, duplex: "half" })).toEqual(["speed"]);
   });
 
   it("tells deletion, creation and re-creation between two polls (a new ifindex) apart", () => {
@@ -116,12 +119,12 @@ describe("NetdevPort on interface events", () => {
     update({ adminUp: false });
     io.notice("ENETDOWN"); // what the kernel tells an AF_PACKET socket
     expect(port.refresh()).toBe("changed");
-    expect(port.phyPort()).toMatchObject({ config: OFPPC.PORT_DOWN, state: OFPPS.LINK_DOWN });
+    expect(port.info()).toMatchObject({ config: PORT_CONFIG.DOWN, linkDown: true });
     expect(io.isOpen).toBe(true);
     expect(port.refresh()).toBe("unchanged");
     update({ adminUp: true });
     expect(port.refresh()).toBe("changed");
-    expect(port.phyPort()).toMatchObject({ config: 0, state: 0 });
+    expect(port.info()).toMatchObject({ config: 0, linkDown: false });
     expect([io.opens, io.closes, io.isOpen]).toEqual([1, 0, true]);
     expect(logged()).toEqual(["link down (administratively)", "link up (administratively)"]);
   });
@@ -143,21 +146,21 @@ describe("NetdevPort on interface events", () => {
 
   it("keeps the controller's config bits beside the administrative state", () => {
     const { port, update } = setup();
-    port.config = OFPPC.NO_FLOOD;
+    port.config = PORT_CONFIG.NO_FLOOD;
     update({ adminUp: false });
     port.refresh();
-    expect(port.phyPort().config).toBe(OFPPC.NO_FLOOD | OFPPC.PORT_DOWN);
-    expect(port.config).toBe(OFPPC.NO_FLOOD);
+    expect(port.info().config).toBe(PORT_CONFIG.NO_FLOOD | PORT_CONFIG.DOWN);
+    expect(port.config).toBe(PORT_CONFIG.NO_FLOOD);
   });
 
   it("carrier loss: MODIFY with LINK_DOWN, the I/O stays open", () => {
     const { io, port, update, logged } = setup();
     update({ carrier: false });
     expect(port.refresh()).toBe("changed");
-    expect(port.phyPort()).toMatchObject({ config: 0, state: OFPPS.LINK_DOWN });
+    expect(port.info()).toMatchObject({ config: 0, linkDown: true });
     update({ carrier: true });
     expect(port.refresh()).toBe("changed");
-    expect(port.phyPort().state).toBe(0);
+    expect(port.info().linkDown).toBe(false);
     expect([io.opens, io.closes]).toEqual([1, 0]);
     expect(logged()).toEqual(["carrier lost", "carrier back"]);
   });
@@ -166,13 +169,13 @@ describe("NetdevPort on interface events", () => {
     const { name, io, port, update, logged, recreated } = setup();
     removeLink(name);
     expect(port.refresh()).toBe("gone");
-    expect(port.phyPort()).toMatchObject({ hwAddr: "02:00:00:00:00:0a", state: OFPPS.LINK_DOWN });
+    expect(port.info()).toMatchObject({ hwAddr: "02:00:00:00:00:0a", linkDown: true });
     expect(io.isOpen).toBe(false);
     expect(port.refresh()).toBe("unchanged");
     expect(port.send(Buffer.alloc(60), 60)).toBe(false);
     update({ ifindex: 11, mac: "02:00:00:00:00:0b" });
     expect(port.refresh()).toBe("back");
-    expect(port.phyPort()).toMatchObject({ portNo: 2, hwAddr: "02:00:00:00:00:0b", state: 0 });
+    expect(port.info()).toMatchObject({ portNo: 2, hwAddr: "02:00:00:00:00:0b", linkDown: false });
     expect(port.hwAddr).toBe("02:00:00:00:00:0b");
     expect([io.opens, io.isOpen]).toEqual([2, true]);
     expect(recreated).toEqual([name]);
@@ -184,9 +187,9 @@ describe("NetdevPort on interface events", () => {
     const { io, port, update, logged } = setup();
     update({ ifindex: 12, mac: "02:00:00:00:00:0c" });
     expect(port.refresh()).toBe("gone");
-    expect(port.phyPort().hwAddr).toBe("02:00:00:00:00:0a");
+    expect(port.info().hwAddr).toBe("02:00:00:00:00:0a");
     expect(port.refresh()).toBe("back");
-    expect(port.phyPort().hwAddr).toBe("02:00:00:00:00:0c");
+    expect(port.info().hwAddr).toBe("02:00:00:00:00:0c");
     expect([io.opens, io.closes, io.isOpen]).toEqual([2, 1, true]);
     expect(logged()).toEqual([
       "interface deleted (created again under the same name)",
@@ -200,7 +203,7 @@ describe("NetdevPort on interface events", () => {
     port.refresh();
     update({ ifindex: 13, adminUp: false });
     expect(port.refresh()).toBe("back");
-    expect(port.phyPort()).toMatchObject({ config: OFPPC.PORT_DOWN, state: OFPPS.LINK_DOWN });
+    expect(port.info()).toMatchObject({ config: PORT_CONFIG.DOWN, linkDown: true });
     expect(io.isOpen).toBe(false);
     update({ adminUp: true });
     expect(port.refresh()).toBe("changed");
@@ -261,13 +264,13 @@ describe("NetdevPort on interface events", () => {
     const { io, port, lines } = setup({ open: false });
     io.openError = new FrameIoError("EPROTONOSUPPORT", "link type RAW, not Ethernet");
     port.open(() => {});
-    expect(port.phyPort().state).toBe(OFPPS.LINK_DOWN);
+    expect(port.info().linkDown).toBe(true);
     expect(port.refresh()).toBe("unchanged");
     expect(port.refresh()).toBe("unchanged");
     expect(lines.filter((l) => l.level === 40)).toHaveLength(1);
     io.openError = undefined;
     expect(port.refresh()).toBe("changed");
-    expect(port.phyPort().state).toBe(0);
+    expect(port.info().linkDown).toBe(false);
     expect(lines.map((l) => l.msg).at(-1)).toBe("port I/O opened");
   });
 

@@ -1,18 +1,19 @@
 // The datapath on real veths: two hosts in namespaces keep their default offloads (TSO/GSO,
 // tx checksum offload); the switch ends are PcapPorts in this process.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OFPAT, OFPP, OFPPR, OFPPS } from "../../src/openflow/of10/constants.js";
-import type { Action, PhyPort } from "../../src/openflow/of10/types.js";
+import type { DatapathAction } from "../../src/datapath/actions.js";
+import type { PortChange, PortInfo } from "../../src/datapath/port.js";
 import { Datapath } from "../../src/datapath/datapath.js";
 import { PcapPort } from "../../src/datapath/pcap-port.js";
 import { labPrefix, run, Topology } from "../support/netns.js";
 import { capMissing, netnsMissing, skipWithout } from "../support/prereq.js";
-import { RuleLookup } from "../support/rule-lookup.js";
+import { RuleLookup, ruleActions } from "../support/rule-lookup.js";
 import { ipNum } from "../support/frames.js";
+import { waitFor } from "../support/wait.js";
 
 const skip = skipWithout(import.meta.url, netnsMissing() ?? capMissing());
 
-const out = (port: number): Action => ({ type: OFPAT.OUTPUT, port, maxLen: 0 });
+const out = (port: number): DatapathAction => ({ kind: "output", port });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface IperfJson {
@@ -24,16 +25,17 @@ describe.skipIf(skip)("Datapath on veths (pcap)", () => {
   let topo: Topology;
   let dp: Datapath;
   const lookup = new RuleLookup();
-  const statuses: { reason: number; port: PhyPort; at: number }[] = [];
+  const statuses: { change: PortChange; port: PortInfo; at: number }[] = [];
 
   beforeAll(() => {
     topo = Topology.create(labPrefix("dpi"), 2);
     dp = new Datapath({
       lookup,
+      actionsOf: ruleActions,
       callbacks: {
         onMiss: () => {},
         onController: () => {},
-        onPortStatus: (reason, port) => statuses.push({ reason, port, at: performance.now() }),
+        onPortChange: (change, port) => statuses.push({ change, port, at: performance.now() }),
       },
     });
     topo.hosts.forEach((h, i) => dp.addPort(new PcapPort(i + 1, h.switchIf)));
@@ -46,7 +48,7 @@ describe.skipIf(skip)("Datapath on veths (pcap)", () => {
 
   function floodAll() {
     lookup.rules.length = 0;
-    lookup.add({}, [out(OFPP.FLOOD)]);
+    lookup.add({}, [{ kind: "flood" }]);
   }
 
   it("forwards ping both ways", async () => {
@@ -126,17 +128,18 @@ describe.skipIf(skip)("Datapath on veths (pcap)", () => {
     const fake = h2.ip.replace(/\.\d+$/, ".99");
     lookup.rules.length = 0;
     lookup.add({ inPort: 1, dlType: 0x0800, nwProto: 17, tpDst: 7000 }, [
-      { type: OFPAT.SET_NW_DST, nwAddr: ipNum(h2.ip) },
-      { type: OFPAT.SET_TP_DST, tpPort: 7001 },
+      { kind: "set-nw-dst", addr: ipNum(h2.ip) },
+      { kind: "set-tp-dst", port: 7001 },
       out(2),
     ]);
-    lookup.add({}, [out(OFPP.FLOOD)]);
+    lookup.add({}, [{ kind: "flood" }]);
     await topo.runIn(0, `ip neigh replace ${fake} lladdr ${h2.mac} dev ${h1.hostIf}`);
     const listener = topo.spawnIn(1, "/usr/bin/python3", [
       "-c",
-      "import socket;s=socket.socket(2,2);s.bind(('0.0.0.0',7001));s.settimeout(8);d,a=s.recvfrom(2000);print('GOT',len(d),a[0],flush=True)",
+      "import socket;s=socket.socket(2,2);s.bind(('0.0.0.0',7001));print('BOUND',flush=True);s.settimeout(8);d,a=s.recvfrom(2000);print('GOT',len(d),a[0],flush=True)",
     ]);
-    await sleep(400);
+    // Datagrams sent before the bind meet a closed port (a Python start took > 0.4 s under load).
+    await waitFor(() => listener.output().includes("BOUND"), "the UDP listener's bind");
     const snmpBefore = await topo.runIn(1, "cat /proc/net/snmp");
     const send = `import socket;s=socket.socket(2,2);[s.sendto(b'x'*1000,('${fake}',7000)) for i in range(3)]`;
     expect((await topo.runIn(0, `/usr/bin/python3 -c "${send}"`)).code).toBe(0);
@@ -158,14 +161,11 @@ describe.skipIf(skip)("Datapath on veths (pcap)", () => {
     const t0 = performance.now();
     await topo.runIn(1, `ip link set ${h2.hostIf} down`);
     for (let i = 0; i < 20 && statuses.length === 0; i++) await sleep(100);
-    expect(statuses[0]).toMatchObject({
-      reason: OFPPR.MODIFY,
-      port: { portNo: 2, state: OFPPS.LINK_DOWN },
-    });
+    expect(statuses[0]).toMatchObject({ change: "modified", port: { portNo: 2, linkDown: true } });
     expect(statuses[0].at - t0).toBeLessThan(1000);
     await topo.runIn(1, `ip link set ${h2.hostIf} up`);
     for (let i = 0; i < 30 && statuses.length < 2; i++) await sleep(100);
-    expect(statuses[1]).toMatchObject({ reason: OFPPR.MODIFY, port: { portNo: 2, state: 0 } });
+    expect(statuses[1]).toMatchObject({ change: "modified", port: { portNo: 2, linkDown: false } });
     dp.stopLinkMonitor();
   });
 

@@ -10,12 +10,11 @@ import { Datapath } from "../../src/datapath/datapath.js";
 import type { FrameIo } from "../../src/datapath/frame-io.js";
 import { NetdevPort } from "../../src/datapath/netdev-port.js";
 import { PcapIo } from "../../src/datapath/pcap-io.js";
-import { OFPAT } from "../../src/openflow/of10/constants.js";
 import { FaultyIo } from "../support/fake-io.js";
 import { INFO, memoryLogger } from "../support/log-sink.js";
 import { labPrefix, Topology } from "../support/netns.js";
 import { afpacketMissing, capMissing, skipWithout } from "../support/prereq.js";
-import { RuleLookup } from "../support/rule-lookup.js";
+import { RuleLookup, ruleActions } from "../support/rule-lookup.js";
 import { msUntilPing } from "../support/switch-lab.js";
 
 const skip = skipWithout(import.meta.url, afpacketMissing());
@@ -38,11 +37,12 @@ for (const [name, makeIo, skipIt] of providers) {
     beforeAll(() => {
       topo = Topology.create(labPrefix(name === "AF_PACKET" ? "prA" : "prP"), 2);
       const lookup = new RuleLookup();
-      lookup.add({ inPort: 1 }, [{ type: OFPAT.OUTPUT, port: 2, maxLen: 0 }]);
-      lookup.add({ inPort: 2 }, [{ type: OFPAT.OUTPUT, port: 1, maxLen: 0 }]);
+      lookup.add({ inPort: 1 }, [{ kind: "output", port: 2 }]);
+      lookup.add({ inPort: 2 }, [{ kind: "output", port: 1 }]);
       dp = new Datapath({
         lookup,
-        callbacks: { onMiss() {}, onController() {}, onPortStatus() {} },
+        actionsOf: ruleActions,
+        callbacks: { onMiss() {}, onController() {}, onPortChange() {} },
       });
       topo.hosts.forEach((h, i) => {
         const io = new FaultyIo(makeIo());

@@ -1,10 +1,9 @@
 // An in-memory port pair for tests and benches: a switch port whose far end plays the host.
-import { OFPPS } from "../../src/openflow/of10/constants.js";
-import type { MacAddress, PhyPort } from "../../src/openflow/of10/types.js";
 import {
   PortCounters,
   type FrameHandler,
   type Port,
+  type PortInfo,
   type PortRefresh,
 } from "../../src/datapath/port.js";
 
@@ -29,11 +28,11 @@ export class MemoryPort implements Port {
   constructor(
     readonly portNo: number,
     readonly name: string,
-    readonly hwAddr: MacAddress = "02:00:00:00:00:00",
+    readonly hwAddr: string = "02:00:00:00:00:00",
   ) {}
 
   /** A connected pair: frames sent on `a` arrive at `b` and vice versa. */
-  static pair(portNo: number, name: string, hwAddr?: MacAddress): [MemoryPort, MemoryPort] {
+  static pair(portNo: number, name: string, hwAddr?: string): [MemoryPort, MemoryPort] {
     const a = new MemoryPort(portNo, name, hwAddr);
     const b = new MemoryPort(0, `${name}-peer`);
     a.peer = b;
@@ -83,17 +82,15 @@ export class MemoryPort implements Port {
     return "changed";
   }
 
-  phyPort(): PhyPort {
+  info(): PortInfo {
     return {
       portNo: this.portNo,
-      hwAddr: this.hwAddr,
       name: this.name,
+      hwAddr: this.hwAddr,
       config: this.config,
-      state: this.linkUp ? 0 : OFPPS.LINK_DOWN,
-      curr: 0,
-      advertised: 0,
-      supported: 0,
-      peer: 0,
+      linkDown: !this.linkUp,
+      speedMbps: 0,
+      duplex: "unknown",
     };
   }
 

@@ -1,8 +1,9 @@
 // A small first-match flow lookup for datapath tests and benchmarks (the real classifier lives
-// in src/flowtable): each rule names the key fields it requires, the rest are wildcards.
-import type { Action } from "../../src/openflow/of10/types.js";
-import type { FlowKey } from "../../src/packet/flow-key.js";
+// in src/flowtable): each rule names the key fields it requires, the rest are wildcards, and
+// carries its actions in the datapath's own model.
+import type { DatapathAction } from "../../src/datapath/actions.js";
 import type { FlowLookup } from "../../src/datapath/datapath.js";
+import type { FlowKey } from "../../src/packet/flow-key.js";
 
 export interface RuleMatch {
   inPort?: number;
@@ -20,8 +21,18 @@ export class Rule {
   bytes = 0;
   constructor(
     readonly match: RuleMatch,
-    public actions: readonly Action[],
+    private acts: readonly DatapathAction[],
   ) {}
+
+  get actions(): readonly DatapathAction[] {
+    return this.acts;
+  }
+
+  /** Replaces the actions and drops the compiled form, as FlowEntry.setActions does. */
+  setActions(actions: readonly DatapathAction[]): void {
+    this.acts = actions;
+    this.compiled = undefined;
+  }
 
   matches(k: FlowKey): boolean {
     const m = this.match;
@@ -37,10 +48,13 @@ export class Rule {
   }
 }
 
+/** DatapathOptions.actionsOf for rules. */
+export const ruleActions = (r: Rule): readonly DatapathAction[] => r.actions;
+
 export class RuleLookup implements FlowLookup<Rule> {
   readonly rules: Rule[] = [];
 
-  add(match: RuleMatch, actions: readonly Action[]): Rule {
+  add(match: RuleMatch, actions: readonly DatapathAction[]): Rule {
     const r = new Rule(match, actions);
     this.rules.push(r);
     return r;

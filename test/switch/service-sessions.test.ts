@@ -7,6 +7,7 @@ import { pino, type Logger } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { OFPC_FRAG, OFPFF, OFPPC, OFPT } from "../../src/openflow/of10/constants.js";
 import { parseActiveTarget } from "../../src/ofchannel/targets.js";
+import { configToOf } from "../../src/switch/port-wire.js";
 import { eth } from "../support/frames.js";
 import { waitFor } from "../support/wait.js";
 import { ControllerListener, type ControllerPeer } from "./peer.js";
@@ -128,7 +129,7 @@ describe("service sessions (accepted on a listener), as Open vSwitch's", () => {
         xid: 0,
         portNo: 2,
         hwAddr: "02:00:00:00:00:02",
-        config: h.ports[1].config ^ OFPPC.NO_FLOOD,
+        config: configToOf(h.ports[1].config) ^ OFPPC.NO_FLOOD, // a change each time
         mask: OFPPC.NO_FLOOD,
         advertise: 0,
       });
