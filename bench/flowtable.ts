@@ -1,5 +1,7 @@
 // Flow table benchmark: lookups/s for exact and wildcard tables, FLOW_MOD ADDs/s, memory per
-// entry; single and batched (lookupBatch) lookups. Run after `npx tsc -p .` as `node --expose-gc dist/bench/flowtable.js [--quick]`.
+// entry; single and batched (lookupBatch) lookups. Tables are filled with OF1.0 FLOW_MODs
+// through the switch's translation (src/switch/flow-mod.ts), as the daemon fills them. Run
+// after `npx tsc -p .` as `node --expose-gc dist/bench/flowtable.js [--quick]`.
 import {
   OFP_NO_BUFFER,
   OFP_VLAN_NONE,
@@ -10,8 +12,13 @@ import {
 } from "../src/openflow/of10/constants.js";
 import type { FlowMod, Match } from "../src/openflow/of10/types.js";
 import { FLOW_KEY_WORDS, FlowKey } from "../src/packet/flow-key.js";
-import type { FlowEntry } from "../src/flowtable/flow-entry.js";
 import { FlowTable } from "../src/flowtable/flow-table.js";
+import {
+  applyFlowMod,
+  type OfActions,
+  type OfFlowEntry,
+  type OfFlowTable,
+} from "../src/switch/flow-mod.js";
 
 const quick = process.argv.includes("--quick");
 const LOOKUPS = quick ? 500_000 : 3_000_000;
@@ -120,7 +127,7 @@ function bestOf(total: number, round: () => number): Rate {
  * Lookups over `keys` (flat, nine words each) in order. With `withHit`, also recordHit on each
  * hit (as the datapath does before reading the entry's actions).
  */
-function measureLookups(t: FlowTable, keys: Uint32Array, withHit = false): Rate {
+function measureLookups(t: OfFlowTable, keys: Uint32Array, withHit = false): Rate {
   const key = new FlowKey();
   const w = key.words;
   return bestOf(LOOKUPS, () => {
@@ -141,9 +148,9 @@ function measureLookups(t: FlowTable, keys: Uint32Array, withHit = false): Rate 
 const BATCH_SIZES = [16, 32, 64, 256];
 
 /** As measureLookups, through lookupBatch: keys copied into `batch` preallocated FlowKeys. */
-function measureBatched(t: FlowTable, keys: Uint32Array, batch: number, withHit = false): Rate {
+function measureBatched(t: OfFlowTable, keys: Uint32Array, batch: number, withHit = false): Rate {
   const batchKeys = Array.from({ length: batch }, () => new FlowKey());
-  const out = new Array<FlowEntry | undefined>(batch).fill(undefined);
+  const out = new Array<OfFlowEntry | undefined>(batch).fill(undefined);
   const total = Math.floor(LOOKUPS / batch) * batch;
   return bestOf(total, () => {
     let hits = 0;
@@ -176,13 +183,16 @@ function report(name: string, r: Rate): void {
 }
 
 /** Installs n random exact TCP entries; returns the keys of installed packets and of misses. */
-function exactTable(n: number, t = new FlowTable({ maxEntries: 2_000_000, cacheSlots: 0 })) {
+function exactTable(
+  n: number,
+  t = new FlowTable<OfActions>({ maxEntries: 2_000_000, cacheSlots: 0 }),
+) {
   const sampleCount = Math.min(n, 1 << 20);
   const installed = new Uint32Array(n * FLOW_KEY_WORDS);
   for (let i = 0; i < n; i++) {
     const p = randomPacket();
     writeKey(p, installed, i * FLOW_KEY_WORDS);
-    t.applyFlowMod(add({ ...p, wildcards: 0 }, 0x8000));
+    applyFlowMod(t, add({ ...p, wildcards: 0 }, 0x8000));
     if (i > 0 && i % 250_000 === 0) console.log(`  ... ${i} entries added`);
   }
   // Lookups hit installed keys in random order, so a big table cannot stay in cache.
@@ -197,7 +207,7 @@ function exactTable(n: number, t = new FlowTable({ maxEntries: 2_000_000, cacheS
 }
 
 /** `rules` wildcard rules spread over `maskCount` distinct masks, values from small domains. */
-function wildcardRules(t: FlowTable, rules: number, maskCount: number): void {
+function wildcardRules(t: OfFlowTable, rules: number, maskCount: number): void {
   const optional = [
     OFPFW.IN_PORT,
     OFPFW.DL_SRC,
@@ -222,7 +232,7 @@ function wildcardRules(t: FlowTable, rules: number, maskCount: number): void {
     p.inPort = 1 + below(4);
     p.tpDst = [22, 80, 443, 8080][below(4)];
     p.nwSrc = (0x0a000000 | below(1 << 16)) >>> 0;
-    t.applyFlowMod(add({ ...p, wildcards: maskList[i % maskCount] }, 1 + below(1000)));
+    applyFlowMod(t, add({ ...p, wildcards: maskList[i % maskCount] }, 1 + below(1000)));
   }
 }
 
@@ -278,7 +288,7 @@ function main(): void {
   }
   for (const maskCount of exactOnly ? [] : [1, 8, 32]) {
     console.log(`wildcard: 1000 rules over ${maskCount} masks`);
-    const t = new FlowTable({ cacheSlots: 0 });
+    const t = new FlowTable<OfActions>({ cacheSlots: 0 });
     wildcardRules(t, 1000, maskCount);
     const keys = new Uint32Array(65536 * FLOW_KEY_WORDS);
     for (let i = 0; i < 65536; i++) {
@@ -302,7 +312,7 @@ function main(): void {
     // The same table behind the exact-match cache (FlowTable's default): uniform random keys
     // over all 100,000 entries defeat any cache; real traffic repeats a working set of flows.
     console.log("combined, with the exact-match cache (8192 slots)");
-    const c = exactTable(100_000, new FlowTable({ maxEntries: 2_000_000 }));
+    const c = exactTable(100_000, new FlowTable<OfActions>({ maxEntries: 2_000_000 }));
     wildcardRules(c.t, 1000, 8);
     report("combined + cache: exact hits, uniform over 100k", measureLookups(c.t, c.hitKeys));
     const hot = (keys: Uint32Array, flows: number): Uint32Array => {
@@ -344,10 +354,12 @@ function main(): void {
       ["exact", mods],
       ["wildcard (one mask)", wmods],
     ] as const) {
-      const t = new FlowTable({ maxEntries: 2_000_000 });
+      const t = new FlowTable<OfActions>({ maxEntries: 2_000_000 });
+      // Earlier sections' garbage is collected now, not on this section's time.
+      global.gc?.();
       const c0 = cpuNs();
       const t0 = process.hrtime.bigint();
-      for (const fm of list) t.applyFlowMod(fm);
+      for (const fm of list) applyFlowMod(t, fm);
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
       const cpu = (cpuNs() - c0) / 1e9;
       const line = `flow_mod ADD, ${name}: ${fmt(list.length / cpu)} per CPU-second (${fmt(list.length / wall)}/s wall, ${list.length} adds)`;

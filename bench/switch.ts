@@ -66,7 +66,9 @@ class Peer {
 async function main(): Promise<void> {
   const sw = new OpenFlowSwitch({
     log: pino({ level: "silent" }),
-    listeners: [parsePassiveTarget("ptcp:0")],
+    // A primary controller on the listener (as OVS's Controller type=primary): a service session
+    // would get no packet-in until it set a miss_send_len.
+    listeners: [{ ...parsePassiveTarget("ptcp:0"), role: "primary" }],
     failMode: "secure",
     packetInRate: 0,
   });

@@ -37,7 +37,7 @@ function withCommon(cmd: Command): Command {
     )
     .option(
       "-c, --connect <tcp:HOST[:PORT]>",
-      "connect to a switch that listens (repeatable)",
+      "connect to a switch that listens, again whenever it goes away (repeatable)",
       validated(parseActiveTarget),
     )
     .addOption(
@@ -52,7 +52,9 @@ async function run(opts: CommonOptions, start: (c: Controller) => void): Promise
   const listen = opts.listen ?? (opts.connect === undefined ? ["ptcp:"] : []);
   for (const target of listen) await controller.listen(target);
   for (const target of opts.connect ?? []) {
-    controller.connect(target).catch((err: Error) => logger.error({ target }, err.message));
+    // Reached again whenever it goes away, as Open vSwitch's controllers do with active targets;
+    // the promise is rejected only when the controller closes before the switch ever joined.
+    controller.connect(target, { reconnect: true }).catch(() => undefined);
   }
   const stop = () => {
     void controller.close().then(() => process.exit(0));

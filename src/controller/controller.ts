@@ -1,71 +1,113 @@
-// The controller: accepts switches (listen on ptcp:) or reaches them (connect to tcp:), runs each
-// connection's handshake and keepalive (connection.ts), and turns what joined switches send into
-// events for applications (events.ts). One SwitchHandle per datapath id: a switch that connects
-// again replaces its old connection, which is closed (as NOX and Open vSwitch do).
-import { createServer, type Server, type Socket } from "node:net";
+// The controller: accepts switches (listen on ptcp:) or reaches them (connect to tcp:), runs the
+// handshake that makes a channel a joined switch (FEATURES_REQUEST, once the channel's HELLO
+// exchange is done), and turns what joined switches send into events for applications
+// (events.ts). Framing, HELLO, keepalive, the bounded send queue and fair input are the
+// channel's (src/ofchannel), with the controller's policy. One SwitchHandle per datapath id: a
+// switch that connects again replaces its old connection, which is closed (as NOX and Open
+// vSwitch do).
 import { pino, type Logger } from "pino";
+import { ActiveConnector } from "../ofchannel/active.js";
+import {
+  OpenFlowChannel,
+  type ChannelHandlers,
+  type ChannelOptions,
+} from "../ofchannel/channel.js";
+import { InputScheduler } from "../ofchannel/input-scheduler.js";
+import { CONTROLLER_SEND_POLICY, type SendQueueOptions } from "../ofchannel/send-queue.js";
+import { parseActiveTarget, parsePassiveTarget } from "../ofchannel/targets.js";
+import { listenPassive, type PassiveListener, type Transported } from "../ofchannel/transport.js";
 import { OFPT } from "../openflow/of10/constants.js";
 import { errorPairName } from "../openflow/of10/errors.js";
 import type { MessageOf, OfpMessage } from "../openflow/of10/messages.js";
-import { OfConnection, type ConnectionHooks, type ConnectionOptions } from "./connection.js";
-import { parseActiveTarget, parsePassiveTarget } from "../ofchannel/targets.js";
 import { EventChains, type EventName, type Handler } from "./events.js";
-import { DEFAULT_INPUT_BUDGET, InputScheduler } from "./input-scheduler.js";
-import { DEFAULT_OUTPUT_OPTIONS, type OutputQueueOptions } from "./output-queue.js";
 import { SwitchHandle } from "./switch-handle.js";
-import { adoptAccepted, connectReading, type ByteSource } from "./socket-reads.js";
 
 export interface ControllerOptions {
   /** pino logger; default: info level on stderr. */
   logger?: Logger;
+  /** Send ECHO_REQUEST after this long without hearing from the switch (ms). */
   echoIntervalMs?: number;
+  /** Disconnect when nothing arrives this long after an ECHO_REQUEST (ms). */
   echoTimeoutMs?: number;
+  /** Time allowed for HELLO + FEATURES_REPLY (ms). */
   handshakeTimeoutMs?: number;
+  /** Default time allowed for a request's reply (ms). */
   requestTimeoutMs?: number;
-  output?: Partial<OutputQueueOptions>;
+  /** Overrides of the send policy (CONTROLLER_SEND_POLICY: stop reading a switch above
+   * pauseBytes, drop what goes past maxQueuedBytes). */
+  output?: Partial<SendQueueOptions>;
   /** Messages handled per connection per event-loop turn before the next connection's turn
    * (default 50, as Open vSwitch). */
   inputBudget?: number;
   /** Read sockets straight into slabs of our own instead of through Node's 'data' events
-   * (default true; see socket-reads.ts). */
+   * (default true; see ofchannel/socket-reads.ts). */
   directReads?: boolean;
 }
 
-export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
+export interface ConnectOptions {
+  /** Connect again, with backoff, whenever the connection fails or ends, until close() (as
+   * Open vSwitch's rconn); the promise then resolves at the first join and never rejects for a
+   * failed attempt. Default false: one attempt, rejected if it fails before the switch joins. */
+  reconnect?: boolean;
+}
+
+export const DEFAULT_CONTROLLER_OPTIONS = {
   echoIntervalMs: 5000,
   echoTimeoutMs: 5000,
   handshakeTimeoutMs: 10_000,
   requestTimeoutMs: 10_000,
-  output: DEFAULT_OUTPUT_OPTIONS,
-};
+  output: CONTROLLER_SEND_POLICY,
+} as const;
+
+/** A connection that has not joined yet, and who waits for it. */
+interface Joining {
+  timer: NodeJS.Timeout;
+  onJoin?: (sw: SwitchHandle) => void;
+  /** The connection closed; `joined` says whether it had. */
+  onEnd?: (joined: boolean) => void;
+}
 
 export class Controller {
   readonly log: Logger;
-  private readonly options: ConnectionOptions;
   private readonly events: EventChains;
   private readonly scheduler: InputScheduler;
   private readonly directReads: boolean;
-  private readonly servers = new Set<Server>();
-  private readonly connections = new Set<OfConnection>();
+  private readonly handshakeTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly channelOptions: Omit<ChannelOptions, "log">;
+  private readonly listeners = new Set<PassiveListener>();
+  private readonly connectors = new Map<ActiveConnector, () => void>();
+  private readonly channels = new Set<OpenFlowChannel>();
+  private readonly joining = new Map<OpenFlowChannel, Joining>();
+  private readonly ends = new Map<OpenFlowChannel, (joined: boolean) => void>();
   private readonly bySwitch = new Map<bigint, SwitchHandle>();
-  private readonly byConnection = new Map<OfConnection, SwitchHandle>();
-  private readonly hooks: ConnectionHooks = {
-    onReady: (conn, features) => this.join(conn, features),
-    onClose: (conn, reason) => this.leave(conn, reason),
+  private readonly byChannel = new Map<OpenFlowChannel, SwitchHandle>();
+  /** Until it joins, a channel's messages come here. */
+  private readonly handshake: ChannelHandlers = {
+    onReady: (ch) => void ch.send({ type: OFPT.FEATURES_REQUEST, xid: ch.nextXid() }),
+    onMessage: (ch, msg) => this.handshakeMessage(ch, msg),
+    onClose: (ch, reason) => this.leave(ch, reason),
   };
 
   constructor(options: ControllerOptions = {}) {
     this.log = options.logger ?? pino({ name: "ofcontroller" }, pino.destination(2));
     this.events = new EventChains(this.log);
-    this.scheduler = new InputScheduler(options.inputBudget ?? DEFAULT_INPUT_BUDGET);
+    this.scheduler = new InputScheduler(options.inputBudget);
     this.directReads = options.directReads ?? true;
-    const d = DEFAULT_CONNECTION_OPTIONS;
-    this.options = {
-      echoIntervalMs: options.echoIntervalMs ?? d.echoIntervalMs,
-      echoTimeoutMs: options.echoTimeoutMs ?? d.echoTimeoutMs,
-      handshakeTimeoutMs: options.handshakeTimeoutMs ?? d.handshakeTimeoutMs,
-      requestTimeoutMs: options.requestTimeoutMs ?? d.requestTimeoutMs,
-      output: { ...d.output, ...options.output },
+    const d = DEFAULT_CONTROLLER_OPTIONS;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? d.handshakeTimeoutMs;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? d.requestTimeoutMs;
+    this.channelOptions = {
+      label: "switch",
+      keepalive: {
+        idleMs: options.echoIntervalMs ?? d.echoIntervalMs,
+        timeoutMs: options.echoTimeoutMs ?? d.echoTimeoutMs,
+      },
+      sendQueue: { ...d.output, ...options.output },
+      scheduler: this.scheduler,
+      // As NOX and Ryu: a malformed message from a switch is logged, the session goes on.
+      answerMalformed: false,
+      firstXid: 0x100, // lower xids are left to applications that pick their own
     };
   }
 
@@ -76,7 +118,7 @@ export class Controller {
 
   /** Open connections, joined or still in their handshake. */
   get connectionCount(): number {
-    return this.connections.size;
+    return this.channels.size;
   }
 
   /** NOX style: adds `handler` to the event's chain (lower order first; return STOP to end the
@@ -93,95 +135,149 @@ export class Controller {
 
   /** Listens for switches on "ptcp:PORT[:IP]" (default ptcp:6653:127.0.0.1). Resolves with
    * the bound address (port 0 picks a free port). */
-  listen(target = "ptcp:"): Promise<{ host: string; port: number }> {
-    const { host, port } = parsePassiveTarget(target);
-    // Paused on accept: adoptAccepted may hand the socket's handle to one that reads directly.
-    const server = createServer({ pauseOnConnect: true }, (accepted) => {
-      const { socket, source } = adoptAccepted(accepted, this.directReads);
-      this.adopt(socket, source);
+  async listen(target = "ptcp:"): Promise<{ host: string; port: number }> {
+    const t = parsePassiveTarget(target);
+    const listener = await listenPassive(t, (conn) => this.adopt(conn), {
+      directReads: this.directReads,
+      onError: (err) => this.log.error({ err }, "listener error"),
     });
-    server.on("error", (err) => this.log.error({ err }, "listener error"));
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host, port, backlog: 511 }, () => {
-        server.off("error", reject);
-        this.servers.add(server);
-        const addr = server.address();
-        const bound = typeof addr === "object" && addr !== null ? addr.port : port;
-        this.log.info({ host, port: bound }, "listening for switches");
-        resolve({ host, port: bound });
-      });
-    });
+    this.listeners.add(listener);
+    this.log.info({ host: t.host, port: listener.port }, "listening for switches");
+    return { host: t.host, port: listener.port };
   }
 
   /** Connects to a switch listening on "tcp:HOST[:PORT]"; resolves when it has joined. */
-  connect(target: string): Promise<SwitchHandle> {
-    const { host, port } = parseActiveTarget(target);
+  connect(target: string, options: ConnectOptions = {}): Promise<SwitchHandle> {
+    const t = parseActiveTarget(target);
+    const reconnect = options.reconnect ?? false;
     return new Promise((resolve, reject) => {
-      const { socket, source } = connectReading({ host, port }, this.directReads);
-      const fail = (err: Error) => reject(err);
-      socket.once("error", fail);
-      socket.once("connect", () => {
-        socket.off("error", fail);
-        const conn = this.adopt(socket, source);
-        const offJoin = this.register(
-          "join",
-          (sw) => {
-            if (this.byConnection.get(conn) !== sw) return;
-            offJoin();
-            resolve(sw);
+      let settled = false;
+      const settle = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        f();
+      };
+      const forget = () => {
+        connector.stop();
+        this.connectors.delete(connector);
+      };
+      const connector = new ActiveConnector(
+        t,
+        (conn, ended) => {
+          this.adopt(conn, {
+            onJoin: (sw) => settle(() => resolve(sw)),
+            onEnd: (joined) => {
+              ended(joined);
+              if (reconnect) return;
+              forget();
+              const why = `${target}: connection closed before the switch joined`;
+              if (!joined) settle(() => reject(new Error(why)));
+            },
+          });
+        },
+        this.log,
+        {
+          reconnect,
+          directReads: this.directReads,
+          onGiveUp: (why) => {
+            forget();
+            settle(() => reject(new Error(why)));
           },
-          -Infinity,
-        );
-        socket.once("close", () => {
-          offJoin();
-          reject(new Error(`${target}: connection closed before the switch joined`));
-        });
-      });
+        },
+      );
+      this.connectors.set(connector, () =>
+        settle(() => reject(new Error(`${target}: controller closed before the switch joined`))),
+      );
+      connector.start();
     });
   }
 
-  /** Stops listening and closes every connection. */
+  /** Stops listening and connecting, and closes every connection. */
   async close(): Promise<void> {
-    const servers = [...this.servers];
-    this.servers.clear();
-    for (const conn of [...this.connections]) conn.close("controller shutting down");
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const [connector, cancel] of [...this.connectors]) {
+      connector.stop();
+      cancel();
+    }
+    this.connectors.clear();
+    for (const ch of [...this.channels]) ch.close("controller shutting down");
+    await Promise.all(listeners.map((l) => l.close()));
   }
 
-  private adopt(socket: Socket, source: ByteSource): OfConnection {
-    const log = this.log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
-    const conn = new OfConnection(socket, this.options, this.hooks, log, this.scheduler, source);
-    this.connections.add(conn);
+  private adopt(conn: Transported, waiter: Omit<Joining, "timer"> = {}): OpenFlowChannel {
+    const remote = `${conn.socket.remoteAddress}:${conn.socket.remotePort}`;
+    const log = this.log.child({ remote });
+    const ch = new OpenFlowChannel(
+      conn.socket,
+      conn.source,
+      { ...this.channelOptions, label: remote, log },
+      this.handshake,
+    );
+    const timer = setTimeout(
+      () => ch.close(`no handshake within ${this.handshakeTimeoutMs} ms`),
+      this.handshakeTimeoutMs,
+    );
+    this.channels.add(ch);
+    this.joining.set(ch, { timer, ...waiter });
+    if (waiter.onEnd) this.ends.set(ch, waiter.onEnd);
     log.debug("switch connected");
-    return conn;
+    return ch;
   }
 
-  private join(
-    conn: OfConnection,
-    features: MessageOf<typeof OFPT.FEATURES_REPLY>,
-  ): (msg: OfpMessage) => void {
-    const sw = new SwitchHandle(conn, features);
+  private handshakeMessage(ch: OpenFlowChannel, msg: OfpMessage): void {
+    if (msg.type === OFPT.FEATURES_REPLY) {
+      this.join(ch, msg);
+    } else if (msg.type === OFPT.ERROR) {
+      const pair = errorPairName(msg.errType, msg.code);
+      this.log.error({ remote: ch.remote, pair }, "switch sent an error during the handshake");
+      ch.close(`handshake error ${pair}`);
+    } else {
+      this.log.debug({ remote: ch.remote, type: msg.type }, "message before features reply");
+    }
+  }
+
+  private join(ch: OpenFlowChannel, features: MessageOf<typeof OFPT.FEATURES_REPLY>): void {
+    const waiter = this.joining.get(ch);
+    if (waiter !== undefined) clearTimeout(waiter.timer);
+    this.joining.delete(ch);
+    const sw = new SwitchHandle(ch, features, this.requestTimeoutMs);
     const old = this.bySwitch.get(sw.datapathId);
     if (old !== undefined) old.close("replaced by a new connection from the same datapath");
     this.bySwitch.set(sw.datapathId, sw);
-    this.byConnection.set(conn, sw);
-    this.log.info({ dpid: sw.dpid, remote: conn.remote, ports: sw.ports.size }, "switch joined");
+    this.byChannel.set(ch, sw);
+    // From now on its messages go straight to the switch's requests and the applications.
+    ch.setHandlers({
+      onReady: () => undefined,
+      onMessage: (_, msg) => {
+        if (!sw.settle(msg)) this.deliver(sw, msg);
+      },
+      onClose: (c, reason) => this.leave(c, reason),
+    });
+    this.log.info({ dpid: sw.dpid, remote: ch.remote, ports: sw.ports.size }, "switch joined");
+    waiter?.onJoin?.(sw);
     this.events.dispatch("join", sw);
-    return (msg) => this.deliver(sw, msg);
   }
 
-  private leave(conn: OfConnection, reason: string): void {
-    this.connections.delete(conn);
-    const sw = this.byConnection.get(conn);
+  private leave(ch: OpenFlowChannel, reason: string): void {
+    this.channels.delete(ch);
+    const waiter = this.joining.get(ch);
+    if (waiter !== undefined) clearTimeout(waiter.timer);
+    this.joining.delete(ch);
+    const onEnd = this.ends.get(ch);
+    this.ends.delete(ch);
+    const sw = this.byChannel.get(ch);
     if (sw === undefined) {
-      this.log.info({ remote: conn.remote, reason }, "connection closed before joining");
+      this.log.info({ remote: ch.remote, reason }, "connection closed before joining");
+      onEnd?.(false);
       return;
     }
-    this.byConnection.delete(conn);
+    this.byChannel.delete(ch);
+    sw.disconnected(reason);
     if (this.bySwitch.get(sw.datapathId) === sw) this.bySwitch.delete(sw.datapathId);
     this.log.info({ dpid: sw.dpid, reason }, "switch left");
     this.events.dispatch("leave", sw, reason);
+    onEnd?.(true);
   }
 
   private deliver(sw: SwitchHandle, msg: OfpMessage): void {

@@ -1,5 +1,10 @@
 // The controller library's public surface.
-export { Controller, DEFAULT_CONNECTION_OPTIONS, type ControllerOptions } from "./controller.js";
+export {
+  Controller,
+  DEFAULT_CONTROLLER_OPTIONS,
+  type ConnectOptions,
+  type ControllerOptions,
+} from "./controller.js";
 export {
   CONTINUE,
   STOP,
@@ -26,4 +31,4 @@ export {
   parseActiveTarget,
   parsePassiveTarget,
 } from "../ofchannel/targets.js";
-export type { OverflowPolicy, OutputQueueOptions } from "./output-queue.js";
+export type { OverflowPolicy, SendQueueOptions } from "../ofchannel/send-queue.js";

@@ -24,7 +24,7 @@ export class SwitchError extends Error {
   }
 }
 
-/** A request that will not be answered: timeout, disconnect, or refused by the output queue. */
+/** A request that will not be answered: timeout, disconnect, or refused by the send queue. */
 export class RequestFailed extends Error {
   override readonly name = "RequestFailed";
   constructor(

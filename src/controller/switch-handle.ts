@@ -13,6 +13,7 @@ import {
   OFPST,
   OFPT,
   OFPTT,
+  type OfpType,
 } from "../openflow/of10/constants.js";
 import type {
   FlowStatsRequestBody,
@@ -33,9 +34,9 @@ import type {
   QueueStats,
   TableStats,
 } from "../openflow/of10/types.js";
-import type { OfConnection } from "./connection.js";
+import type { OpenFlowChannel } from "../ofchannel/channel.js";
 import { matchAll } from "./match.js";
-import { RequestFailed, joinStatsParts } from "./requests.js";
+import { PendingRequests, RequestFailed, joinStatsParts } from "./requests.js";
 
 type FeaturesReply = MessageOf<typeof OFPT.FEATURES_REPLY>;
 type StatsReply = MessageOf<typeof OFPT.STATS_REPLY>;
@@ -64,11 +65,14 @@ export interface PortModSpec {
 export class SwitchHandle {
   /** Ports by number, kept current from PORT_STATUS. */
   readonly ports = new Map<number, PhyPort>();
+  private readonly pending = new PendingRequests();
 
   constructor(
-    private readonly conn: OfConnection,
+    private readonly conn: OpenFlowChannel,
     /** The FEATURES_REPLY the switch joined with. */
     readonly features: FeaturesReply,
+    /** Default time allowed for a request's reply (ms). */
+    private readonly requestTimeoutMs: number,
   ) {
     for (const p of features.ports) this.ports.set(p.portNo, p);
   }
@@ -86,7 +90,7 @@ export class SwitchHandle {
     return this.conn.remote;
   }
 
-  /** Whether its socket reads straight into the controller's slabs (see socket-reads.ts). */
+  /** Whether its socket reads straight into the controller's slabs (ofchannel/socket-reads.ts). */
   get readsDirect(): boolean {
     return this.conn.readsDirect;
   }
@@ -95,17 +99,22 @@ export class SwitchHandle {
     return !this.conn.closed;
   }
 
-  /** Messages the output queue refused because the switch did not keep up. */
+  /** The OpenFlow version negotiated with the switch. */
+  get version(): number {
+    return this.conn.version;
+  }
+
+  /** Messages the send queue refused because the switch did not keep up. */
   get droppedMessages(): number {
-    return this.conn.output.dropped;
+    return this.conn.queue.stats.dropped;
   }
 
   /** Bytes sent to the switch that the kernel has not taken yet (at most output.maxQueuedBytes). */
   get queuedBytes(): number {
-    return this.conn.output.backlog();
+    return this.conn.queue.unsentBytes;
   }
 
-  /** Sends any message as is; false if the output queue refused it. */
+  /** Sends any message as is; false if the send queue refused it. */
   send(msg: OfpMessage): boolean {
     return this.conn.send(msg);
   }
@@ -113,7 +122,7 @@ export class SwitchHandle {
   /** Sends one or more whole messages already encoded (e.g. by ExactFlowModWriter); false if
    * the output queue refused them. */
   sendEncoded(bytes: Buffer): boolean {
-    return this.conn.output.push(bytes);
+    return this.conn.sendEncoded(bytes);
   }
 
   /** A fresh xid for a message built by hand. */
@@ -186,7 +195,7 @@ export class SwitchHandle {
   }
 
   async getConfig(timeoutMs?: number): Promise<SwitchConfig> {
-    const [reply] = await this.conn.request(
+    const [reply] = await this.request(
       { type: OFPT.GET_CONFIG_REQUEST, xid: 0 },
       OFPT.GET_CONFIG_REPLY,
       timeoutMs,
@@ -197,7 +206,7 @@ export class SwitchHandle {
 
   /** Resolves once the switch has processed everything sent before it. */
   async barrier(timeoutMs?: number): Promise<void> {
-    await this.conn.request({ type: OFPT.BARRIER_REQUEST, xid: 0 }, OFPT.BARRIER_REPLY, timeoutMs);
+    await this.request({ type: OFPT.BARRIER_REQUEST, xid: 0 }, OFPT.BARRIER_REPLY, timeoutMs);
   }
 
   async descStats(timeoutMs?: number): Promise<DescStats> {
@@ -245,14 +254,42 @@ export class SwitchHandle {
     this.conn.close(reason);
   }
 
+  /** Offers a received message to the pending requests; true if it answered one. Called by the
+   * controller before anything else sees the message. */
+  settle(msg: OfpMessage): boolean {
+    return this.pending.settle(msg);
+  }
+
+  /** Fails every pending request; called by the controller when the connection is gone. */
+  disconnected(reason: string): void {
+    this.pending.failAll(new RequestFailed("disconnected", `${this.remote}: ${reason}`));
+  }
+
   /** Keeps `ports` current; called by the controller before applications see the event. */
   updatePort(msg: MessageOf<typeof OFPT.PORT_STATUS>): void {
     if (msg.reason === OFPPR.DELETE) this.ports.delete(msg.desc.portNo);
     else this.ports.set(msg.desc.portNo, msg.desc);
   }
 
+  /** Sends `msg` (its xid is replaced) and waits for its reply (all parts of a stats reply). */
+  private request(
+    msg: OfpMessage,
+    replyType: OfpType,
+    timeoutMs = this.requestTimeoutMs,
+  ): Promise<OfpMessage[]> {
+    if (this.conn.closed) {
+      return Promise.reject(new RequestFailed("disconnected", `${this.remote} is disconnected`));
+    }
+    const xid = this.conn.nextXid();
+    const reply = this.pending.wait(xid, replyType, timeoutMs);
+    if (!this.conn.send({ ...msg, xid })) {
+      this.pending.fail(xid, new RequestFailed("queue-full", `send queue to ${this.remote} full`));
+    }
+    return reply;
+  }
+
   private async stats(body: StatsRequestBody, timeoutMs?: number): Promise<StatsReply[]> {
-    const parts = (await this.conn.request(
+    const parts = (await this.request(
       { type: OFPT.STATS_REQUEST, xid: 0, flags: 0, ...body } as OfpMessage,
       OFPT.STATS_REPLY,
       timeoutMs,

@@ -2,32 +2,32 @@
 // wildcard mask). Lookup order and the early stop are described in docs/flowtable.md.
 import type { FlowKey } from "../packet/flow-key.js";
 import type { FlowEntry } from "./flow-entry.js";
-import { covers, EXACT_MASK, overlaps, type MatchWords } from "./match-words.js";
+import { covers, EXACT_MASK, overlaps, type RuleMatch } from "./rule-match.js";
 import { WordHashTable } from "./word-hash.js";
 
 /** Entries of one subtable that share a priority, oldest first (linked through prioPrev/Next). */
-interface PriorityList {
-  head: FlowEntry;
-  tail: FlowEntry;
+interface PriorityList<A> {
+  head: FlowEntry<A>;
+  tail: FlowEntry<A>;
 }
 
-class Subtable {
-  readonly buckets = new WordHashTable<FlowEntry>();
+class Subtable<A> {
+  readonly buckets = new WordHashTable<FlowEntry<A>>();
   count = 0;
   /** Highest priority present, and the oldest seq at that priority: the subtable's sort key. */
   maxPriority = -1;
   minSeqAtMax = Infinity;
   /** Distinct priorities present, highest first. */
   private readonly priorities: number[] = [];
-  private readonly lists = new Map<number, PriorityList>();
+  private readonly lists = new Map<number, PriorityList<A>>();
 
   constructor(readonly mask: Int32Array) {}
 
-  entriesAt(priority: number): FlowEntry | undefined {
+  entriesAt(priority: number): FlowEntry<A> | undefined {
     return this.lists.get(priority)?.head;
   }
 
-  add(e: FlowEntry): void {
+  add(e: FlowEntry<A>): void {
     const head = this.buckets.get(e.value);
     if (head === undefined || head.priority < e.priority) {
       e.bucketNext = head;
@@ -53,7 +53,7 @@ class Subtable {
     this.refreshSortKey();
   }
 
-  remove(e: FlowEntry): void {
+  remove(e: FlowEntry<A>): void {
     const head = this.buckets.get(e.value);
     if (head === e) {
       if (e.bucketNext === undefined) this.buckets.delete(e.value);
@@ -64,7 +64,7 @@ class Subtable {
       if (p !== undefined) p.bucketNext = e.bucketNext;
     }
     e.bucketNext = undefined;
-    const list = this.lists.get(e.priority) as PriorityList;
+    const list = this.lists.get(e.priority) as PriorityList<A>;
     if (e.prioPrev !== undefined) e.prioPrev.prioNext = e.prioNext;
     else if (e.prioNext !== undefined) list.head = e.prioNext;
     if (e.prioNext !== undefined) e.prioNext.prioPrev = e.prioPrev;
@@ -78,9 +78,9 @@ class Subtable {
     this.refreshSortKey();
   }
 
-  *entries(): IterableIterator<FlowEntry> {
+  *entries(): IterableIterator<FlowEntry<A>> {
     for (const head of this.buckets.values()) {
-      for (let e: FlowEntry | undefined = head; e !== undefined; e = e.bucketNext) yield e;
+      for (let e: FlowEntry<A> | undefined = head; e !== undefined; e = e.bucketNext) yield e;
     }
   }
 
@@ -91,23 +91,23 @@ class Subtable {
       return;
     }
     this.maxPriority = this.priorities[0];
-    this.minSeqAtMax = (this.lists.get(this.maxPriority) as PriorityList).head.seq;
+    this.minSeqAtMax = (this.lists.get(this.maxPriority) as PriorityList<A>).head.seq;
   }
 }
 
 /** Sort order of subtables: highest priority first, then the one holding the oldest such entry. */
-function before(a: Subtable, b: Subtable): boolean {
+function before<A>(a: Subtable<A>, b: Subtable<A>): boolean {
   return (
     a.maxPriority > b.maxPriority ||
     (a.maxPriority === b.maxPriority && a.minSeqAtMax < b.minSeqAtMax)
   );
 }
 
-export class Classifier {
-  private readonly exactTable = new WordHashTable<FlowEntry>();
-  private readonly byMask = new WordHashTable<Subtable>();
+export class Classifier<A> {
+  private readonly exactTable = new WordHashTable<FlowEntry<A>>();
+  private readonly byMask = new WordHashTable<Subtable<A>>();
   /** Kept sorted with `before`, so lookup can stop at the first subtable that cannot win. */
-  private readonly subtables: Subtable[] = [];
+  private readonly subtables: Subtable<A>[] = [];
   private count = 0;
   /** Bumped by every insert and remove, so caches of lookup results know when to forget. */
   version = 0;
@@ -121,7 +121,7 @@ export class Classifier {
   }
 
   /** The entry a packet hits: exact first, else the best wildcard entry. Allocation-free. */
-  lookup(key: FlowKey): FlowEntry | undefined {
+  lookup(key: FlowKey): FlowEntry<A> | undefined {
     const words = key.words;
     if (this.exactTable.size !== 0) {
       const e = this.exactTable.find(words, EXACT_MASK);
@@ -134,7 +134,7 @@ export class Classifier {
    * out[i] = lookup(keys[i]) for i < count, with the exact-table probes of the whole batch
    * overlapped (WordHashTable.findBatch); exact misses then search the subtables one by one.
    */
-  lookupBatch(keys: readonly FlowKey[], count: number, out: (FlowEntry | undefined)[]): void {
+  lookupBatch(keys: readonly FlowKey[], count: number, out: (FlowEntry<A> | undefined)[]): void {
     if (this.exactTable.size !== 0) this.exactTable.findBatch(keys, count, EXACT_MASK, out);
     else for (let i = 0; i < count; i++) out[i] = undefined;
     if (this.subtables.length === 0) return;
@@ -143,9 +143,9 @@ export class Classifier {
     }
   }
 
-  private lookupWildcard(words: Uint32Array): FlowEntry | undefined {
+  private lookupWildcard(words: Uint32Array): FlowEntry<A> | undefined {
     const subs = this.subtables;
-    let best: FlowEntry | undefined = undefined;
+    let best: FlowEntry<A> | undefined = undefined;
     let bestPriority = -1;
     let bestSeq = Infinity;
     for (let i = 0; i < subs.length; i++) {
@@ -166,7 +166,7 @@ export class Classifier {
   }
 
   /** Caller guarantees no entry with the same match (and priority, for wildcard ones) exists. */
-  insert(e: FlowEntry): void {
+  insert(e: FlowEntry<A>): void {
     this.version++;
     this.count++;
     if (e.exact) {
@@ -184,14 +184,14 @@ export class Classifier {
     this.place(st);
   }
 
-  remove(e: FlowEntry): void {
+  remove(e: FlowEntry<A>): void {
     this.version++;
     this.count--;
     if (e.exact) {
       this.exactTable.delete(e.value);
       return;
     }
-    const st = this.byMask.get(e.mask) as Subtable;
+    const st = this.byMask.get(e.mask) as Subtable<A>;
     this.subtables.splice(this.subtables.indexOf(st), 1);
     st.remove(e);
     if (st.count === 0) this.byMask.delete(st.mask);
@@ -199,7 +199,7 @@ export class Classifier {
   }
 
   /** The entry with this very match (and priority, unless exact): OF1.0 "strict" identity. */
-  findStrict(w: MatchWords, priority: number): FlowEntry | undefined {
+  findStrict(w: RuleMatch, priority: number): FlowEntry<A> | undefined {
     if (w.exact) return this.exactTable.get(w.value);
     let e = this.byMask.get(w.mask)?.buckets.get(w.value);
     while (e !== undefined && e.priority > priority) e = e.bucketNext;
@@ -210,7 +210,7 @@ export class Classifier {
    * An entry that a packet could hit together with `w` at the same priority (CHECK_OVERLAP).
    * Exact entries rank above all wildcard ones, so they only overlap an identical exact entry.
    */
-  findOverlap(w: MatchWords, priority: number): FlowEntry | undefined {
+  findOverlap(w: RuleMatch, priority: number): FlowEntry<A> | undefined {
     if (w.exact) return this.exactTable.get(w.value);
     for (const st of this.subtables) {
       for (let e = st.entriesAt(priority); e !== undefined; e = e.prioNext) {
@@ -221,18 +221,18 @@ export class Classifier {
   }
 
   /** Entries whose match is at least as specific as (mask, value) (OF1.0 non-strict). */
-  covered(mask: Int32Array, value: Int32Array): FlowEntry[] {
-    const out: FlowEntry[] = [];
+  covered(mask: Int32Array, value: Int32Array): FlowEntry<A>[] {
+    const out: FlowEntry<A>[] = [];
     for (const e of this.entries()) if (covers(mask, value, e.mask, e.value)) out.push(e);
     return out;
   }
 
-  *entries(): IterableIterator<FlowEntry> {
+  *entries(): IterableIterator<FlowEntry<A>> {
     yield* this.exactTable.values();
     for (const st of this.subtables) yield* st.entries();
   }
 
-  private place(st: Subtable): void {
+  private place(st: Subtable<A>): void {
     let lo = 0;
     let hi = this.subtables.length;
     while (lo < hi) {

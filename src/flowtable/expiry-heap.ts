@@ -3,27 +3,27 @@
 // touches only entries whose deadline has come.
 import type { FlowEntry } from "./flow-entry.js";
 
-export class ExpiryHeap {
-  private readonly items: FlowEntry[] = [];
+export class ExpiryHeap<A> {
+  private readonly items: FlowEntry<A>[] = [];
 
   get size(): number {
     return this.items.length;
   }
 
-  peek(): FlowEntry | undefined {
+  peek(): FlowEntry<A> | undefined {
     return this.items[0];
   }
 
-  push(e: FlowEntry): void {
+  push(e: FlowEntry<A>): void {
     e.heapIndex = this.items.length;
     this.items.push(e);
     this.up(e.heapIndex);
   }
 
-  remove(e: FlowEntry): void {
+  remove(e: FlowEntry<A>): void {
     const i = e.heapIndex;
     if (i < 0) return;
-    const last = this.items.pop() as FlowEntry;
+    const last = this.items.pop() as FlowEntry<A>;
     e.heapIndex = -1;
     if (last === e) return;
     this.items[i] = last;
@@ -33,7 +33,7 @@ export class ExpiryHeap {
   }
 
   /** Re-sorts `e` after its deadlineMs changed. */
-  update(e: FlowEntry): void {
+  update(e: FlowEntry<A>): void {
     this.up(e.heapIndex);
     this.down(e.heapIndex);
   }

@@ -1,52 +1,58 @@
-// The OF1.0 flow table: FLOW_MOD commands, lookups with hit accounting, idle/hard timeouts,
-// stats queries and the emergency table. Knows nothing of sockets or packets beyond FlowKey.
+// The flow table: rules over FlowKey words with add / modify / delete (strict or loose),
+// overlap checks, idle and hard timeouts, counters, lookups with hit accounting and an
+// emergency table. Its rules carry the owner's actions as an opaque `A`; it knows nothing of
+// OpenFlow messages, sockets or frames beyond the FlowKey.
 import { performance } from "node:perf_hooks";
-import {
-  OFPET,
-  OFPFC,
-  OFPFF,
-  OFPFMFC,
-  OFPFW,
-  OFPP,
-  OFPRR,
-  OFPTT,
-} from "../openflow/of10/constants.js";
-import type {
-  AggregateStats,
-  FlowMod,
-  FlowRemoved,
-  FlowStats,
-  Match,
-  TableStats,
-} from "../openflow/of10/types.js";
+import type { FlowKey } from "../packet/flow-key.js";
 import { Classifier } from "./classifier.js";
 import { ExpiryHeap } from "./expiry-heap.js";
-import { FlowEntry } from "./flow-entry.js";
-import type { FlowKey } from "../packet/flow-key.js";
-import { matchToWords, type MatchWords } from "./match-words.js";
+import { FlowEntry, type NewRule } from "./flow-entry.js";
 import { MicroflowCache } from "./microflow-cache.js";
+import type { RuleMatch } from "./rule-match.js";
 import { hashWords } from "./word-hash.js";
 
 export const DEFAULT_MAX_ENTRIES = 1_000_000;
-export const TABLE_NAME = "classifier";
 
-export interface FlowModError {
-  errType: number;
-  code: number;
+/** Why add() refused a rule. */
+export type AddError =
+  /** The table already holds maxEntries. */
+  | "table-full"
+  /** checkOverlap, and an entry of the same priority could match a packet the rule matches. */
+  | "overlap"
+  /** An emergency rule with an idle or hard timeout. */
+  | "emergency-timeout";
+
+export type AddResult<A> =
+  { entry: FlowEntry<A>; error?: undefined } | { entry?: undefined; error: AddError };
+
+export type RemovalReason = "idle-timeout" | "hard-timeout" | "delete";
+
+export interface Removal<A> {
+  entry: FlowEntry<A>;
+  reason: RemovalReason;
 }
 
-/** A FLOW_REMOVED body plus whether the entry asked for it (OFPFF_SEND_FLOW_REM). */
-export interface RemovedFlow extends FlowRemoved {
-  sendFlowRem: boolean;
-  entry: FlowEntry;
+/** Which of the two tables a selection looks in; "both" lists the normal entries first. */
+export type TableChoice = "normal" | "emergency" | "both";
+
+/** Entries to modify, delete or report. */
+export interface Selector<A> {
+  match: RuleMatch;
+  tables: TableChoice;
+  /**
+   * Strict: only the entry with this very match and `priority` (an exact entry: any priority).
+   * Loose (default): every entry whose match is at least as specific as `match`.
+   */
+  strict?: boolean;
+  priority?: number;
+  /** Keeps only entries whose actions pass (the owner's filter, e.g. "outputs to port 3"). */
+  where?: (actions: A) => boolean;
 }
 
-export interface FlowModResult {
-  error?: FlowModError;
-  /** Entries removed by this command that had OFPFF_SEND_FLOW_REM (reason DELETE). */
-  removed: RemovedFlow[];
-  /** The added entry, or the first modified one: where a buffered packet should go. */
-  entry?: FlowEntry;
+export interface Aggregate {
+  packets: number;
+  bytes: number;
+  flows: number;
 }
 
 export interface FlowTableOptions {
@@ -57,39 +63,34 @@ export interface FlowTableOptions {
   cacheSlots?: number;
 }
 
-const flowModError = (code: number): FlowModResult => ({
-  error: { errType: OFPET.FLOW_MOD_FAILED, code },
-  removed: [],
-});
-
 /** Lookup precedence: exact entries, then higher priority, then older. */
-export function precedence(a: FlowEntry, b: FlowEntry): number {
+export function precedence<A>(a: FlowEntry<A>, b: FlowEntry<A>): number {
   if (a.exact !== b.exact) return a.exact ? -1 : 1;
   return b.priority - a.priority || a.seq - b.seq;
 }
 
-export class FlowTable {
+export class FlowTable<A> {
   readonly maxEntries: number;
   /** Coarse clock (ms) that recordHit stamps entries with; refreshed by tick(). */
   now: number;
   private readonly clock: () => number;
-  private readonly normal = new Classifier();
-  private readonly emergency = new Classifier();
-  private active: Classifier = this.normal;
+  private readonly normal = new Classifier<A>();
+  private readonly emergency = new Classifier<A>();
+  private active: Classifier<A> = this.normal;
   private emergencyMode = false;
-  private readonly expiry = new ExpiryHeap();
+  private readonly expiry = new ExpiryHeap<A>();
   private seq = 0;
   private lookups = 0;
   private matched = 0;
-  private readonly cache: MicroflowCache<FlowEntry> | undefined;
+  private readonly cache: MicroflowCache<FlowEntry<A>> | undefined;
   /** The classifier and its version the cache's contents were computed from. */
-  private cacheSource: Classifier = this.normal;
+  private cacheSource: Classifier<A> = this.normal;
   private cacheVersion = 0;
 
   constructor(opts: FlowTableOptions = {}) {
     this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
     const slots = opts.cacheSlots ?? 8192;
-    this.cache = slots > 0 ? new MicroflowCache<FlowEntry>(slots) : undefined;
+    this.cache = slots > 0 ? new MicroflowCache<FlowEntry<A>>(slots) : undefined;
     this.clock = opts.clock ?? (() => performance.now());
     this.now = this.clock();
   }
@@ -100,6 +101,7 @@ export class FlowTable {
     return this.now;
   }
 
+  /** Entries in the normal table. */
   get activeCount(): number {
     return this.normal.size;
   }
@@ -112,17 +114,26 @@ export class FlowTable {
     return this.emergencyMode;
   }
 
+  /** Packets looked up, and those that hit an entry, since the table was made. */
+  get lookupCount(): number {
+    return this.lookups;
+  }
+
+  get matchedCount(): number {
+    return this.matched;
+  }
+
   /** The entry for a packet (emergency table only in emergency mode); counts lookups/matched. */
-  lookup(key: FlowKey): FlowEntry | undefined {
+  lookup(key: FlowKey): FlowEntry<A> | undefined {
     this.lookups++;
     const cls = this.active;
     const cache = this.cache;
-    let e: FlowEntry | undefined;
+    let e: FlowEntry<A> | undefined;
     if (cache === undefined) {
       e = cls.lookup(key);
     } else {
-      // Any insert or removal (flow_mod, expiry, emergency switch) may change any packet's
-      // answer: forget everything, synchronously, so a BARRIER_REPLY means the new table.
+      // Any insert or removal (add, delete, expiry, emergency switch) may change any packet's
+      // answer: forget everything, synchronously, so the next lookup sees the new table.
       if (cls !== this.cacheSource || cls.version !== this.cacheVersion) {
         cache.invalidate();
         this.cacheSource = cls;
@@ -152,7 +163,7 @@ export class FlowTable {
    * accesses of the batch: at large table sizes much faster per key than single lookups.
    * Allocation-free; `out` must have room for `count` results.
    */
-  lookupBatch(keys: readonly FlowKey[], count: number, out: (FlowEntry | undefined)[]): void {
+  lookupBatch(keys: readonly FlowKey[], count: number, out: (FlowEntry<A> | undefined)[]): void {
     this.active.lookupBatch(keys, count, out);
     let hits = 0;
     for (let i = 0; i < count; i++) if (out[i] !== undefined) hits++;
@@ -160,32 +171,66 @@ export class FlowTable {
     this.matched += hits;
   }
 
-  recordHit(entry: FlowEntry, bytes: number): void {
+  recordHit(entry: FlowEntry<A>, bytes: number): void {
     entry.packets++;
     entry.bytes += bytes;
     entry.lastUsedMs = this.now;
   }
 
-  applyFlowMod(fm: FlowMod): FlowModResult {
+  /**
+   * Adds a rule to the normal or the emergency table. An entry with the same match and priority
+   * (an exact one: the same match) is replaced: counters and age restart, and it is not reported
+   * as removed.
+   */
+  add(rule: NewRule<A>): AddResult<A> {
     this.tick();
-    switch (fm.command) {
-      case OFPFC.ADD:
-        return this.add(fm, matchToWords(fm.match));
-      case OFPFC.MODIFY:
-      case OFPFC.MODIFY_STRICT:
-        return this.modify(fm, fm.command === OFPFC.MODIFY_STRICT);
-      case OFPFC.DELETE:
-      case OFPFC.DELETE_STRICT:
-        return this.delete(fm, fm.command === OFPFC.DELETE_STRICT);
-      default:
-        return flowModError(OFPFMFC.BAD_COMMAND);
+    const emergency = rule.emergency === true;
+    if (emergency && (rule.idleTimeout !== 0 || rule.hardTimeout !== 0)) {
+      return { error: "emergency-timeout" };
     }
+    const c = emergency ? this.emergency : this.normal;
+    if (rule.checkOverlap === true && c.findOverlap(rule.match, rule.priority) !== undefined) {
+      return { error: "overlap" };
+    }
+    const old = c.findStrict(rule.match, rule.priority);
+    if (old !== undefined) this.detach(old);
+    else if (c.size >= this.maxEntries) return { error: "table-full" };
+    const e = new FlowEntry(rule, this.seq++, this.now);
+    c.insert(e);
+    if (e.idleTimeout > 0 || e.hardTimeout > 0) {
+      e.deadlineMs = Math.min(
+        e.hardTimeout > 0 ? e.createdMs + e.hardTimeout * 1000 : Infinity,
+        e.idleTimeout > 0 ? e.lastUsedMs + e.idleTimeout * 1000 : Infinity,
+      );
+      this.expiry.push(e);
+    }
+    return { entry: e };
   }
 
-  /** Removes entries whose idle or hard timeout has passed (all of them, flagged or not). */
-  expire(): RemovedFlow[] {
+  /**
+   * Gives the selected entries new actions (and a new cookie, when one is given); counters,
+   * timeouts and age stay. Returns them in precedence order (none: the caller decides whether
+   * to add instead).
+   */
+  modify(sel: Selector<A>, actions: A, cookie?: bigint): FlowEntry<A>[] {
+    const targets = this.select(sel);
+    for (const e of targets) {
+      e.setActions(actions);
+      if (cookie !== undefined) e.cookie = cookie;
+    }
+    return targets;
+  }
+
+  /** Removes the selected entries; returns them (reason "delete") in selection order. */
+  delete(sel: Selector<A>): Removal<A>[] {
+    this.tick();
+    return this.select(sel).map((e) => this.evict(e, "delete"));
+  }
+
+  /** Removes entries whose idle or hard timeout has passed (hard wins when both have). */
+  expire(): Removal<A>[] {
     const now = this.tick();
-    const out: RemovedFlow[] = [];
+    const out: Removal<A>[] = [];
     for (
       let e = this.expiry.peek();
       e !== undefined && e.deadlineMs <= now;
@@ -193,8 +238,8 @@ export class FlowTable {
     ) {
       const hardAt = e.hardTimeout > 0 ? e.createdMs + e.hardTimeout * 1000 : Infinity;
       const idleAt = e.idleTimeout > 0 ? e.lastUsedMs + e.idleTimeout * 1000 : Infinity;
-      if (now >= hardAt) out.push(this.evict(e, OFPRR.HARD_TIMEOUT));
-      else if (now >= idleAt) out.push(this.evict(e, OFPRR.IDLE_TIMEOUT));
+      if (now >= hardAt) out.push(this.evict(e, "hard-timeout"));
+      else if (now >= idleAt) out.push(this.evict(e, "idle-timeout"));
       else {
         // Used since it was scheduled: look again when it could next expire.
         e.deadlineMs = Math.min(hardAt, idleAt);
@@ -210,179 +255,69 @@ export class FlowTable {
   }
 
   /**
-   * Enter (on connection loss) or leave emergency mode. Entering deletes every normal entry
-   * (OF1.0 §4.3) and returns them with reason DELETE; lookups then use the emergency table.
+   * Enter or leave emergency mode. Entering deletes every normal entry (OF1.0 §4.3: on
+   * connection loss) and returns them, in precedence order; lookups then use the emergency
+   * table until it is left.
    */
-  setEmergencyMode(on: boolean): RemovedFlow[] {
+  setEmergencyMode(on: boolean): Removal<A>[] {
     if (on === this.emergencyMode) return [];
     this.emergencyMode = on;
     this.active = on ? this.emergency : this.normal;
     if (!on) return [];
     this.tick();
-    return [...this.normal.entries()].sort(precedence).map((e) => this.evict(e, OFPRR.DELETE));
+    return [...this.normal.entries()].sort(precedence).map((e) => this.evict(e, "delete"));
   }
 
-  flowStats(match: Match, tableId: number, outPort: number): FlowStats[] {
-    const now = this.tick();
-    const out: FlowStats[] = [];
-    for (const [id, entries] of this.statsSelection(match, tableId, outPort)) {
-      for (const e of entries) out.push(e.toFlowStats(id, now));
-    }
+  /**
+   * The selected entries: normal ones first, then emergency ones (`entry.emergency` tells which),
+   * each group in precedence order unless `ordered` is false. A snapshot: an entry removed
+   * later has `removed` set (a lazy reader skips it).
+   */
+  select(sel: Selector<A>, ordered = true): FlowEntry<A>[] {
+    const out: FlowEntry<A>[] = [];
+    if (sel.tables !== "emergency") this.selectIn(this.normal, sel, ordered, out);
+    if (sel.tables !== "normal") this.selectIn(this.emergency, sel, ordered, out);
     return out;
   }
 
-  aggregateStats(match: Match, tableId: number, outPort: number): AggregateStats {
+  /** Packets, bytes and entries summed over the selection. */
+  aggregate(sel: Selector<A>): Aggregate {
     let packets = 0;
     let bytes = 0;
-    let flowCount = 0;
-    for (const [, entries] of this.statsSelection(match, tableId, outPort, false)) {
-      for (const e of entries) {
-        packets += e.packets;
-        bytes += e.bytes;
-        flowCount++;
-      }
+    const entries = this.select(sel, false);
+    for (const e of entries) {
+      packets += e.packets;
+      bytes += e.bytes;
     }
-    return { packetCount: BigInt(packets), byteCount: BigInt(bytes), flowCount };
+    return { packets, bytes, flows: entries.length };
   }
 
-  tableStats(): TableStats[] {
-    return [
-      {
-        tableId: 0,
-        name: TABLE_NAME,
-        wildcards: OFPFW.ALL,
-        maxEntries: this.maxEntries,
-        activeCount: this.normal.size,
-        lookupCount: BigInt(this.lookups),
-        matchedCount: BigInt(this.matched),
-      },
-    ];
-  }
-
-  private add(fm: FlowMod, w: MatchWords): FlowModResult {
-    const emerg = (fm.flags & OFPFF.EMERG) !== 0;
-    if (emerg && (fm.idleTimeout !== 0 || fm.hardTimeout !== 0)) {
-      return flowModError(OFPFMFC.BAD_EMERG_TIMEOUT);
-    }
-    const c = emerg ? this.emergency : this.normal;
-    const priority = fm.priority & 0xffff;
-    if ((fm.flags & OFPFF.CHECK_OVERLAP) !== 0 && c.findOverlap(w, priority) !== undefined) {
-      return flowModError(OFPFMFC.OVERLAP);
-    }
-    const old = c.findStrict(w, priority);
-    if (old !== undefined) this.detach(old);
-    else if (c.size >= this.maxEntries) return flowModError(OFPFMFC.ALL_TABLES_FULL);
-    const e = new FlowEntry(
-      w,
-      priority,
-      fm.cookie,
-      fm.idleTimeout & 0xffff,
-      fm.hardTimeout & 0xffff,
-      fm.flags,
-      fm.actions,
-      emerg,
-      this.seq++,
-      this.now,
-    );
-    c.insert(e);
-    if (e.idleTimeout > 0 || e.hardTimeout > 0) {
-      e.deadlineMs = Math.min(
-        e.hardTimeout > 0 ? e.createdMs + e.hardTimeout * 1000 : Infinity,
-        e.idleTimeout > 0 ? e.lastUsedMs + e.idleTimeout * 1000 : Infinity,
-      );
-      this.expiry.push(e);
-    }
-    return { removed: [], entry: e };
-  }
-
-  /** OF1.0 (as Open vSwitch implements it): new actions and cookie, counters and timeouts kept.
-   * EMERG picks the emergency table, as in the reference switch. */
-  private modify(fm: FlowMod, strict: boolean): FlowModResult {
-    const w = matchToWords(fm.match);
-    const c = (fm.flags & OFPFF.EMERG) !== 0 ? this.emergency : this.normal;
-    const targets = this.targets(c, fm, w, strict, OFPP.NONE);
-    if (targets.length === 0) return this.add(fm, w);
-    for (const e of targets) {
-      e.setActions(fm.actions);
-      e.cookie = fm.cookie;
-    }
-    return { removed: [], entry: targets[0] };
-  }
-
-  /**
-   * DELETE / DELETE_STRICT. With EMERG only the emergency table (as the reference switch);
-   * without, the normal table and then the emergency one, so that a delete of everything leaves
-   * no entry of any kind and a controller that cannot send EMERG (ovs-ofctl) can still remove
-   * an emergency entry. Deleted emergency entries send no FLOW_REMOVED (OF1.0 §4.6).
-   */
-  private delete(fm: FlowMod, strict: boolean): FlowModResult {
-    const w = matchToWords(fm.match);
-    const tables =
-      (fm.flags & OFPFF.EMERG) !== 0 ? [this.emergency] : [this.normal, this.emergency];
-    const removed: RemovedFlow[] = [];
-    for (const c of tables) {
-      for (const e of this.targets(c, fm, w, strict, fm.outPort)) {
-        const r = this.evict(e, OFPRR.DELETE);
-        if (r.sendFlowRem) removed.push(r);
-      }
-    }
-    return { removed };
-  }
-
-  /** Entries a MODIFY/DELETE selects in classifier `c`, in precedence order. */
-  private targets(
-    c: Classifier,
-    fm: FlowMod,
-    w: MatchWords,
-    strict: boolean,
-    outPort: number,
-  ): FlowEntry[] {
-    let found: FlowEntry[];
-    if (strict) {
-      const e = c.findStrict(w, fm.priority & 0xffff);
+  private selectIn(
+    c: Classifier<A>,
+    sel: Selector<A>,
+    ordered: boolean,
+    out: FlowEntry<A>[],
+  ): void {
+    let found: FlowEntry<A>[];
+    if (sel.strict === true) {
+      const e = c.findStrict(sel.match, sel.priority ?? 0);
       found = e === undefined ? [] : [e];
     } else {
-      found = c.covered(w.mask, w.value).sort(precedence);
-    }
-    return outPort === OFPP.NONE ? found : found.filter((e) => e.outputsTo(outPort));
-  }
-
-  /**
-   * Stats selection: per table asked for (0, 0xfe emergency, 0xff both), the entries the
-   * request covers, in precedence order unless `ordered` is false. A snapshot: an entry removed
-   * later has `removed` set (a lazy dump skips it).
-   */
-  statsSelection(
-    match: Match,
-    tableId: number,
-    outPort: number,
-    ordered = true,
-  ): [number, FlowEntry[]][] {
-    const w = matchToWords(match);
-    const tables: [number, Classifier][] = [];
-    if (tableId === 0 || tableId === OFPTT.ALL) tables.push([0, this.normal]);
-    if (tableId === OFPTT.EMERG || tableId === OFPTT.ALL)
-      tables.push([OFPTT.EMERG, this.emergency]);
-    return tables.map(([id, c]) => {
-      const found = c.covered(w.mask, w.value);
+      found = c.covered(sel.match.mask, sel.match.value);
       if (ordered) found.sort(precedence);
-      return [id, outPort === OFPP.NONE ? found : found.filter((e) => e.outputsTo(outPort))];
-    });
+    }
+    const where = sel.where;
+    for (const e of found) if (where === undefined || where(e.actions)) out.push(e);
   }
 
-  private detach(e: FlowEntry): void {
+  private detach(e: FlowEntry<A>): void {
     (e.emergency ? this.emergency : this.normal).remove(e);
     this.expiry.remove(e);
     e.removed = true;
   }
 
-  private evict(e: FlowEntry, reason: number): RemovedFlow {
+  private evict(e: FlowEntry<A>, reason: RemovalReason): Removal<A> {
     this.detach(e);
-    return {
-      ...e.toFlowRemoved(reason, this.now),
-      // OF1.0 §4.6: emergency entries never generate FLOW_REMOVED.
-      sendFlowRem: !e.emergency && (e.flags & OFPFF.SEND_FLOW_REM) !== 0,
-      entry: e,
-    };
+    return { entry: e, reason };
   }
 }

@@ -1,10 +1,11 @@
-// An active controller target (`tcp:HOST:PORT`): connects, and reconnects for as long as the
-// switch runs. Backoff as Open vSwitch's rconn: after a failed attempt wait 1 s, then 2, 4,
-// 8 s (the maximum); after a session that had been up ends, try again at once (within
-// `afterUpMs`), so the backoff grows only across failed attempts.
-import { connect, type Socket } from "node:net";
+// An active target (`tcp:HOST:PORT`): connects, and with `reconnect` connects again for as long
+// as it runs. Backoff as Open vSwitch's rconn: after a failed attempt wait 1 s, then 2, 4, 8 s
+// (the maximum); after a session that had been up ends, try again at once (within `afterUpMs`),
+// so the backoff grows only across failed attempts. The switch reaches its controllers this way,
+// and the controller the switches that listen.
 import type { Logger } from "pino";
 import type { ActiveTarget } from "./targets.js";
+import { openActive, type Transported, type TransportOptions } from "./transport.js";
 
 export interface BackoffOptions {
   /** First wait after a failed attempt (default 1000 ms). */
@@ -17,32 +18,41 @@ export interface BackoffOptions {
   connectTimeoutMs?: number;
 }
 
+export interface ActiveOptions extends BackoffOptions, TransportOptions {
+  /** Connect again after a failure or the end of a session (default true). */
+  reconnect?: boolean;
+  /** Without `reconnect`: the one attempt failed before a socket was connected. */
+  onGiveUp?: (why: string) => void;
+}
+
 /** What the owner does with a connected socket; `ended` must be called when it closes,
  * saying whether the session got past the HELLO exchange. */
-export type SessionOpener = (socket: Socket, ended: (wasUp: boolean) => void) => void;
+export type SessionOpener = (conn: Transported, ended: (wasUp: boolean) => void) => void;
 
-export class ActiveController {
+export class ActiveConnector {
   /** Failed attempts since the last session that came up. */
   failures = 0;
   attempts = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private socket: Socket | undefined;
+  private socket: Transported["socket"] | undefined;
   private stopped = false;
   private readonly minMs: number;
   private readonly maxMs: number;
   private readonly afterUpMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly reconnect: boolean;
 
   constructor(
     readonly target: ActiveTarget,
     private readonly open: SessionOpener,
     private readonly log: Logger,
-    backoff: BackoffOptions = {},
+    private readonly opts: ActiveOptions = {},
   ) {
-    this.minMs = backoff.minMs ?? 1000;
-    this.maxMs = Math.max(this.minMs, backoff.maxMs ?? 8000);
-    this.afterUpMs = backoff.afterUpMs ?? 100;
-    this.connectTimeoutMs = backoff.connectTimeoutMs ?? 5000;
+    this.minMs = opts.minMs ?? 1000;
+    this.maxMs = Math.max(this.minMs, opts.maxMs ?? 8000);
+    this.afterUpMs = opts.afterUpMs ?? 100;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
+    this.reconnect = opts.reconnect ?? true;
   }
 
   start(): void {
@@ -50,6 +60,7 @@ export class ActiveController {
     this.attempt();
   }
 
+  /** No more attempts; a socket still connecting is destroyed (an open session is its owner's). */
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -66,16 +77,23 @@ export class ActiveController {
   private attempt(): void {
     if (this.stopped) return;
     this.attempts++;
-    const socket = connect({ host: this.target.host, port: this.target.port });
+    const conn = openActive(this.target, this.opts);
+    const socket = conn.socket;
     this.socket = socket;
     let settled = false;
     const fail = (why: string) => {
       if (settled) return;
       settled = true;
       socket.destroy();
+      this.socket = undefined;
       this.failures++;
+      if (!this.reconnect) {
+        this.stopped = true;
+        this.opts.onGiveUp?.(why);
+        return;
+      }
       const wait = this.backoffMs(this.failures);
-      this.log.debug({ controller: this.target.label, why, retryMs: wait }, "connect failed");
+      this.log.debug({ target: this.target.label, why, retryMs: wait }, "connect failed");
       this.schedule(wait);
     };
     socket.setTimeout(this.connectTimeoutMs, () => fail("connect timed out"));
@@ -84,13 +102,13 @@ export class ActiveController {
       if (settled) return;
       settled = true;
       socket.setTimeout(0);
-      this.open(socket, (wasUp) => this.ended(wasUp));
+      this.socket = undefined; // the session's now: its owner closes it
+      this.open(conn, (wasUp) => this.ended(wasUp));
     });
   }
 
   private ended(wasUp: boolean): void {
-    this.socket = undefined;
-    if (this.stopped) return;
+    if (this.stopped || !this.reconnect) return;
     if (wasUp) {
       this.failures = 0;
       this.schedule(this.afterUpMs);

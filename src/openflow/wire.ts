@@ -43,6 +43,29 @@ export function writeMac(buf: Uint8Array, off: number, mac: MacAddress): void {
   }
 }
 
+/**
+ * Reads "aa:bb:cc:dd:ee:ff" (either case) into `out[0..5]`; anything unparsable reads as six
+ * zero bytes (never throws). Returns whether `mac` was already canonical (17 characters,
+ * lower-case), so callers can keep the string instead of rebuilding it.
+ */
+export function parseMac(mac: MacAddress, out: Uint8Array | number[]): boolean {
+  let canonical = mac.length === 17;
+  for (let i = 0; i < 6; i++) {
+    const p = i * 3;
+    const hi = hexDigit(mac.charCodeAt(p));
+    const lo = hexDigit(mac.charCodeAt(p + 1));
+    if (hi < 0 || lo < 0 || (i < 5 && mac.charCodeAt(p + 2) !== 58)) {
+      out.fill(0);
+      return false;
+    }
+    out[i] = (hi << 4) | lo;
+    if (isUpperHex(mac.charCodeAt(p)) || isUpperHex(mac.charCodeAt(p + 1))) canonical = false;
+  }
+  return canonical;
+}
+
+const isUpperHex = (c: number): boolean => c >= 65 && c <= 70;
+
 /** "aa:bb:cc:dd:ee:ff" as a new 6-byte Buffer. */
 export function macToBytes(mac: MacAddress): Buffer {
   const b = Buffer.alloc(6);

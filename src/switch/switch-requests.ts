@@ -3,9 +3,7 @@
 // first 64 bytes and xid).
 import type { Logger } from "pino";
 import type { Datapath } from "../datapath/datapath.js";
-import type { FlowEntry } from "../flowtable/flow-entry.js";
-import type { FlowTable, RemovedFlow } from "../flowtable/flow-table.js";
-import type { ControllerConnection } from "../ofchannel/connection.js";
+import type { OpenFlowChannel } from "../ofchannel/channel.js";
 import {
   OFP_NO_BUFFER,
   OFPBRC,
@@ -31,22 +29,23 @@ import {
   N_TABLES,
   describeSwitch,
 } from "./switch-features.js";
+import { applyFlowMod, type OfFlowEntry, type OfFlowTable, type OfRemoval } from "./flow-mod.js";
 import type { Session } from "./switch-session.js";
 import { answerStats, lazyFlowStats } from "./switch-stats.js";
 import type { FlowStats, PhyPort } from "../openflow/of10/types.js";
 
 /** What request handling needs from the switch. */
 export interface SwitchCore {
-  readonly table: FlowTable;
-  readonly datapath: Datapath<FlowEntry>;
+  readonly table: OfFlowTable;
+  readonly datapath: Datapath<OfFlowEntry>;
   readonly log: Logger;
   readonly datapathId: bigint;
   readonly dpDesc: string | undefined;
   readonly frameIo: string;
   /** The OFPC_FRAG_* mode in force. */
   fragHandling: number;
-  /** Sends FLOW_REMOVED for the entries that asked for it. */
-  flowsRemoved(removed: RemovedFlow[]): void;
+  /** Sends FLOW_REMOVED for the removed entries that asked for it. */
+  flowsRemoved(removed: OfRemoval[]): void;
   /** Sends PORT_STATUS to every controller. */
   portStatus(reason: number, desc: PhyPort): void;
 }
@@ -65,7 +64,7 @@ const SWITCH_TO_CONTROLLER = new Set<number>([
 
 export function handleRequest(
   sw: SwitchCore,
-  conn: ControllerConnection,
+  conn: OpenFlowChannel,
   s: Session,
   msg: OfpMessage,
 ): void {
@@ -145,7 +144,7 @@ export function handleRequest(
 
 function setConfig(
   sw: SwitchCore,
-  conn: ControllerConnection,
+  conn: OpenFlowChannel,
   s: Session,
   m: MessageOf<typeof OFPT.SET_CONFIG>,
 ): void {
@@ -190,9 +189,8 @@ function flowMod(sw: SwitchCore, s: Session, m: MessageOf<typeof OFPT.FLOW_MOD>)
     checkActions(m.actions, { packetOut: false });
     checkReportable(m.actions);
   }
-  const result = sw.table.applyFlowMod(m);
+  const result = applyFlowMod(sw.table, m);
   sw.flowsRemoved(result.removed);
-  if (result.error) throw new OfpError(result.error.errType, result.error.code);
   if (!adds || m.bufferId === OFP_NO_BUFFER) return;
   // The flow_mod has taken effect; a bad buffer id is reported after it, as OVS does.
   const packet = s.buffers.retrieve(m.bufferId);

@@ -1,5 +1,6 @@
 // Switch state kept per controller session (OVS keeps miss_send_len and the packet buffers per
 // connection), and the switch's counters.
+import type { SessionRole } from "../ofchannel/targets.js";
 import { PacketBufferPool } from "./packet-buffers.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -8,6 +9,8 @@ export class Session {
   readonly limiter: TokenBucket;
 
   constructor(
+    /** Primary controller or service session (as OVS's ofconn type). */
+    readonly role: SessionRole,
     public missSendLen: number,
     packetInRate: number,
     packetInBurst: number,

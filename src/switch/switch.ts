@@ -6,11 +6,8 @@ import type { Logger } from "pino";
 import { Datapath } from "../datapath/datapath.js";
 import type { Port } from "../datapath/port.js";
 import { FlowTable } from "../flowtable/flow-table.js";
-import type { FlowEntry } from "../flowtable/flow-entry.js";
-import type { RemovedFlow } from "../flowtable/flow-table.js";
 import type { BackoffOptions } from "../ofchannel/active.js";
-import type { ControllerConnection, SessionHandlers } from "../ofchannel/connection.js";
-import { DEFAULT_PROBE_INTERVAL_MS } from "../ofchannel/connection.js";
+import type { OpenFlowChannel } from "../ofchannel/channel.js";
 import {
   OFP_DEFAULT_MISS_SEND_LEN,
   OFP_NO_BUFFER,
@@ -20,15 +17,21 @@ import {
   OFPT,
 } from "../openflow/of10/constants.js";
 import { OfpError } from "../openflow/of10/errors.js";
-import { ConnectionManager } from "./connection-manager.js";
+import {
+  ConnectionManager,
+  DEFAULT_PROBE_INTERVAL_MS,
+  type SessionHandlers,
+} from "./connection-manager.js";
 import { toDatapathActions } from "./datapath-actions.js";
 import { PORT_REASON, phyPortOf } from "./port-wire.js";
 import type { OfpMessage } from "../openflow/of10/messages.js";
-import type { SendQueueLimits } from "../ofchannel/send-queue.js";
+import type { SendQueueOptions } from "../ofchannel/send-queue.js";
+import type { OfActions, OfFlowEntry, OfFlowTable, OfRemoval } from "./flow-mod.js";
 import { datapathIdFromMac } from "./switch-features.js";
+import { flowRemovedBodies } from "./switch-stats.js";
 import { handleRequest, type SwitchCore } from "./switch-requests.js";
 import { Session, SwitchStats } from "./switch-session.js";
-import type { ActiveTarget, PassiveTarget } from "../ofchannel/targets.js";
+import type { ActiveTarget, PassiveTarget, SessionRole } from "../ofchannel/targets.js";
 import { defaultBurst } from "./token-bucket.js";
 import type { PhyPort } from "../openflow/of10/types.js";
 
@@ -53,7 +56,11 @@ export interface SwitchOptions {
   controllers?: ActiveTarget[];
   listeners?: PassiveTarget[];
   backoff?: BackoffOptions;
-  queueLimits?: SendQueueLimits;
+  /** Overrides of the sessions' send policy (SWITCH_SEND_POLICY: packet-ins dropped past
+   * 256 KiB unsent, a controller that reads nothing dropped past 16 MiB). */
+  sendQueue?: Partial<SendQueueOptions>;
+  /** Read controller sockets into slabs of our own (default true; ofchannel/socket-reads.ts). */
+  directReads?: boolean;
   dpDesc?: string;
   /** The frame I/O backend the ports use, as DESC stats name it (e.g. "AF_PACKET"). */
   frameIo?: string;
@@ -62,8 +69,8 @@ export interface SwitchOptions {
 }
 
 export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
-  readonly table: FlowTable;
-  readonly datapath: Datapath<FlowEntry>;
+  readonly table: OfFlowTable;
+  readonly datapath: Datapath<OfFlowEntry>;
   readonly connmgr: ConnectionManager;
   readonly stats = new SwitchStats();
   readonly failMode: FailMode;
@@ -71,7 +78,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   /** True while misses are forwarded by MAC learning (fail mode standalone, no controller). */
   standaloneActive = false;
   fragHandling: number = OFPC_FRAG.NORMAL;
-  private readonly sessions = new Map<ControllerConnection, Session>();
+  private readonly sessions = new Map<OpenFlowChannel, Session>();
   readonly log: Logger;
   readonly dpDesc: string | undefined;
   readonly frameIo: string;
@@ -92,8 +99,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     this.fixedDpid = opts.datapathId;
     this.rate = opts.packetInRate ?? 0;
     this.burst = opts.packetInBurst ?? defaultBurst(this.rate);
-    this.table = new FlowTable({ maxEntries: opts.maxFlows });
-    this.datapath = new Datapath<FlowEntry>({
+    this.table = new FlowTable<OfActions>({ maxEntries: opts.maxFlows });
+    this.datapath = new Datapath<OfFlowEntry>({
       lookup: this.table,
       actionsOf: (entry) => toDatapathActions(entry.actions),
       callbacks: {
@@ -110,7 +117,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
         listeners: opts.listeners,
         probeIntervalMs: this.probeIntervalMs,
         backoff: opts.backoff,
-        queueLimits: opts.queueLimits,
+        sendQueue: opts.sendQueue,
+        directReads: opts.directReads,
         log: opts.log,
       },
       this,
@@ -164,10 +172,10 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   // emergency table; a service session (ovs-ofctl on a listener) starts with miss_send_len 0
   // and gets no asynchronous message until it sets a nonzero one.
 
-  onReady(conn: ControllerConnection): void {
-    const primary = conn.role === "primary";
+  onReady(conn: OpenFlowChannel, role: SessionRole): void {
+    const primary = role === "primary";
     const missSendLen = primary ? (this.opts.missSendLen ?? OFP_DEFAULT_MISS_SEND_LEN) : 0;
-    this.sessions.set(conn, new Session(missSendLen, this.rate, this.burst));
+    this.sessions.set(conn, new Session(role, missSendLen, this.rate, this.burst));
     if (!primary) return;
     if (this.failTimer) clearTimeout(this.failTimer);
     this.failTimer = undefined;
@@ -181,9 +189,10 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     }
   }
 
-  onClose(conn: ControllerConnection): void {
+  onClose(conn: OpenFlowChannel): void {
+    const role = this.sessions.get(conn)?.role;
     this.sessions.delete(conn);
-    if (conn.role !== "primary" || this.primaryConnected()) return;
+    if (role !== "primary" || this.primaryConnected()) return;
     if (this.table.emergencyCount > 0 && !this.table.inEmergencyMode) {
       // OF1.0 §4.3: on connection loss the normal entries go and the emergency ones take over.
       const dropped = this.table.setEmergencyMode(true);
@@ -206,17 +215,17 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   }
 
   private primaryConnected(): boolean {
-    for (const c of this.sessions.keys()) if (c.role === "primary") return true;
+    for (const s of this.sessions.values()) if (s.role === "primary") return true;
     return false;
   }
 
   /** Whether `conn` gets PACKET_IN, FLOW_REMOVED and PORT_STATUS (OVS ofconn_receives_async_msg). */
-  private receivesAsync(conn: ControllerConnection, s: Session): boolean {
-    return conn.role === "primary" || s.missSendLen > 0;
+  private receivesAsync(s: Session): boolean {
+    return s.role === "primary" || s.missSendLen > 0;
   }
 
   private sendAsync(msg: OfpMessage): void {
-    for (const [conn, s] of this.sessions) if (this.receivesAsync(conn, s)) conn.send(msg);
+    for (const [conn, s] of this.sessions) if (this.receivesAsync(s)) conn.send(msg);
   }
 
   private enterStandalone(why: string): void {
@@ -247,7 +256,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   ): number {
     let addressed = 0;
     for (const [conn, s] of this.sessions) {
-      if (!this.receivesAsync(conn, s)) continue;
+      if (!this.receivesAsync(s)) continue;
       addressed++;
       if (!s.limiter.take()) {
         this.stats.packetInsRateLimited++;
@@ -257,7 +266,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
       // As OVS: max_len 0xffff asks for the whole packet unbuffered.
       const bufferId = cut >= 0xffff ? OFP_NO_BUFFER : s.buffers.save(frame, length, inPort);
       const dataLen = bufferId === OFP_NO_BUFFER ? length : Math.min(cut, length);
-      const sent = conn.sendPacketIn({
+      const packetIn: OfpMessage = {
         type: OFPT.PACKET_IN,
         xid: 0,
         bufferId,
@@ -265,7 +274,9 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
         inPort,
         reason,
         data: frame.subarray(0, dataLen),
-      });
+      };
+      // Droppable: a controller that falls behind loses packet-ins before anything else.
+      const sent = conn.send(packetIn, true);
       if (sent) this.stats.packetInsSent++;
       else {
         this.stats.packetInsQueueDropped++;
@@ -284,29 +295,16 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
     this.sendAsync({ type: OFPT.PORT_STATUS, xid: 0, reason, desc });
   }
 
-  flowsRemoved(removed: RemovedFlow[]): void {
-    for (const r of removed) {
-      if (!r.sendFlowRem) continue;
+  flowsRemoved(removed: OfRemoval[]): void {
+    for (const body of flowRemovedBodies(removed, this.table.now)) {
       this.stats.flowRemovedSent++;
-      this.sendAsync({
-        type: OFPT.FLOW_REMOVED,
-        xid: 0,
-        match: r.match,
-        cookie: r.cookie,
-        priority: r.priority,
-        reason: r.reason,
-        durationSec: r.durationSec,
-        durationNsec: r.durationNsec,
-        idleTimeout: r.idleTimeout,
-        packetCount: r.packetCount,
-        byteCount: r.byteCount,
-      });
+      this.sendAsync({ type: OFPT.FLOW_REMOVED, xid: 0, ...body });
     }
   }
 
   // ---- controller messages ----
 
-  onMessage(conn: ControllerConnection, msg: OfpMessage, raw: Buffer): void {
+  onMessage(conn: OpenFlowChannel, msg: OfpMessage, raw: Buffer): void {
     const session = this.sessions.get(conn);
     if (session === undefined) return;
     try {

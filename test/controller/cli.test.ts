@@ -1,6 +1,7 @@
 // The ofcontroller command, run as built (dist/): bad arguments, and a real run that a fake
 // switch joins.
 import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { OFPT } from "../../src/openflow/of10/constants.js";
@@ -68,5 +69,33 @@ describe("ofcontroller", () => {
     }
     const code = await new Promise((r) => child.once("exit", r));
     expect(code).toBe(0);
+  });
+
+  it("--connect reaches a switch that listens, and reaches it again after it went away", async () => {
+    const port = await freePort();
+    const accepted: FakeSwitch[] = [];
+    const server = createServer((s) => void FakeSwitch.adopt(s).then((sw) => accepted.push(sw)));
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+    const child = spawn("node", [CLI, "hub", "-c", `tcp:127.0.0.1:${port}`], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    try {
+      await expect.poll(() => accepted.length, { timeout: 5000 }).toBe(1);
+      await accepted[0].handshake(0x43n);
+      await expect.poll(() => stderr, { timeout: 5000 }).toMatch(/switch joined/);
+      accepted[0].close();
+      await expect.poll(() => accepted.length, { timeout: 5000 }).toBe(2);
+      await accepted[1].handshake(0x43n);
+      await expect.poll(() => stderr.match(/switch joined/g)?.length, { timeout: 5000 }).toBe(2);
+      accepted[1].close();
+    } finally {
+      child.kill("SIGTERM");
+      server.close();
+    }
+    const code = await new Promise((r) => child.once("exit", r));
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/"level":50/);
   });
 });

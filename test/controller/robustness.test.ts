@@ -126,7 +126,7 @@ describe("back-pressure", () => {
     fake.socket.pause();
     await flood(sw, 20_000);
     const [, reason] = await leave;
-    expect(reason).toBe("output queue overflow");
+    expect(reason).toBe("send queue overflow");
   });
 
   it("stops reading from a switch that does not read, and resumes when it drains", async () => {

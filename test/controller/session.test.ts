@@ -330,4 +330,38 @@ describe("connect (switches that listen)", () => {
     await new Promise<void>((r) => server.close(() => r()));
     await expect(controller.connect(`tcp:127.0.0.1:${p}`)).rejects.toThrow(/ECONNREFUSED/);
   });
+
+  it("with reconnect: keeps trying until the switch listens, and reaches it again after it leaves", async () => {
+    // A port with nothing behind it yet.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const p = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const handle = controller.connect(`tcp:127.0.0.1:${p}`, { reconnect: true });
+    await new Promise((r) => setTimeout(r, 300)); // a refused attempt or two meanwhile
+    const server = createServer((s) => void FakeSwitch.adopt(s).then((sw) => accepted.push(sw)));
+    const accepted: FakeSwitch[] = [];
+    await new Promise<void>((r) => server.listen(p, "127.0.0.1", r));
+    try {
+      await expect.poll(() => accepted.length, { timeout: 5000 }).toBe(1);
+      switches.push(accepted[0]);
+      await accepted[0].handshake(0x78n);
+      expect((await handle).datapathId).toBe(0x78n);
+      // The switch goes away; the controller is back within a moment, not after a backoff.
+      const left = nextEvent<[SwitchHandle, string]>((f) => controller.register("leave", f));
+      const rejoined = nextEvent<[SwitchHandle]>((f) => controller.register("join", f), 5000);
+      accepted[0].close();
+      await left;
+      await expect.poll(() => accepted.length, { timeout: 2000 }).toBe(2);
+      switches.push(accepted[1]);
+      await accepted[1].handshake(0x78n);
+      const [again] = await rejoined;
+      expect(again.datapathId).toBe(0x78n);
+      expect(controller.switches.get(0x78n)).toBe(again);
+    } finally {
+      await controller.close(); // stops reconnecting
+      server.close();
+    }
+    expect(controller.connectionCount).toBe(0);
+  });
 });

@@ -212,8 +212,11 @@ for (const backend of ["afpacket", "pcap"] as const) {
               expect(logs.find((l) => l.port === s)?.mtu).toBe(mtu);
             }
           } finally {
+            // The restore is reported by a later link poll, which a loaded machine can delay
+            // past any fixed sleep: wait for it, so that the next test does not count it.
+            const from = monitor.statuses().length;
             setMtu(1500);
-            await sleep(400);
+            await Promise.all([1, 2].map((no) => statusesFor(no, from, 1))).catch(() => undefined);
           }
         });
       }

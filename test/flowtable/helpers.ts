@@ -1,54 +1,8 @@
-// Builders for flow-table tests: matches from the fields they specify, packet keys, FLOW_MODs.
-import {
-  OFP_DEFAULT_PRIORITY,
-  OFP_NO_BUFFER,
-  OFP_VLAN_NONE,
-  OFPAT,
-  OFPFC,
-  OFPFW,
-  OFPP,
-} from "../../src/openflow/of10/constants.js";
-import type { Action, FlowMod, Match } from "../../src/openflow/of10/types.js";
-import { FlowKey } from "../../src/packet/flow-key.js";
-import { macBytes } from "../../src/flowtable/match-words.js";
-import { matchAll } from "../../src/openflow/of10/match.js";
-
-export type MatchFields = Partial<Omit<Match, "wildcards">> & {
-  /** Low bits of nw_src / nw_dst left wildcarded (OF1.0 prefix counts). */
-  nwSrcBits?: number;
-  nwDstBits?: number;
-};
-
-const FIELD_BITS: [keyof MatchFields, number][] = [
-  ["inPort", OFPFW.IN_PORT],
-  ["dlVlan", OFPFW.DL_VLAN],
-  ["dlSrc", OFPFW.DL_SRC],
-  ["dlDst", OFPFW.DL_DST],
-  ["dlType", OFPFW.DL_TYPE],
-  ["nwProto", OFPFW.NW_PROTO],
-  ["tpSrc", OFPFW.TP_SRC],
-  ["tpDst", OFPFW.TP_DST],
-  ["dlVlanPcp", OFPFW.DL_VLAN_PCP],
-  ["nwTos", OFPFW.NW_TOS],
-];
-
-/** A match that specifies exactly the given fields; everything else wildcarded. */
-export function matchOf(f: MatchFields): Match {
-  const m: Match = { ...matchAll(), ...f };
-  let wc = OFPFW.ALL & ~(OFPFW.NW_SRC_MASK | OFPFW.NW_DST_MASK);
-  for (const [field, bit] of FIELD_BITS) if (f[field] !== undefined) wc &= ~bit;
-  const src = f.nwSrc === undefined ? 32 : (f.nwSrcBits ?? 0);
-  const dst = f.nwDst === undefined ? 32 : (f.nwDstBits ?? 0);
-  m.wildcards = wc | (src << OFPFW.NW_SRC_SHIFT) | (dst << OFPFW.NW_DST_SHIFT);
-  delete (m as MatchFields).nwSrcBits;
-  delete (m as MatchFields).nwDstBits;
-  return m;
-}
-
-/** A match with wildcards = 0: every field as given (unspecified ones zero, dl_vlan untagged). */
-export function exactMatch(f: Partial<Omit<Match, "wildcards">>): Match {
-  return { ...matchAll(), dlVlan: OFP_VLAN_NONE, ...f, wildcards: 0 };
-}
+// Builders for flow-table tests in the table's own terms: packet keys, rule matches over the
+// FlowKey words, and rules whose actions are plain lists of output ports (opaque to the table).
+import type { NewRule } from "../../src/flowtable/flow-entry.js";
+import { EXACT_MASK, ruleMatch, type RuleMatch } from "../../src/flowtable/rule-match.js";
+import { FlowKey, VLAN_NONE } from "../../src/packet/flow-key.js";
 
 export interface PacketFields {
   inPort?: number;
@@ -65,13 +19,16 @@ export interface PacketFields {
   tpDst?: number;
 }
 
+const macBytes = (mac: string): Uint8Array =>
+  Uint8Array.from(mac.split(":").map((x) => parseInt(x, 16)));
+
 /** A packet key as the datapath builds it: unset fields zero, untagged unless dlVlan is given. */
 export function keyOf(p: PacketFields, into = new FlowKey()): FlowKey {
   into.clear();
   into.inPort = p.inPort ?? 0;
-  into.dlVlan = p.dlVlan ?? OFP_VLAN_NONE;
-  into.setDlSrcFrom(Uint8Array.from(macBytes(p.dlSrc ?? "00:00:00:00:00:00")), 0);
-  into.setDlDstFrom(Uint8Array.from(macBytes(p.dlDst ?? "00:00:00:00:00:00")), 0);
+  into.dlVlan = p.dlVlan ?? VLAN_NONE;
+  into.setDlSrcFrom(macBytes(p.dlSrc ?? "00:00:00:00:00:00"), 0);
+  into.setDlDstFrom(macBytes(p.dlDst ?? "00:00:00:00:00:00"), 0);
   into.dlVlanPcp = p.dlVlanPcp ?? 0;
   into.dlType = p.dlType ?? 0;
   into.nwTos = p.nwTos ?? 0;
@@ -83,22 +40,75 @@ export function keyOf(p: PacketFields, into = new FlowKey()): FlowKey {
   return into;
 }
 
-export const output = (port: number): Action => ({ type: OFPAT.OUTPUT, port, maxLen: 0 });
+export type RuleFields = PacketFields & {
+  /** Leading bits of nw_src / nw_dst that must match (default 32). */
+  nwSrcLen?: number;
+  nwDstLen?: number;
+};
 
-export function flowMod(f: Partial<FlowMod> & { match: Match }): FlowMod {
+const prefix = (len: number): number => (len <= 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+
+/** The key mask that constrains exactly the given fields (nw_tos: its DSCP bits). */
+export function maskOf(f: RuleFields): FlowKey {
+  const m = new FlowKey();
+  const ones = Uint8Array.of(255, 255, 255, 255, 255, 255);
+  if (f.inPort !== undefined) m.inPort = 0xffff;
+  if (f.dlVlan !== undefined) m.dlVlan = 0xffff;
+  if (f.dlSrc !== undefined) m.setDlSrcFrom(ones, 0);
+  if (f.dlDst !== undefined) m.setDlDstFrom(ones, 0);
+  if (f.dlVlanPcp !== undefined) m.dlVlanPcp = 0xff;
+  if (f.dlType !== undefined) m.dlType = 0xffff;
+  if (f.nwTos !== undefined) m.nwTos = 0xfc;
+  if (f.nwProto !== undefined) m.nwProto = 0xff;
+  if (f.nwSrc !== undefined) m.nwSrc = prefix(f.nwSrcLen ?? 32);
+  if (f.nwDst !== undefined) m.nwDst = prefix(f.nwDstLen ?? 32);
+  if (f.tpSrc !== undefined) m.tpSrc = 0xffff;
+  if (f.tpDst !== undefined) m.tpDst = 0xffff;
+  return m;
+}
+
+/** A match on exactly the given fields; every other key bit wildcarded. */
+export function matchOn(f: RuleFields): RuleMatch {
+  return ruleMatch(Int32Array.from(maskOf(f).words), Int32Array.from(keyOf(f).words));
+}
+
+/** The exact match of the packet with these fields (the whole key but its ECN bits). */
+export function exactOn(p: PacketFields): RuleMatch {
+  return ruleMatch(Int32Array.from(EXACT_MASK), Int32Array.from(keyOf(p).words));
+}
+
+/** A rule's actions in these tests: the ports it outputs to. */
+export type Ports = readonly number[];
+
+/** A rule on `match` with priority 0x8000, cookie 0, no timeouts, output to port 1. */
+export function rule(match: RuleMatch, f: Partial<NewRule<Ports>> = {}): NewRule<Ports> {
   return {
+    match,
+    priority: 0x8000,
     cookie: 0n,
-    command: OFPFC.ADD,
     idleTimeout: 0,
     hardTimeout: 0,
-    priority: OFP_DEFAULT_PRIORITY,
-    bufferId: OFP_NO_BUFFER,
-    outPort: OFPP.NONE,
-    flags: 0,
-    actions: [output(1)],
+    actions: [1],
     ...f,
   };
 }
+
+/** The table's `where` filter for "outputs to port". */
+export const outputsTo =
+  (port: number) =>
+  (ports: Ports): boolean =>
+    ports.includes(port);
+
+/** A TCP packet from 10.0.0.1:1000 to 10.0.0.2:80 on port 1. */
+export const TCP_PACKET: PacketFields = {
+  inPort: 1,
+  dlType: 0x0800,
+  nwProto: 6,
+  nwSrc: 0x0a000001,
+  nwDst: 0x0a000002,
+  tpSrc: 1000,
+  tpDst: 80,
+};
 
 /** A clock the test moves by hand. */
 export class ManualClock {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { OFPFC, OFPFF } from "../../src/openflow/of10/constants.js";
-import { FlowKey } from "../../src/packet/flow-key.js";
 import { FlowTable } from "../../src/flowtable/flow-table.js";
 import { MicroflowCache } from "../../src/flowtable/microflow-cache.js";
 import { hashWords } from "../../src/flowtable/word-hash.js";
-import { flowMod, ip, keyOf, matchOf, output } from "./helpers.js";
+import { FlowKey } from "../../src/packet/flow-key.js";
+import { ip, keyOf, matchOn, rule, type Ports } from "./helpers.js";
 
 const pkt = { inPort: 1, dlType: 0x0800, nwProto: 17, nwSrc: ip("10.0.0.1"), tpDst: 53 };
 
@@ -45,46 +44,35 @@ describe("MicroflowCache", () => {
 });
 
 /** Looks `key` up often enough that the cache (which stores 1 answer in 8) surely holds it. */
-function warm(t: FlowTable, key: ReturnType<typeof keyOf>): void {
+function warm(t: FlowTable<Ports>, key: ReturnType<typeof keyOf>): void {
   for (let i = 0; i < 200; i++) t.lookup(key);
 }
 
 describe("FlowTable with its exact-match cache", () => {
   it("a packet that missed meets a flow added after it, and a removed flow is gone at once (BARRIER semantics)", () => {
-    const t = new FlowTable({ clock: () => 0 });
+    const t = new FlowTable<Ports>({ clock: () => 0 });
     const key = keyOf(pkt);
     warm(t, key);
     const hitsWhenMissing = t.cacheHits;
     expect(hitsWhenMissing).toBeGreaterThan(0);
     expect(t.lookup(key)).toBeUndefined();
-    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), priority: 10, actions: [output(2)] }));
+    t.add(rule(matchOn({ inPort: 1 }), { priority: 10, actions: [2] }));
     expect(t.lookup(key)?.priority).toBe(10);
     warm(t, key);
-    t.applyFlowMod(
-      flowMod({
-        match: matchOf({ tpDst: 53, dlType: 0x0800, nwProto: 17 }),
-        priority: 20,
-        actions: [output(3)],
-      }),
+    t.add(
+      rule(matchOn({ tpDst: 53, dlType: 0x0800, nwProto: 17 }), { priority: 20, actions: [3] }),
     );
     expect(t.lookup(key)?.priority).toBe(20);
     warm(t, key);
-    t.applyFlowMod(flowMod({ match: matchOf({}), command: OFPFC.DELETE, actions: [] }));
+    t.delete({ match: matchOn({}), tables: "both" });
     expect(t.lookup(key)).toBeUndefined();
   });
 
   it("switching to the emergency table switches the cached answers too", () => {
-    const t = new FlowTable({ clock: () => 0 });
+    const t = new FlowTable<Ports>({ clock: () => 0 });
     const key = keyOf(pkt);
-    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), cookie: 1n, actions: [output(2)] }));
-    t.applyFlowMod(
-      flowMod({
-        match: matchOf({ inPort: 1 }),
-        cookie: 2n,
-        flags: OFPFF.EMERG,
-        actions: [output(3)],
-      }),
-    );
+    t.add(rule(matchOn({ inPort: 1 }), { cookie: 1n, actions: [2] }));
+    t.add(rule(matchOn({ inPort: 1 }), { cookie: 2n, emergency: true, actions: [3] }));
     warm(t, key);
     expect(t.lookup(key)?.cookie).toBe(1n);
     t.setEmergencyMode(true);
@@ -94,7 +82,7 @@ describe("FlowTable with its exact-match cache", () => {
   });
 
   it("cacheSlots: 0 turns the cache off", () => {
-    const t = new FlowTable({ clock: () => 0, cacheSlots: 0 });
+    const t = new FlowTable<Ports>({ clock: () => 0, cacheSlots: 0 });
     warm(t, keyOf(pkt));
     expect(t.cacheHits).toBe(0);
   });

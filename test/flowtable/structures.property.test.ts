@@ -2,10 +2,9 @@
 // the table grow, shrink and shift probe runs back on deletion.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { OFPFC, OFPFF, OFPRR } from "../../src/openflow/of10/constants.js";
-import { FlowTable } from "../../src/flowtable/flow-table.js";
+import { FlowTable, type RemovalReason } from "../../src/flowtable/flow-table.js";
 import { WordHashTable } from "../../src/flowtable/word-hash.js";
-import { flowMod, keyOf, ManualClock, matchOf } from "./helpers.js";
+import { keyOf, ManualClock, matchOn, rule, type Ports } from "./helpers.js";
 
 const ALL_ONES = new Int32Array(9).fill(-1);
 
@@ -85,19 +84,20 @@ describe("expiry", () => {
     fc.assert(
       fc.property(fc.array(stepArb, { minLength: 40, maxLength: 150 }), (steps) => {
         const clock = new ManualClock();
-        const t = new FlowTable({ clock: clock.read });
+        const t = new FlowTable<Ports>({ clock: clock.read });
         const model = new Map<
           number,
           { created: number; used: number; idle: number; hard: number }
         >();
         for (const s of steps) {
           if (s.kind === "add") {
-            const fm = flowMod({
-              match: matchOf({ inPort: s.port }),
-              idleTimeout: s.idle,
-              hardTimeout: s.hard,
-            });
-            t.applyFlowMod({ ...fm, flags: OFPFF.SEND_FLOW_REM });
+            t.add(
+              rule(matchOn({ inPort: s.port }), {
+                idleTimeout: s.idle,
+                hardTimeout: s.hard,
+                cookie: BigInt(s.port),
+              }),
+            );
             model.set(s.port, { created: clock.ms, used: clock.ms, idle: s.idle, hard: s.hard });
           } else if (s.kind === "hit") {
             t.tick();
@@ -107,20 +107,21 @@ describe("expiry", () => {
             if (m) m.used = clock.ms;
             expect(e !== undefined).toBe(m !== undefined);
           } else if (s.kind === "delete") {
-            t.applyFlowMod(flowMod({ match: matchOf({ inPort: s.port }), command: OFPFC.DELETE }));
+            t.delete({ match: matchOn({ inPort: s.port }), tables: "normal" });
             model.delete(s.port);
           } else {
             clock.advance(s.ms);
           }
-          const want: [number, number][] = [];
+          const want: [number, RemovalReason][] = [];
           for (const [p, m] of model) {
-            if (m.hard > 0 && clock.ms >= m.created + m.hard * 1000)
-              want.push([p, OFPRR.HARD_TIMEOUT]);
+            if (m.hard > 0 && clock.ms >= m.created + m.hard * 1000) want.push([p, "hard-timeout"]);
             else if (m.idle > 0 && clock.ms >= m.used + m.idle * 1000)
-              want.push([p, OFPRR.IDLE_TIMEOUT]);
+              want.push([p, "idle-timeout"]);
           }
           for (const [p] of want) model.delete(p);
-          const got = t.expire().map((r): [number, number] => [r.match.inPort, r.reason]);
+          const got = t
+            .expire()
+            .map((r): [number, RemovalReason] => [Number(r.entry.cookie), r.reason]);
           expect(got.sort((a, b) => a[0] - b[0])).toEqual(want.sort((a, b) => a[0] - b[0]));
           expect(t.activeCount).toBe(model.size);
         }

@@ -1,12 +1,9 @@
-import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { OFP_NO_BUFFER, OFPBRC } from "../../src/openflow/of10/constants.js";
 import { OfpError } from "../../src/openflow/of10/errors.js";
 import { PacketBufferPool } from "../../src/switch/packet-buffers.js";
 import { parseActiveTarget, parsePassiveTarget } from "../../src/ofchannel/targets.js";
-import { SendQueue } from "../../src/ofchannel/send-queue.js";
 import { TokenBucket, defaultBurst } from "../../src/switch/token-bucket.js";
-import { sleep, waitFor } from "../support/wait.js";
 
 function codeOf(f: () => unknown): number {
   try {
@@ -82,37 +79,6 @@ describe("controller targets", () => {
     }
     for (const bad of ["tcp:6634", "ptcp:abc", "ptcp:6634:not-an-ip", "ptcp:70000"]) {
       expect(() => parsePassiveTarget(bad)).toThrow(/^listener ".*": /);
-    }
-  });
-});
-
-describe("SendQueue drain signal", () => {
-  it("onWritable fires once the peer has read enough, not before", async () => {
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const accepted = new Promise<Socket>((r) => server.once("connection", r));
-    const client = connect((server.address() as AddressInfo).port, "127.0.0.1");
-    await new Promise((r) => client.once("connect", r));
-    const reader = await accepted;
-    reader.pause(); // the peer stops reading
-    try {
-      const q = new SendQueue(client, () => {});
-      let fired = 0;
-      // Fill our queue and the socket buffers until the kernel stops taking bytes.
-      for (let i = 0; i < 200; i++) expect(q.push(Buffer.alloc(64 * 1024))).toBe(true);
-      await waitFor(() => client.writableLength > 64 * 1024, "the socket to back up");
-      q.onWritable(64 * 1024, () => fired++);
-      await sleep(100);
-      expect(fired).toBe(0);
-      reader.resume(); // the peer reads everything
-      await waitFor(() => fired === 1, "onWritable", 5000);
-      expect(q.unsentBytes).toBeLessThan(64 * 1024);
-      q.onWritable(64 * 1024, () => fired++); // already writable: fires at once
-      expect(fired).toBe(2);
-    } finally {
-      client.destroy();
-      reader.destroy();
-      await new Promise((r) => server.close(r));
     }
   });
 });

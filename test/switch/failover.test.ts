@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ActiveController } from "../../src/ofchannel/active.js";
+import { ActiveConnector } from "../../src/ofchannel/active.js";
 import { OFPFF, OFPT } from "../../src/openflow/of10/constants.js";
 import { parseActiveTarget } from "../../src/ofchannel/targets.js";
 import { eth } from "../support/frames.js";
@@ -100,7 +100,7 @@ describe("active controllers", () => {
     await free.close(); // nothing listens there now
     const times: number[] = [];
     const opened: unknown[] = [];
-    const a = new ActiveController(
+    const a = new ActiveConnector(
       parseActiveTarget(`tcp:127.0.0.1:${port}`),
       (s) => opened.push(s),
       silentLog,

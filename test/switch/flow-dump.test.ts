@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { OFPFC, OFPFW, OFPP, OFPST, OFPT } from "../../src/openflow/of10/constants.js";
 import type { MessageOf, OfpMessage } from "../../src/openflow/of10/messages.js";
 import type { Match } from "../../src/openflow/of10/types.js";
+import { applyFlowMod } from "../../src/switch/flow-mod.js";
 import { sleep, waitFor } from "../support/wait.js";
 import { MATCH_ALL } from "../openflow/helpers.js";
 import { allFlowsRequest, flowMod, output, switchPerTest } from "./switch-harness.js";
@@ -38,7 +39,7 @@ describe("lazy flow dumps", () => {
   it("a 100,000-entry dump streams whole with the send queue bounded; echo is answered during it, later requests (and errors) after it, in order", async () => {
     const N = 100_000;
     const h = await startSwitch({ maxFlows: N + 10 });
-    for (let i = 0; i < N; i++) h.sw.table.applyFlowMod(entry(i));
+    for (let i = 0; i < N; i++) applyFlowMod(h.sw.table, entry(i));
     expect(h.sw.table.activeCount).toBe(N);
     const c = await h.connect();
     c.socket.pause(); // a controller that reads slowly
@@ -81,7 +82,7 @@ describe("lazy flow dumps", () => {
   it("entries deleted while a dump is under way are left out; the rest still come", async () => {
     const N = 100_000; // 9.6 MB of replies: more than the kernel's socket buffers take
     const h = await startSwitch({ maxFlows: N });
-    for (let i = 0; i < N; i++) h.sw.table.applyFlowMod(entry(i));
+    for (let i = 0; i < N; i++) applyFlowMod(h.sw.table, entry(i));
     const c = await h.connect();
     const other = await h.connect();
     c.socket.pause();

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { encodeMessage } from "../../src/openflow/of10/codec.js";
 import { OFPBAC, OFPBRC, OFPET, OFPHFC, OFPT } from "../../src/openflow/of10/constants.js";
 import { tcpFrame } from "../support/frames.js";
-import { ControllerPeer } from "./peer.js";
+import { parseActiveTarget } from "../../src/ofchannel/targets.js";
+import { waitFor } from "../support/wait.js";
+import { ControllerListener, ControllerPeer } from "./peer.js";
 import {
   flowMod,
   inPortMatch,
@@ -24,7 +26,7 @@ async function stillForwards(h: Harness, c: ControllerPeer): Promise<void> {
   expect((await c.request({ type: OFPT.FEATURES_REQUEST, xid: 0 })).type).toBe(OFPT.FEATURES_REPLY);
 }
 
-describe("ControllerConnection: HELLO", () => {
+describe("OpenFlowChannel on the switch: HELLO", () => {
   it("sends HELLO at once and settles on OpenFlow 1.0 with a newer peer", async () => {
     const h = await startSwitch();
     const c = await ControllerPeer.connect(h.listenPort, false);
@@ -59,7 +61,7 @@ describe("ControllerConnection: HELLO", () => {
   });
 });
 
-describe("ControllerConnection: malformed messages", () => {
+describe("OpenFlowChannel on the switch: malformed messages", () => {
   it("answers bad lengths, unknown types, bad versions and truncated actions, and keeps forwarding", async () => {
     const h = await startSwitch();
     const c = await h.connect();
@@ -105,7 +107,7 @@ describe("ControllerConnection: malformed messages", () => {
   });
 });
 
-describe("ControllerConnection: inactivity probe", () => {
+describe("OpenFlowChannel on the switch: inactivity probe", () => {
   it("probes an idle line and disconnects when the probe is not answered", async () => {
     const h = await startSwitch({ probeIntervalMs: 150 });
     const c = await h.connect();
@@ -128,4 +130,27 @@ describe("ControllerConnection: inactivity probe", () => {
     expect(c.closed).toBe(false);
     expect(h.sw.connmgr.ready.size).toBe(1);
   });
+});
+
+describe("OpenFlowChannel on the switch: how sessions read", () => {
+  for (const directReads of [true, false]) {
+    it(`directReads ${directReads}: sessions on a listener and to an active target work alike`, async () => {
+      const ctl = await ControllerListener.listen();
+      try {
+        const h = await startSwitch({
+          directReads,
+          controllers: [parseActiveTarget(`tcp:127.0.0.1:${ctl.port}`)],
+        });
+        const passive = await h.connect();
+        const active = await ctl.accept(0, 3000);
+        await active.handshake();
+        await waitFor(() => h.sw.connmgr.ready.size === 2, "both sessions");
+        for (const ch of h.sw.connmgr.ready) expect(ch.readsDirect).toBe(directReads);
+        await stillForwards(h, passive);
+        await stillForwards(h, active);
+      } finally {
+        await ctl.close();
+      }
+    });
+  }
 });

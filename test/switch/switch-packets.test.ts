@@ -511,7 +511,7 @@ describe("OpenFlowSwitch: several controllers and packet-in limits", () => {
   });
 
   it("drops packet-ins, not replies, for a controller that does not read, with bounded memory", async () => {
-    const h = await startSwitch({ packetInRate: 0, queueLimits: { packetInBytes: 64 * 1024 } });
+    const h = await startSwitch({ packetInRate: 0, sendQueue: { droppableBytes: 64 * 1024 } });
     const c = await h.connect();
     c.send({ type: OFPT.SET_CONFIG, xid: 1, flags: 0, missSendLen: 0xffff });
     await barrier(c);

@@ -1,5 +1,6 @@
-// How the bytes a switch sends reach its connection: straight from the socket into slabs of our
-// own ("direct"), or through Node's Readable stream ('data' events).
+// How the bytes a peer sends reach its channel: straight from the socket into slabs of our own
+// ("direct"), or through Node's Readable stream ('data' events). The controller and the switch
+// read their peers the same way (transport.ts opens and accepts every socket).
 //
 // Why: per read, the stream path allocates a 64 KiB buffer (malloc, then realloc to what was
 // read, freed by V8's ArrayBuffer sweeper), wraps it in a Buffer, pushes it through Readable's
@@ -15,14 +16,14 @@
 // their data out anyway, so applications may keep them.)
 //
 // `onread` is public for sockets we create (net.connect), but Node has no public way to give it
-// to a socket a server accepts. For those we create the server with pauseOnConnect and wrap the
+// to a socket a server accepts. For those the server is created with pauseOnConnect and we wrap the
 // accepted socket's native handle (`socket._handle`, undocumented; Node's own child_process and
 // cluster hand sockets over this way) in a new net.Socket that has `onread`. If this Node's
 // accepted sockets do not look as expected, or `directReads: false` is set, the stream path is
 // used: same behaviour, more CPU per read.
 import { Socket, connect, type TcpNetConnectOpts } from "node:net";
 
-/** Where a connection's bytes come from; it calls start() once, when it is ready for them. */
+/** Where a channel's bytes come from; it calls start() once, when it is ready for them. */
 export interface ByteSource {
   readonly direct: boolean;
   start(onChunk: (chunk: Buffer) => void): void;

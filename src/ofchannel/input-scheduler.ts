@@ -1,6 +1,6 @@
-// Fair input: each connection handles at most `budget` messages per event-loop turn, round-robin,
-// as Open vSwitch's learning switch and ofconn handle at most 50 messages per connection per run
-// of their poll loop.
+// Fair input: each channel handles at most `budget` messages per event-loop turn, round-robin, as
+// Open vSwitch's learning switch and ofconn handle at most 50 messages per connection per run of
+// their poll loop. One scheduler serves the channels of a controller, or the sessions of a switch.
 //
 // Why it is needed: libuv reads a readable socket up to 32 times in a row per turn (64 KiB each)
 // before it looks at the next one, and Node hands every read to 'data' at once. A switch that

@@ -1,20 +1,26 @@
+// OF1.0 match semantics through the switch's translation (normalisation, then the flow table's
+// mask and value words), and the match reported back rebuilt from those words.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { EXACT_MASK } from "../../src/flowtable/rule-match.js";
 import { OFP_VLAN_NONE, OFPFW } from "../../src/openflow/of10/constants.js";
-import { FlowTable } from "../../src/flowtable/flow-table.js";
-import { EXACT_MASK, matchToWords } from "../../src/flowtable/match-words.js";
+import { normaliseMatch } from "../../src/openflow/of10/normalise.js";
+import type { Match } from "../../src/openflow/of10/types.js";
+import { reportedMatch, ruleMatchOf } from "../../src/switch/flow-match.js";
 import {
   exactMatch,
   flowMod,
   ip,
   keyOf,
   matchOf,
+  OfTable,
   type MatchFields,
   type PacketFields,
-} from "./helpers.js";
+} from "./of-table.js";
 
 /** Does a table holding only `fields` send `packet` to it? */
 function hits(fields: MatchFields, packet: PacketFields): boolean {
-  const t = new FlowTable({ clock: () => 0 });
+  const t = new OfTable({ clock: () => 0 });
   t.applyFlowMod(flowMod({ match: matchOf(fields) }));
   return t.lookup(keyOf(packet)) !== undefined;
 }
@@ -85,7 +91,7 @@ describe("OF1.0 match semantics", () => {
         nwDstBits: bits,
       };
       expect(hits(m, { dlType: 0x0800, nwSrc: ip("9.9.9.9"), nwDst: 1 })).toBe(true);
-      const w = matchToWords(matchOf(m)).match.wildcards;
+      const w = normaliseMatch(matchOf(m)).match.wildcards;
       expect((w & OFPFW.NW_SRC_MASK) >>> OFPFW.NW_SRC_SHIFT).toBe(32);
       expect((w & OFPFW.NW_DST_MASK) >>> OFPFW.NW_DST_SHIFT).toBe(32);
     }
@@ -95,10 +101,10 @@ describe("OF1.0 match semantics", () => {
     const m = { dlVlan: OFP_VLAN_NONE, dlVlanPcp: 5 };
     expect(hits(m, {})).toBe(true);
     expect(hits(m, { dlVlan: 10, dlVlanPcp: 5 })).toBe(false);
-    const reported = matchToWords(matchOf(m)).match;
+    const reported = normaliseMatch(matchOf(m)).match;
     expect([reported.wildcards & OFPFW.DL_VLAN_PCP, reported.dlVlanPcp]).toEqual([0, 0]);
     // Also when the FLOW_MOD wildcarded the pcp: untagged means the whole TCI is matched.
-    const wild = matchToWords({
+    const wild = normaliseMatch({
       ...matchOf(m),
       wildcards: matchOf(m).wildcards | OFPFW.DL_VLAN_PCP,
     });
@@ -131,7 +137,7 @@ describe("OF1.0 match semantics", () => {
   it("wildcarding dl_type leaves every L3/L4 field unconsidered (OVS normalisation)", () => {
     const m = { nwProto: 6, nwSrc: ip("1.1.1.1"), nwTos: 0x20, tpSrc: 80 };
     expect(hits(m, { dlType: 0x0800, nwProto: 17, nwSrc: ip("2.2.2.2"), tpSrc: 9 })).toBe(true);
-    const n = matchToWords(matchOf(m)).match;
+    const n = normaliseMatch(matchOf(m)).match;
     // As Open vSwitch sends a match-all: prefix counts of exactly 32.
     expect(n.wildcards).toBe(0x3820ff);
     expect([n.nwProto, n.nwSrc, n.nwTos, n.tpSrc]).toEqual([0, 0, 0, 0]);
@@ -161,16 +167,18 @@ describe("OF1.0 match semantics", () => {
 
   it("an entry specifying every field that applies is exact, even with non-applicable fields wildcarded", () => {
     const arp = { inPort: 1, dlType: 0x0806, nwProto: 1, nwSrc: 1, nwDst: 2 };
-    const viaWildcards = matchToWords({
+    const viaWildcardsMatch = {
       ...exactMatch(arp),
       wildcards: OFPFW.TP_SRC | OFPFW.TP_DST | OFPFW.NW_TOS,
-    });
-    const viaZero = matchToWords(exactMatch({ ...arp, tpSrc: 99, nwTos: 0x40 }));
+    };
+    const viaZeroMatch = exactMatch({ ...arp, tpSrc: 99, nwTos: 0x40 });
+    const viaWildcards = ruleMatchOf(viaWildcardsMatch);
+    const viaZero = ruleMatchOf(viaZeroMatch);
     expect(viaWildcards.exact).toBe(true);
     expect(viaZero.exact).toBe(true);
     expect(viaWildcards.value).toEqual(viaZero.value);
-    expect(viaWildcards.mask).toEqual(EXACT_MASK);
-    expect(viaZero.match).toEqual(viaWildcards.match);
+    expect(viaWildcards.mask).toBe(EXACT_MASK);
+    expect(normaliseMatch(viaZeroMatch)).toEqual(normaliseMatch(viaWildcardsMatch));
   });
 
   it("the normalised match zeroes wildcarded field values and masks prefixes", () => {
@@ -183,7 +191,7 @@ describe("OF1.0 match semantics", () => {
       }),
       wildcards: OFPFW.IN_PORT | (8 << OFPFW.NW_SRC_SHIFT),
     };
-    const n = matchToWords(raw).match;
+    const n = normaliseMatch(raw).match;
     expect(n.inPort).toBe(0);
     expect(n.dlSrc).toBe("aa:bb:cc:dd:ee:ff");
     expect(n.nwSrc).toBe(ip("10.1.2.0"));
@@ -191,10 +199,52 @@ describe("OF1.0 match semantics", () => {
 
   it("MAC addresses match case-insensitively, are reported lower-case, and garbage reads as zero", () => {
     const upper = matchOf({ dlSrc: "AA:BB:CC:DD:EE:0F" });
-    expect(matchToWords(upper).match.dlSrc).toBe("aa:bb:cc:dd:ee:0f");
+    expect(normaliseMatch(upper).match.dlSrc).toBe("aa:bb:cc:dd:ee:0f");
     expect(hits({ dlSrc: "AA:BB:CC:DD:EE:0F" }, { dlSrc: "aa:bb:cc:dd:ee:0f" })).toBe(true);
     for (const bad of ["", "zz:bb:cc:dd:ee:ff", "aa-bb-cc-dd-ee-ff", "aa:bb:cc"]) {
-      expect(matchToWords(matchOf({ dlDst: bad })).match.dlDst).toBe("00:00:00:00:00:00");
+      expect(normaliseMatch(matchOf({ dlDst: bad })).match.dlDst).toBe("00:00:00:00:00:00");
     }
+  });
+});
+
+const hexByte = fc.integer({ min: 0, max: 255 }).map((b) => b.toString(16).padStart(2, "0"));
+const macArb: fc.Arbitrary<string> = fc.oneof(
+  fc.array(hexByte, { minLength: 6, maxLength: 6 }).map((b) => b.join(":")),
+  fc.array(hexByte, { minLength: 6, maxLength: 6 }).map((b) => b.join(":").toUpperCase()),
+  fc.constantFrom("", "zz:bb:cc:dd:ee:ff", "aa:bb:cc"),
+);
+const u = (bits: number): fc.Arbitrary<number> =>
+  fc.integer({ min: 0, max: 2 ** bits - 1 }).map((n) => n >>> 0);
+
+/** Any match a controller could send: any wildcard bits (prefix counts up to 63), any values,
+ * with dl_type / nw_proto / dl_vlan often ones that make other fields apply. */
+const anyMatchArb: fc.Arbitrary<Match> = fc.record({
+  wildcards: fc.oneof(u(32), u(22), fc.constant(0)),
+  inPort: u(16),
+  dlSrc: macArb,
+  dlDst: macArb,
+  dlVlan: fc.oneof(u(16), fc.constantFrom(OFP_VLAN_NONE, 0, 5)),
+  dlVlanPcp: u(8),
+  dlType: fc.oneof(u(16), fc.constantFrom(0x0800, 0x0806, 0x86dd)),
+  nwTos: u(8),
+  nwProto: fc.oneof(u(8), fc.constantFrom(1, 6, 17)),
+  nwSrc: u(32),
+  nwDst: u(32),
+  tpSrc: u(16),
+  tpDst: u(16),
+});
+
+describe("the match an entry reports", () => {
+  it("is the normalised match it was added with, rebuilt from its mask and value words", () => {
+    fc.assert(
+      fc.property(anyMatchArb, (m) => {
+        const rule = ruleMatchOf(m);
+        expect(reportedMatch(rule)).toEqual(normaliseMatch(m).match);
+        // The words are a fixed point: the reported match gives the same rule again.
+        const again = ruleMatchOf(reportedMatch(rule));
+        expect([again.mask, again.value, again.exact]).toEqual([rule.mask, rule.value, rule.exact]);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -1,7 +1,8 @@
 // Reference model of the OF1.0 flow table: a plain list scanned in precedence order (exact
 // entries first, then priority, then age), with matching done field by field on the Match
-// itself. It shares no matching code with src/flowtable so the property tests cross-check the
-// word layout, the normalisation and the classifier's search order.
+// itself. It shares no matching code with src/flowtable or src/switch so the property tests
+// cross-check the normalisation, the word layout, the classifier's search order and the
+// FLOW_MOD translation.
 import {
   OFP_VLAN_NONE,
   OFPAT,
@@ -12,7 +13,7 @@ import {
   OFPP,
 } from "../../src/openflow/of10/constants.js";
 import type { Action, FlowMod, Match } from "../../src/openflow/of10/types.js";
-import type { PacketFields } from "./helpers.js";
+import type { PacketFields } from "./of-table.js";
 
 const ZERO_MAC = "00:00:00:00:00:00";
 

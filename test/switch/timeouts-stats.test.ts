@@ -1,3 +1,6 @@
+// Timeouts, stats and the emergency table as a controller sees them: FLOW_REMOVED reasons and
+// durations, FLOW / AGGREGATE / TABLE stats bodies, the EMERG flag, through the switch's
+// translation (of-table.ts). The table's own timeout mechanics: test/flowtable/timeouts.test.ts.
 import { describe, expect, it } from "vitest";
 import {
   OFPET,
@@ -9,12 +12,11 @@ import {
   OFPRR,
   OFPTT,
 } from "../../src/openflow/of10/constants.js";
-import { FlowTable } from "../../src/flowtable/flow-table.js";
-import { flowMod, keyOf, ManualClock, matchOf, output } from "./helpers.js";
+import { flowMod, keyOf, ManualClock, matchOf, OfTable, output } from "./of-table.js";
 
-function clockedTable(): { t: FlowTable; clock: ManualClock } {
+function clockedTable(): { t: OfTable; clock: ManualClock } {
   const clock = new ManualClock();
-  return { t: new FlowTable({ clock: clock.read }), clock };
+  return { t: new OfTable({ clock: clock.read }), clock };
 }
 
 describe("timeouts", () => {
@@ -36,25 +38,6 @@ describe("timeouts", () => {
     expect(t.lookup(keyOf({ inPort: 1 }))).toBeUndefined();
   });
 
-  it("an entry hit within its idle timeout stays, and expires idle_timeout after its last hit", () => {
-    const { t, clock } = clockedTable();
-    const e = t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), idleTimeout: 5 })).entry!;
-    clock.advance(3000);
-    t.tick();
-    t.recordHit(e, 64);
-    clock.advance(2000);
-    expect(t.expire()).toEqual([]);
-    expect(t.nextExpiryMs()).toBe(clock.ms + 3000);
-    clock.advance(3000);
-    const [r] = t.expire();
-    expect([r.reason, r.packetCount, r.byteCount, r.durationSec]).toEqual([
-      OFPRR.IDLE_TIMEOUT,
-      1n,
-      64n,
-      8,
-    ]);
-  });
-
   it("hard_timeout removes an entry even while it is in use, with reason HARD_TIMEOUT", () => {
     const { t, clock } = clockedTable();
     const e = t.applyFlowMod(
@@ -70,25 +53,6 @@ describe("timeouts", () => {
     expect([r.reason, r.packetCount, r.durationSec]).toEqual([OFPRR.HARD_TIMEOUT, 5n, 3]);
   });
 
-  it("entries without timeouts are never expired and not scheduled", () => {
-    const { t, clock } = clockedTable();
-    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }) }));
-    expect(t.nextExpiryMs()).toBeUndefined();
-    clock.advance(1e9);
-    expect(t.expire()).toEqual([]);
-    expect(t.activeCount).toBe(1);
-  });
-
-  it("nextExpiryMs is the earliest deadline among scheduled entries", () => {
-    const { t, clock } = clockedTable();
-    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), hardTimeout: 9 }));
-    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 2 }), idleTimeout: 4 }));
-    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 3 }), idleTimeout: 7 }));
-    expect(t.nextExpiryMs()).toBe(clock.ms + 4000);
-    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 2 }), command: OFPFC.DELETE_STRICT }));
-    expect(t.nextExpiryMs()).toBe(clock.ms + 7000);
-  });
-
   it("durations are reported in whole seconds plus nanoseconds", () => {
     const { t, clock } = clockedTable();
     t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }) }));
@@ -99,8 +63,8 @@ describe("timeouts", () => {
 });
 
 describe("stats", () => {
-  function populated(): FlowTable {
-    const t = new FlowTable({ clock: () => 0, maxEntries: 100 });
+  function populated(): OfTable {
+    const t = new OfTable({ clock: () => 0, maxEntries: 100 });
     const a = t.applyFlowMod(
       flowMod({ match: matchOf({ inPort: 1, dlType: 0x800 }), cookie: 1n }),
     ).entry!;
@@ -176,7 +140,7 @@ describe("stats", () => {
 
 describe("emergency table", () => {
   it("an EMERG entry with a nonzero idle or hard timeout fails with BAD_EMERG_TIMEOUT (OF1.0 §4.6)", () => {
-    const t = new FlowTable({ clock: () => 0 });
+    const t = new OfTable({ clock: () => 0 });
     for (const to of [{ idleTimeout: 1 }, { hardTimeout: 1 }]) {
       expect(
         t.applyFlowMod(flowMod({ match: matchOf({}), flags: OFPFF.EMERG, ...to })).error,
@@ -189,7 +153,7 @@ describe("emergency table", () => {
   });
 
   it("emergency entries serve lookups only in emergency mode, and entering it deletes all normal entries (OF1.0 §4.3)", () => {
-    const t = new FlowTable({ clock: () => 0 });
+    const t = new OfTable({ clock: () => 0 });
     t.applyFlowMod(
       flowMod({ match: matchOf({ inPort: 1 }), cookie: 1n, flags: OFPFF.SEND_FLOW_REM }),
     );
@@ -211,7 +175,7 @@ describe("emergency table", () => {
   });
 
   it("MODIFY and DELETE with the EMERG flag act on the emergency table only (reference switch)", () => {
-    const t = new FlowTable({ clock: () => 0 });
+    const t = new OfTable({ clock: () => 0 });
     t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), cookie: 1n }));
     t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), cookie: 2n, flags: OFPFF.EMERG }));
     t.applyFlowMod(
@@ -224,7 +188,7 @@ describe("emergency table", () => {
   });
 
   it("after a delete of all flows (no EMERG, all wildcards, out_port NONE) no entry of any kind remains", () => {
-    const t = new FlowTable({ clock: () => 0 });
+    const t = new OfTable({ clock: () => 0 });
     const flags = OFPFF.SEND_FLOW_REM;
     t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), cookie: 1n, flags }));
     t.applyFlowMod(flowMod({ match: matchOf({}), cookie: 2n, flags: flags | OFPFF.EMERG }));
@@ -240,7 +204,7 @@ describe("emergency table", () => {
   });
 
   it("a DELETE or DELETE_STRICT without EMERG for an emergency entry's match removes it", () => {
-    const t = new FlowTable({ clock: () => 0 });
+    const t = new OfTable({ clock: () => 0 });
     const emerg = (cookie: bigint) =>
       flowMod({ match: matchOf({ inPort: 2 }), priority: 7, cookie, flags: OFPFF.EMERG });
     t.applyFlowMod(emerg(1n));

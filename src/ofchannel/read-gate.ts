@@ -1,19 +1,21 @@
 // When to read from a peer's socket. Reading stops for as long as any reason holds and resumes as
 // soon as none does. Each reason is set and cleared by the one owner that knows when it ends (the
-// input scheduler, the output queue), so neither can resume a socket the other still needs
-// paused, and none waits on an event (such as 'drain') that may never come.
+// input scheduler, the send queue, a reply stream), so none can resume a socket another still
+// needs paused, and none waits on an event (such as 'drain') that may never come.
 //
 // Reasons:
 // - "backlog": messages already received wait for their turn (InputScheduler); reading more
 //   would only grow the backlog, so the bytes stay in the kernel, where TCP slows the peer down.
-// - "output": the peer is not reading what we send (OutputQueue above its pause mark); a
+// - "output": the peer is not reading what we send (SendQueue above its pause mark); a
 //   controller's output is mostly answers to its input, so not reading is the natural
 //   back-pressure, as Open vSwitch's ofconn stops receiving while too many replies are queued.
+// - "stream": requests held behind a reply stream (a flow dump) passed their bound; they wait
+//   until the stream has ended, as Open vSwitch's ofconn_may_recv.
 import type { Socket } from "node:net";
 
-export type PauseReason = "backlog" | "output";
+export type PauseReason = "backlog" | "output" | "stream";
 
-const BIT: Record<PauseReason, number> = { backlog: 1, output: 2 };
+const BIT: Record<PauseReason, number> = { backlog: 1, output: 2, stream: 4 };
 
 export class ReadGate {
   private reasons = 0;
