@@ -6,7 +6,9 @@ import { createPort, resolveBackend } from "../datapath/port-factory.js";
 import { OpenFlowSwitch } from "../switch/switch.js";
 import { dpidToString } from "../switch/switch-features.js";
 import { PRIVILEGE_HINT, canCapture, disableIpv6, interfaceExists } from "./host.js";
-import { UsageError, frameIoName, isLoopback, type DaemonConfig } from "./options.js";
+import { UsageError, frameIoName, type DaemonConfig } from "./options.js";
+import { exposedWithoutTls } from "../ofchannel/targets.js";
+import { socketPathProblem, socketPathState } from "../ofchannel/transport.js";
 
 export interface RunningDaemon {
   sw: OpenFlowSwitch;
@@ -26,8 +28,23 @@ function preflight(cfg: DaemonConfig): void {
   if (!canCapture()) throw new UsageError(PRIVILEGE_HINT);
 }
 
+/** A punix: path that is not a socket, or in a directory that does not exist, is the user's to
+ * fix (exit 2); one a live process listens on is a runtime failure (exit 1), as a TCP port in
+ * use. Checked before the ports are opened. */
+async function checkSocketPaths(cfg: DaemonConfig): Promise<void> {
+  for (const l of cfg.listeners) {
+    if (l.kind !== "punix") continue;
+    const state = await socketPathState(l.path);
+    const problem = socketPathProblem(l, state);
+    if (problem === undefined) continue;
+    throw state === "in use" ? new Error(problem) : new UsageError(problem);
+  }
+}
+
 export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<RunningDaemon> {
   preflight(cfg);
+  await checkSocketPaths(cfg);
+  for (const w of cfg.warnings) log.warn(w);
   const restoreIpv6 = cfg.keepIpv6 ? () => {} : disableIpv6(cfg.interfaces.map((i) => i.name));
   const backend = resolveBackend(cfg.portBackend);
   const sw = new OpenFlowSwitch({
@@ -43,6 +60,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     controllers: cfg.controllers,
     listeners: cfg.listeners,
     backoff: { maxMs: cfg.maxBackoffMs },
+    tls: cfg.tls,
   });
   let stopped = false;
   const stop = async () => {
@@ -95,7 +113,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     throw e;
   }
   for (const l of cfg.listeners) {
-    if (l.kind === "ptcp" && !isLoopback(l.host)) {
+    if (exposedWithoutTls(l)) {
       log.warn(
         { listener: l.label },
         "--allow-insecure-listen: anyone who can reach this address may control the switch " +

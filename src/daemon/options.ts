@@ -1,15 +1,23 @@
 // The command line: commander for the syntax, then our own validation of every value, so a
 // bad argument becomes one UsageError with one clear line (the CLI prints it, exit code 2).
 import { Command, CommanderError, Option } from "commander";
-import { BlockList, isIP } from "node:net";
 import { OFPP } from "../openflow/of10/constants.js";
 import type { FailMode } from "../switch/switch.js";
 import {
+  exposedWithoutTls,
   parseActiveTarget,
   parsePassiveTarget,
+  usesTls,
   type ActiveTarget,
   type PassiveTarget,
 } from "../ofchannel/targets.js";
+import {
+  TLS_FLAGS,
+  loadTlsCredentials,
+  readPemFile,
+  type TlsCredentials,
+  type TlsFiles,
+} from "../ofchannel/tls.js";
 import { SOFTWARE_VERSION } from "../switch/switch-features.js";
 import { PORT_BACKENDS, resolveBackend, type PortBackend } from "../datapath/port-factory.js";
 
@@ -49,6 +57,10 @@ export interface DaemonConfig {
   portBackend: PortBackend;
   /** Let a plain-TCP listener bind a non-loopback address (refused otherwise). */
   allowInsecureListen: boolean;
+  /** Key, certificate and CA, read and checked, when a target uses TLS. */
+  tls?: TlsCredentials;
+  /** What the daemon should warn about once it logs (e.g. its certificate has expired). */
+  warnings: string[];
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -82,15 +94,22 @@ function program(): Command {
     )
     .addOption(
       new Option(
-        "-c, --controller <tcp:HOST[:PORT]>",
-        "connect to a controller (port 6653)",
+        "-c, --controller <TARGET>",
+        "connect to a controller: tcp:HOST[:PORT], ssl:HOST[:PORT] or unix:PATH (port 6653)",
       ).argParser(collect),
     )
     .addOption(
       new Option(
-        "-l, --listen <ptcp:PORT[:IP]>",
-        "accept controllers, e.g. ovs-ofctl (IP 127.0.0.1)",
+        "-l, --listen <TARGET>",
+        "accept controllers, e.g. ovs-ofctl: punix:PATH, ptcp:[PORT][:IP] or pssl:[PORT][:IP] " +
+          "(port 6653, IP 127.0.0.1)",
       ).argParser(collect),
+    )
+    .option("--private-key <FILE>", "private key (PEM) for ssl: and pssl: targets")
+    .option("--certificate <FILE>", "certificate (PEM) of that key, signed by a CA peers trust")
+    .option(
+      "--ca-cert <FILE>",
+      "CA certificate(s) (PEM) that peers' certificates must verify against",
     )
     .option("--dpid <HEX>", "datapath id, up to 16 hex digits (default: from the first port's MAC)")
     .option(
@@ -178,29 +197,42 @@ function targets<T>(specs: string[] | undefined, parse: (s: string) => T): T[] {
   });
 }
 
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
-LOOPBACK.addAddress("::1", "ipv6");
-
-/** True for 127.0.0.0/8 and ::1 (in any spelling, IPv4-mapped too): only this host connects. */
-export function isLoopback(host: string): boolean {
-  const family = isIP(host);
-  return family !== 0 && LOOPBACK.check(host, family === 6 ? "ipv6" : "ipv4");
-}
-
 /**
  * A plain-TCP listener on an address others can reach lets anyone on the network reprogram the
  * switch (OpenFlow has no authentication of its own), so it starts only when asked for by name.
  */
 function refuseExposedListeners(listeners: PassiveTarget[], allowed: boolean): void {
   if (allowed) return;
-  const exposed = listeners.find((l) => l.kind === "ptcp" && !isLoopback(l.host));
-  if (exposed === undefined) return;
+  const exposed = listeners.find(exposedWithoutTls);
+  if (exposed === undefined || exposed.kind === "punix") return;
   throw new UsageError(
     `listener "${exposed.label}" would let anyone who reaches ${exposed.host} port ` +
       `${exposed.port} control the switch without authentication: listen on 127.0.0.1, ` +
       `use pssl: (TLS) or punix:, or pass --allow-insecure-listen`,
   );
+}
+
+/**
+ * The key, certificate and CA when a target uses TLS, read and checked now (a wrong file is one
+ * line at start-up, not a failed handshake per attempt later). Given without such a target, the
+ * files must still be readable: a typo shows now, not when a pssl: listener is added.
+ */
+function tlsCredentials(
+  files: TlsFiles,
+  used: (ActiveTarget | PassiveTarget)[],
+  warnings: string[],
+): TlsCredentials | undefined {
+  try {
+    const user = used.find(usesTls);
+    if (user !== undefined) return loadTlsCredentials(files, user.label, warnings);
+    for (const k of Object.keys(TLS_FLAGS) as (keyof TlsFiles)[]) {
+      const file = files[k];
+      if (file !== undefined) readPemFile(file, TLS_FLAGS[k]);
+    }
+    return undefined;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** Parses `argv` (without node and the script). Throws UsageError or InfoShown. */
@@ -246,12 +278,24 @@ export function parseArgs(argv: string[], write: (s: string) => void = () => {})
     );
   }
   const packetInRate = integer(o.packetInRate as string, "--packet-in-rate", 0, 1_000_000);
+  const controllers = targets(o.controller as string[] | undefined, parseActiveTarget);
   const listeners = targets(o.listen as string[] | undefined, parsePassiveTarget);
   const allowInsecureListen = o.allowInsecureListen === true;
   refuseExposedListeners(listeners, allowInsecureListen);
+  const ifaces = interfaces(o.interface as string[]);
+  const warnings: string[] = [];
+  const tls = tlsCredentials(
+    {
+      privateKey: o.privateKey as string | undefined,
+      certificate: o.certificate as string | undefined,
+      caCert: o.caCert as string | undefined,
+    },
+    [...controllers, ...listeners],
+    warnings,
+  );
   return {
-    interfaces: interfaces(o.interface as string[]),
-    controllers: targets(o.controller as string[] | undefined, parseActiveTarget),
+    interfaces: ifaces,
+    controllers,
     listeners,
     datapathId,
     failMode,
@@ -268,5 +312,7 @@ export function parseArgs(argv: string[], write: (s: string) => void = () => {})
     keepIpv6: o.keepIpv6 === true,
     portBackend: portBackend as PortBackend,
     allowInsecureListen,
+    tls,
+    warnings,
   };
 }

@@ -28,19 +28,43 @@ interface KindState {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** The counts of one set of limits, shared by the views that write through other loggers. */
+interface Limits {
+  burst: number;
+  intervalMs: number;
+  kinds: Map<string, KindState>;
+  now: () => number;
+  /** Where the counts of suppressed lines are reported. */
+  log: Logger;
+}
+
 export class RateLimitedLog {
   readonly burst: number;
   readonly intervalMs: number;
-  private readonly kinds = new Map<string, KindState>();
+  private readonly limits: Limits;
 
   /** `now` is the clock (milliseconds, monotonic); tests may pass their own. */
   constructor(
     readonly log: Logger,
     opts: RateLimitOptions = {},
-    private readonly now: () => number = () => performance.now(),
+    now: () => number = () => performance.now(),
+    shared?: Limits,
   ) {
-    this.burst = Math.max(1, opts.burst ?? DEFAULT_RATE_LIMIT.burst);
-    this.intervalMs = Math.max(1, opts.intervalMs ?? DEFAULT_RATE_LIMIT.intervalMs);
+    this.limits = shared ?? {
+      burst: Math.max(1, opts.burst ?? DEFAULT_RATE_LIMIT.burst),
+      intervalMs: Math.max(1, opts.intervalMs ?? DEFAULT_RATE_LIMIT.intervalMs),
+      kinds: new Map(),
+      now,
+      log,
+    };
+    this.burst = this.limits.burst;
+    this.intervalMs = this.limits.intervalMs;
+  }
+
+  /** The same limits and counts, with lines written through `log` (e.g. a child logger that
+   * names a peer): many peers share one budget per kind. */
+  through(log: Logger): RateLimitedLog {
+    return new RateLimitedLog(log, {}, this.limits.now, this.limits);
   }
 
   error(fields: object, msg: string, kind = msg): boolean {
@@ -61,34 +85,36 @@ export class RateLimitedLog {
 
   /** Lines of `kind` suppressed in its current interval (not yet reported). */
   suppressed(kind: string): number {
-    return this.kinds.get(kind)?.suppressed ?? 0;
+    return this.limits.kinds.get(kind)?.suppressed ?? 0;
   }
 
   /** Reports every pending count now and forgets the intervals (at shutdown). */
   flush(): void {
-    for (const [kind, s] of this.kinds) this.end(kind, s);
-    this.kinds.clear();
+    const kinds = this.limits.kinds;
+    for (const [kind, s] of kinds) this.end(kind, s);
+    kinds.clear();
   }
 
   /** Logs the line unless its kind is over its rate; true when it was logged. */
   private write(level: LimitedLevel, fields: object, msg: string, kind: string): boolean {
     if (!this.log.isLevelEnabled(level)) return false;
-    const now = this.now();
+    const { kinds, intervalMs, burst } = this.limits;
+    const now = this.limits.now();
     let key = kind;
-    let s = this.kinds.get(key);
-    if (s === undefined && this.kinds.size >= MAX_KINDS) {
+    let s = kinds.get(key);
+    if (s === undefined && kinds.size >= MAX_KINDS) {
       key = OTHER_KINDS;
-      s = this.kinds.get(key);
+      s = kinds.get(key);
     }
-    if (s !== undefined && now - s.windowStart >= this.intervalMs) {
+    if (s !== undefined && now - s.windowStart >= intervalMs) {
       this.end(key, s);
       s = undefined;
     }
     if (s === undefined) {
       s = { level, windowStart: now, logged: 0, suppressed: 0, timer: undefined };
-      this.kinds.set(key, s);
+      kinds.set(key, s);
     }
-    if (s.logged < this.burst) {
+    if (s.logged < burst) {
       s.logged++;
       this.log[level](fields, msg);
       return true;
@@ -98,10 +124,10 @@ export class RateLimitedLog {
       const state = s;
       s.timer = setTimeout(
         () => {
-          if (this.kinds.get(key) === state) this.kinds.delete(key);
+          if (kinds.get(key) === state) kinds.delete(key);
           this.end(key, state);
         },
-        Math.max(1, s.windowStart + this.intervalMs - now),
+        Math.max(1, s.windowStart + intervalMs - now),
       );
       s.timer.unref?.();
     }
@@ -116,7 +142,7 @@ export class RateLimitedLog {
     const n = s.suppressed;
     s.suppressed = 0;
     const seconds = Number((this.intervalMs / 1000).toFixed(1));
-    this.log[s.level](
+    this.limits.log[s.level](
       { kind, suppressed: n, burst: this.burst, intervalS: seconds },
       `suppressed ${n} more "${kind}" lines (at most ${this.burst} per ${seconds} s)`,
     );

@@ -31,6 +31,8 @@ import { datapathIdFromMac } from "./switch-features.js";
 import { flowRemovedBodies } from "./switch-stats.js";
 import { handleRequest, type SwitchCore } from "./switch-requests.js";
 import { Session, SwitchStats } from "./switch-session.js";
+import { RateLimitedLog } from "../logging/rate-limit.js";
+import type { TlsCredentials } from "../ofchannel/tls.js";
 import type { ActiveTarget, PassiveTarget, SessionRole } from "../ofchannel/targets.js";
 import { defaultBurst } from "./token-bucket.js";
 import type { PhyPort } from "../openflow/of10/types.js";
@@ -61,6 +63,8 @@ export interface SwitchOptions {
   sendQueue?: Partial<SendQueueOptions>;
   /** Read controller sockets into slabs of our own (default true; ofchannel/socket-reads.ts). */
   directReads?: boolean;
+  /** Key, certificate and CA for ssl: and pssl: targets. */
+  tls?: TlsCredentials;
   dpDesc?: string;
   /** The frame I/O backend the ports use, as DESC stats name it (e.g. "AF_PACKET"). */
   frameIo?: string;
@@ -80,6 +84,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   fragHandling: number = OFPC_FRAG.NORMAL;
   private readonly sessions = new Map<OpenFlowChannel, Session>();
   readonly log: Logger;
+  /** Lines controllers can repeat at will, at most a few per kind per minute. */
+  readonly limited: RateLimitedLog;
   readonly dpDesc: string | undefined;
   readonly frameIo: string;
   /** Given, or derived once in start(). */
@@ -92,6 +98,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
 
   constructor(private readonly opts: SwitchOptions) {
     this.log = opts.log;
+    this.limited = new RateLimitedLog(opts.log);
     this.dpDesc = opts.dpDesc;
     this.frameIo = opts.frameIo ?? "unspecified";
     this.failMode = opts.failMode ?? "standalone";
@@ -119,7 +126,9 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
         backoff: opts.backoff,
         sendQueue: opts.sendQueue,
         directReads: opts.directReads,
+        tls: opts.tls,
         log: opts.log,
+        limited: this.limited,
       },
       this,
     );
@@ -314,7 +323,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
         e instanceof OfpError
           ? e
           : OfpError.badRequest(OFPBRC.EPERM, e instanceof Error ? e.message : String(e));
-      if (!(e instanceof OfpError)) this.log.error({ err: e, type: msg.type }, "handler failed");
+      if (!(e instanceof OfpError))
+        this.limited.error({ err: e, type: msg.type }, "handler failed");
       this.log.debug(
         { controller: conn.label, error: err.message, xid: msg.xid },
         "request refused",

@@ -3,7 +3,8 @@
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { resolveBackend } from "../../src/datapath/port-factory.js";
-import { isLoopback, parseArgs, UsageError } from "../../src/daemon/options.js";
+import { parseArgs, UsageError } from "../../src/daemon/options.js";
+import { isLoopback } from "../../src/ofchannel/targets.js";
 import { CLI, ensureBuilt } from "../support/daemon.js";
 import { rootMissing, skipWithout } from "../support/prereq.js";
 
@@ -43,7 +44,34 @@ describe("ofswitch command line (built binary)", () => {
       ["-i", "lo", "-l", "ptcp:6634:0.0.0.0"],
       /listener "ptcp:6634:0.0.0.0" would let anyone .* without authentication: .*--allow-insecure-listen/,
     ],
-    [["-i", "lo", "-l", "ptcp:6634:[::]"], /listener "ptcp:6634:::" would let anyone/],
+    [["-i", "lo", "-l", "ptcp:6634:[::]"], /listener "ptcp:6634:\[::\]" would let anyone/],
+    [
+      ["-i", "lo", "-c", "ssl:127.0.0.1"],
+      /ssl:127\.0\.0\.1:6653 needs --private-key, --certificate and --ca-cert \(missing: --private-key, --certificate, --ca-cert\)/,
+    ],
+    [
+      ["-i", "lo", "-l", "pssl:", "--private-key", "/nonexistent.pem", "--certificate", "x"],
+      /missing: --ca-cert/,
+    ],
+    [
+      [
+        "-i",
+        "lo",
+        "-l",
+        "pssl:",
+        "--private-key",
+        "/nonexistent.pem",
+        "--certificate",
+        "/x",
+        "--ca-cert",
+        "/y",
+      ],
+      /--private-key \/nonexistent\.pem: no such file/,
+    ],
+    [["-i", "lo", "--ca-cert", "/nonexistent.pem"], /--ca-cert \/nonexistent\.pem: no such file/],
+    [["-i", "lo", "-l", "punix:"], /listener "punix:": the path is missing/],
+    [["-i", "lo", "-l", "unix:/tmp/x"], /listener "unix:\/tmp\/x": expected ptcp:/],
+    [["-i", "lo", "-c", "punix:/tmp/x"], /controller "punix:\/tmp\/x": expected tcp:/],
   ];
   for (const [args, message] of bad) {
     it(`exits 2 with one line for: ${args.join(" ") || "(no arguments)"}`, () => {

@@ -114,6 +114,18 @@ describe("RateLimitedLog", () => {
     expect(lines).toEqual([]);
   });
 
+  it("through(): views writing through child loggers share one budget per kind", () => {
+    const { log, lines } = memoryLogger();
+    const rl = new RateLimitedLog(log, { burst: 3, intervalMs: 1000 });
+    const peers = [1, 2, 3, 4].map((n) => rl.through(log.child({ peer: n })));
+    for (let i = 0; i < 10; i++) for (const p of peers) p.warn({}, "malformed message");
+    expect(lines.map((l) => l.peer)).toEqual([1, 2, 3]);
+    vi.advanceTimersByTime(1000);
+    expect(lines[3]).toMatchObject({ suppressed: 37, kind: "malformed message" });
+    expect(lines[3].peer).toBeUndefined(); // the count is the parent's line
+    expect(peers[0].suppressed("malformed message")).toBe(0);
+  });
+
   it("keeps its table bounded when kinds are many", () => {
     const { log, lines } = memoryLogger();
     const rl = new RateLimitedLog(log, { burst: 1, intervalMs: 1000 });
