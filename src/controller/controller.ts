@@ -259,7 +259,7 @@ export class Controller {
       this.join(ch, msg);
     } else if (msg.type === OFPT.ERROR) {
       const pair = errorPairName(msg.errType, msg.code);
-      this.log.error({ remote: ch.remote, pair }, "switch sent an error during the handshake");
+      this.limited.error({ remote: ch.remote, pair }, "switch sent an error during the handshake");
       ch.close(`handshake error ${pair}`);
     } else {
       this.log.debug({ remote: ch.remote, type: msg.type }, "message before features reply");
@@ -297,7 +297,7 @@ export class Controller {
     this.ends.delete(ch);
     const sw = this.byChannel.get(ch);
     if (sw === undefined) {
-      this.log.info({ remote: ch.remote, reason }, "connection closed before joining");
+      this.limited.info({ remote: ch.remote, reason }, "connection closed before joining");
       onEnd?.(false, reason);
       return;
     }
@@ -324,7 +324,7 @@ export class Controller {
       case OFPT.ERROR:
         if (!this.events.has("error")) {
           const pair = errorPairName(msg.errType, msg.code);
-          this.log.warn({ dpid: sw.dpid, xid: msg.xid, pair }, "unhandled error from switch");
+          this.limited.warn({ dpid: sw.dpid, xid: msg.xid, pair }, "unhandled error from switch");
         }
         this.events.dispatch("error", sw, msg);
         return;
