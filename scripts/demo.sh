@@ -108,12 +108,12 @@ if command -v ovs-testcontroller >/dev/null; then
   ovs-testcontroller -O OpenFlow10 --unixctl="$WORK/tc.ctl" "ptcp:$PORT:127.0.0.1" >"$WORK/tc.log" 2>&1 &
   CTL_PID=$!
   sleep 0.3
-  LPORT=$((PORT + 1000))
-  start_switch -c "tcp:127.0.0.1:$PORT" -l "ptcp:$LPORT" --fail-mode secure --log-level info
+  MGMT="$WORK/ofswitch.mgmt" # the management socket: only root may open it
+  start_switch -c "tcp:127.0.0.1:$PORT" -l "punix:$MGMT" --fail-mode secure --log-level info
   wait_log "session established"
   traffic
-  say "some of the flows ovs-testcontroller installed (ovs-ofctl dump-flows tcp:127.0.0.1:$LPORT)"
-  ovs-ofctl -O OpenFlow10 dump-flows "tcp:127.0.0.1:$LPORT" | head -6
+  say "some of the flows ovs-testcontroller installed (ovs-ofctl dump-flows unix:$MGMT)"
+  ovs-ofctl -O OpenFlow10 dump-flows "unix:$MGMT" | head -6
 else
   say "ovs-testcontroller is not installed: skipping the controller part"
 fi

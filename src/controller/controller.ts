@@ -1,4 +1,5 @@
-// The controller: accepts switches (listen on ptcp:) or reaches them (connect to tcp:), runs the
+// The controller: accepts switches (listen on ptcp:, pssl:, punix:) or reaches them (connect to
+// tcp:, ssl:, unix:), runs the
 // handshake that makes a channel a joined switch (FEATURES_REQUEST, once the channel's HELLO
 // exchange is done), and turns what joined switches send into events for applications
 // (events.ts). Framing, HELLO, keepalive, the bounded send queue and fair input are the
@@ -6,6 +7,7 @@
 // switch that connects again replaces its old connection, which is closed (as NOX and Open
 // vSwitch do).
 import { pino, type Logger } from "pino";
+import { RateLimitedLog } from "../logging/rate-limit.js";
 import { ActiveConnector } from "../ofchannel/active.js";
 import {
   OpenFlowChannel,
@@ -15,7 +17,13 @@ import {
 import { InputScheduler } from "../ofchannel/input-scheduler.js";
 import { CONTROLLER_SEND_POLICY, type SendQueueOptions } from "../ofchannel/send-queue.js";
 import { parseActiveTarget, parsePassiveTarget } from "../ofchannel/targets.js";
-import { listenPassive, type PassiveListener, type Transported } from "../ofchannel/transport.js";
+import type { TlsCredentials } from "../ofchannel/tls.js";
+import {
+  listenPassive,
+  peerName,
+  type PassiveListener,
+  type Transported,
+} from "../ofchannel/transport.js";
 import { OFPT } from "../openflow/of10/constants.js";
 import { errorPairName } from "../openflow/of10/errors.js";
 import type { MessageOf, OfpMessage } from "../openflow/of10/messages.js";
@@ -42,6 +50,9 @@ export interface ControllerOptions {
   /** Read sockets straight into slabs of our own instead of through Node's 'data' events
    * (default true; see ofchannel/socket-reads.ts). */
   directReads?: boolean;
+  /** Key, certificate and CA (PEM) for ssl: and pssl: targets; loadTlsCredentials() reads
+   * them from files. */
+  tls?: TlsCredentials;
 }
 
 export interface ConnectOptions {
@@ -64,7 +75,7 @@ interface Joining {
   timer: NodeJS.Timeout;
   onJoin?: (sw: SwitchHandle) => void;
   /** The connection closed; `joined` says whether it had. */
-  onEnd?: (joined: boolean) => void;
+  onEnd?: (joined: boolean, reason: string) => void;
 }
 
 export class Controller {
@@ -72,6 +83,9 @@ export class Controller {
   private readonly events: EventChains;
   private readonly scheduler: InputScheduler;
   private readonly directReads: boolean;
+  private readonly tls: TlsCredentials | undefined;
+  /** Lines switches can repeat at will (malformed input, refused TLS handshakes). */
+  private readonly limited: RateLimitedLog;
   private readonly handshakeTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly channelOptions: Omit<ChannelOptions, "log">;
@@ -79,7 +93,7 @@ export class Controller {
   private readonly connectors = new Map<ActiveConnector, () => void>();
   private readonly channels = new Set<OpenFlowChannel>();
   private readonly joining = new Map<OpenFlowChannel, Joining>();
-  private readonly ends = new Map<OpenFlowChannel, (joined: boolean) => void>();
+  private readonly ends = new Map<OpenFlowChannel, (joined: boolean, reason: string) => void>();
   private readonly bySwitch = new Map<bigint, SwitchHandle>();
   private readonly byChannel = new Map<OpenFlowChannel, SwitchHandle>();
   /** Until it joins, a channel's messages come here. */
@@ -94,6 +108,8 @@ export class Controller {
     this.events = new EventChains(this.log);
     this.scheduler = new InputScheduler(options.inputBudget);
     this.directReads = options.directReads ?? true;
+    this.tls = options.tls;
+    this.limited = new RateLimitedLog(this.log);
     const d = DEFAULT_CONTROLLER_OPTIONS;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? d.handshakeTimeoutMs;
     this.requestTimeoutMs = options.requestTimeoutMs ?? d.requestTimeoutMs;
@@ -133,20 +149,27 @@ export class Controller {
     return this;
   }
 
-  /** Listens for switches on "ptcp:PORT[:IP]" (default ptcp:6653:127.0.0.1). Resolves with
-   * the bound address (port 0 picks a free port). */
+  /** Listens for switches on "ptcp:[PORT][:IP]" (default ptcp:6653:127.0.0.1), "pssl:[PORT][:IP]"
+   * (TLS: needs `tls`) or "punix:PATH". Resolves with the bound address (port 0 picks a free
+   * port; for punix: the path as `host` and port 0). */
   async listen(target = "ptcp:"): Promise<{ host: string; port: number }> {
     const t = parsePassiveTarget(target);
     const listener = await listenPassive(t, (conn) => this.adopt(conn), {
       directReads: this.directReads,
+      tls: this.tls,
       onError: (err) => this.log.error({ err }, "listener error"),
+      onRefused: (peer, reason) =>
+        this.limited.warn({ listener: t.label, remote: peer, reason }, "TLS handshake refused"),
+      onStale: (path) => this.log.info({ path }, "removed a stale socket left by an earlier run"),
     });
     this.listeners.add(listener);
-    this.log.info({ host: t.host, port: listener.port }, "listening for switches");
-    return { host: t.host, port: listener.port };
+    const host = t.kind === "punix" ? t.path : t.host;
+    this.log.info({ listener: t.label, host, port: listener.port }, "listening for switches");
+    return { host, port: listener.port };
   }
 
-  /** Connects to a switch listening on "tcp:HOST[:PORT]"; resolves when it has joined. */
+  /** Connects to a switch listening on "tcp:HOST[:PORT]", "ssl:HOST[:PORT]" (TLS: needs `tls`)
+   * or "unix:PATH"; resolves when it has joined. */
   connect(target: string, options: ConnectOptions = {}): Promise<SwitchHandle> {
     const t = parseActiveTarget(target);
     const reconnect = options.reconnect ?? false;
@@ -163,11 +186,14 @@ export class Controller {
       };
       const connector = new ActiveConnector(
         t,
-        (conn, ended) => {
+        (conn, session) => {
           this.adopt(conn, {
-            onJoin: (sw) => settle(() => resolve(sw)),
-            onEnd: (joined) => {
-              ended(joined);
+            onJoin: (sw) => {
+              session.up();
+              settle(() => resolve(sw));
+            },
+            onEnd: (joined, reason) => {
+              session.ended(joined, reason);
               if (reconnect) return;
               forget();
               const why = `${target}: connection closed before the switch joined`;
@@ -178,7 +204,9 @@ export class Controller {
         this.log,
         {
           reconnect,
+          peer: "switch",
           directReads: this.directReads,
+          tls: this.tls,
           onGiveUp: (why) => {
             forget();
             settle(() => reject(new Error(why)));
@@ -203,15 +231,16 @@ export class Controller {
     this.connectors.clear();
     for (const ch of [...this.channels]) ch.close("controller shutting down");
     await Promise.all(listeners.map((l) => l.close()));
+    this.limited.flush();
   }
 
   private adopt(conn: Transported, waiter: Omit<Joining, "timer"> = {}): OpenFlowChannel {
-    const remote = `${conn.socket.remoteAddress}:${conn.socket.remotePort}`;
+    const remote = peerName(conn.socket);
     const log = this.log.child({ remote });
     const ch = new OpenFlowChannel(
       conn.socket,
       conn.source,
-      { ...this.channelOptions, label: remote, log },
+      { ...this.channelOptions, label: remote, log, limited: this.limited },
       this.handshake,
     );
     const timer = setTimeout(
@@ -230,7 +259,7 @@ export class Controller {
       this.join(ch, msg);
     } else if (msg.type === OFPT.ERROR) {
       const pair = errorPairName(msg.errType, msg.code);
-      this.log.error({ remote: ch.remote, pair }, "switch sent an error during the handshake");
+      this.limited.error({ remote: ch.remote, pair }, "switch sent an error during the handshake");
       ch.close(`handshake error ${pair}`);
     } else {
       this.log.debug({ remote: ch.remote, type: msg.type }, "message before features reply");
@@ -268,8 +297,8 @@ export class Controller {
     this.ends.delete(ch);
     const sw = this.byChannel.get(ch);
     if (sw === undefined) {
-      this.log.info({ remote: ch.remote, reason }, "connection closed before joining");
-      onEnd?.(false);
+      this.limited.info({ remote: ch.remote, reason }, "connection closed before joining");
+      onEnd?.(false, reason);
       return;
     }
     this.byChannel.delete(ch);
@@ -277,7 +306,7 @@ export class Controller {
     if (this.bySwitch.get(sw.datapathId) === sw) this.bySwitch.delete(sw.datapathId);
     this.log.info({ dpid: sw.dpid, reason }, "switch left");
     this.events.dispatch("leave", sw, reason);
-    onEnd?.(true);
+    onEnd?.(true, reason);
   }
 
   private deliver(sw: SwitchHandle, msg: OfpMessage): void {
@@ -295,7 +324,7 @@ export class Controller {
       case OFPT.ERROR:
         if (!this.events.has("error")) {
           const pair = errorPairName(msg.errType, msg.code);
-          this.log.warn({ dpid: sw.dpid, xid: msg.xid, pair }, "unhandled error from switch");
+          this.limited.warn({ dpid: sw.dpid, xid: msg.xid, pair }, "unhandled error from switch");
         }
         this.events.dispatch("error", sw, msg);
         return;

@@ -1,8 +1,10 @@
 // NOX-style event dispatch: per event, an ordered chain of handlers; a handler that returns STOP
 // ends the chain for that event (e.g. a firewall ahead of a learning switch). `on` is the same
 // chain with the default order. Handlers that throw are logged and skipped, never fatal: one
-// application's bug must not take down the switches' sessions.
+// application's bug must not take down the switches' sessions. A handler that throws on every
+// packet-in would write a line per packet: the lines are rate-limited per event.
 import type { Logger } from "pino";
+import { RateLimitedLog } from "../logging/rate-limit.js";
 import type { OFPT } from "../openflow/of10/constants.js";
 import type { MessageOf, OfpMessage } from "../openflow/of10/messages.js";
 import type { SwitchHandle } from "./switch-handle.js";
@@ -43,8 +45,11 @@ export const DEFAULT_ORDER = 100;
 
 export class EventChains {
   private readonly chains = new Map<EventName, Entry[]>();
+  private readonly limited: RateLimitedLog;
 
-  constructor(private readonly log: Logger) {}
+  constructor(log: Logger) {
+    this.limited = new RateLimitedLog(log);
+  }
 
   /** Adds `fn` to the chain of `event`; lower `order` runs first. Returns an unregister function. */
   register<E extends EventName>(event: E, fn: Handler<E>, order = DEFAULT_ORDER): () => void {
@@ -74,7 +79,11 @@ export class EventChains {
       try {
         d = chain[i].fn(a, b);
       } catch (err) {
-        this.log.error({ err, event }, "event handler threw; skipped");
+        this.limited.error(
+          { err, event },
+          "event handler threw; skipped",
+          `handler threw: ${event}`,
+        );
         continue;
       }
       if (d === STOP) return;

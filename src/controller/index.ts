@@ -31,4 +31,6 @@ export {
   parseActiveTarget,
   parsePassiveTarget,
 } from "../ofchannel/targets.js";
+// TLS (ssl:, pssl:): key, certificate and CA read from PEM files and checked.
+export { loadTlsCredentials, type TlsCredentials } from "../ofchannel/tls.js";
 export type { OverflowPolicy, SendQueueOptions } from "../ofchannel/send-queue.js";

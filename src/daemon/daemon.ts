@@ -10,6 +10,8 @@ import { MetricsServer } from "./metrics.js";
 import { registerControlCommands } from "./control-commands.js";
 import { ControlServer, defaultControlPath } from "./control-socket.js";
 import { UsageError, frameIoName, type DaemonConfig } from "./options.js";
+import { exposedWithoutTls } from "../ofchannel/targets.js";
+import { socketPathProblem, socketPathState } from "../ofchannel/transport.js";
 
 export interface RunningDaemon {
   sw: OpenFlowSwitch;
@@ -56,8 +58,23 @@ async function startControl(
   }
 }
 
+/** A punix: path that is not a socket, or in a directory that does not exist, is the user's to
+ * fix (exit 2); one a live process listens on is a runtime failure (exit 1), as a TCP port in
+ * use. Checked before the ports are opened. */
+async function checkSocketPaths(cfg: DaemonConfig): Promise<void> {
+  for (const l of cfg.listeners) {
+    if (l.kind !== "punix") continue;
+    const state = await socketPathState(l.path);
+    const problem = socketPathProblem(l, state);
+    if (problem === undefined) continue;
+    throw state === "in use" ? new Error(problem) : new UsageError(problem);
+  }
+}
+
 export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<RunningDaemon> {
   preflight(cfg);
+  await checkSocketPaths(cfg);
+  for (const w of cfg.warnings) log.warn(w);
   const restoreIpv6 = cfg.keepIpv6 ? () => {} : disableIpv6(cfg.interfaces.map((i) => i.name));
   const backend = resolveBackend(cfg.portBackend);
   const sw = new OpenFlowSwitch({
@@ -73,6 +90,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     controllers: cfg.controllers,
     listeners: cfg.listeners,
     backoff: { maxMs: cfg.maxBackoffMs },
+    tls: cfg.tls,
   });
   const metrics = cfg.metrics ? new MetricsServer(sw, cfg.metrics, log) : undefined;
   let control: ControlServer | undefined;
@@ -129,6 +147,15 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   } catch (e) {
     await stop();
     throw e;
+  }
+  for (const l of cfg.listeners) {
+    if (exposedWithoutTls(l)) {
+      log.warn(
+        { listener: l.label },
+        "--allow-insecure-listen: anyone who can reach this address may control the switch " +
+          "(plain TCP: no authentication, no encryption)",
+      );
+    }
   }
   log.info(
     {

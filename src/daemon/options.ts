@@ -5,11 +5,20 @@ import { isIP } from "node:net";
 import { OFPP } from "../openflow/of10/constants.js";
 import type { FailMode } from "../switch/switch.js";
 import {
+  exposedWithoutTls,
   parseActiveTarget,
   parsePassiveTarget,
+  usesTls,
   type ActiveTarget,
   type PassiveTarget,
 } from "../ofchannel/targets.js";
+import {
+  TLS_FLAGS,
+  loadTlsCredentials,
+  readPemFile,
+  type TlsCredentials,
+  type TlsFiles,
+} from "../ofchannel/tls.js";
 import { SOFTWARE_VERSION } from "../switch/switch-features.js";
 import { PORT_BACKENDS, resolveBackend, type PortBackend } from "../datapath/port-factory.js";
 
@@ -51,6 +60,12 @@ export interface DaemonConfig {
   metrics?: { host: string; port: number };
   /** The control socket's path (--ctl-socket); undefined: the default; null: none. */
   ctlSocket?: string | null;
+  /** Let a plain-TCP listener bind a non-loopback address (refused otherwise). */
+  allowInsecureListen: boolean;
+  /** Key, certificate and CA, read and checked, when a target uses TLS. */
+  tls?: TlsCredentials;
+  /** What the daemon should warn about once it logs (e.g. its certificate has expired). */
+  warnings: string[];
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -84,15 +99,22 @@ function program(): Command {
     )
     .addOption(
       new Option(
-        "-c, --controller <tcp:HOST[:PORT]>",
-        "connect to a controller (port 6653)",
+        "-c, --controller <TARGET>",
+        "connect to a controller: tcp:HOST[:PORT], ssl:HOST[:PORT] or unix:PATH (port 6653)",
       ).argParser(collect),
     )
     .addOption(
       new Option(
-        "-l, --listen <ptcp:PORT[:IP]>",
-        "accept controllers, e.g. ovs-ofctl (IP 127.0.0.1)",
+        "-l, --listen <TARGET>",
+        "accept controllers, e.g. ovs-ofctl: punix:PATH, ptcp:[PORT][:IP] or pssl:[PORT][:IP] " +
+          "(port 6653, IP 127.0.0.1)",
       ).argParser(collect),
+    )
+    .option("--private-key <FILE>", "private key (PEM) for ssl: and pssl: targets")
+    .option("--certificate <FILE>", "certificate (PEM) of that key, signed by a CA peers trust")
+    .option(
+      "--ca-cert <FILE>",
+      "CA certificate(s) (PEM) that peers' certificates must verify against",
     )
     .option("--dpid <HEX>", "datapath id, up to 16 hex digits (default: from the first port's MAC)")
     .option(
@@ -110,6 +132,11 @@ function program(): Command {
     .option("--packet-in-burst <N>", "packet-ins allowed in a burst (default: rate/4)")
     .option("--probe-interval <SECONDS>", "echo probe after this much idle time", "5")
     .option("--max-backoff <SECONDS>", "longest wait between reconnection attempts", "8")
+    .option(
+      "--allow-insecure-listen",
+      "let a ptcp: listener bind a non-loopback address (no authentication, no encryption)",
+      false,
+    )
     .option("--keep-ipv6", "do not disable IPv6 on the switch's interfaces", false)
     .option(
       "--port-backend <BACKEND>",
@@ -205,6 +232,44 @@ function targets<T>(specs: string[] | undefined, parse: (s: string) => T): T[] {
   });
 }
 
+/**
+ * A plain-TCP listener on an address others can reach lets anyone on the network reprogram the
+ * switch (OpenFlow has no authentication of its own), so it starts only when asked for by name.
+ */
+function refuseExposedListeners(listeners: PassiveTarget[], allowed: boolean): void {
+  if (allowed) return;
+  const exposed = listeners.find(exposedWithoutTls);
+  if (exposed === undefined || exposed.kind === "punix") return;
+  throw new UsageError(
+    `listener "${exposed.label}" would let anyone who reaches ${exposed.host} port ` +
+      `${exposed.port} control the switch without authentication: listen on 127.0.0.1, ` +
+      `use pssl: (TLS) or punix:, or pass --allow-insecure-listen`,
+  );
+}
+
+/**
+ * The key, certificate and CA when a target uses TLS, read and checked now (a wrong file is one
+ * line at start-up, not a failed handshake per attempt later). Given without such a target, the
+ * files must still be readable: a typo shows now, not when a pssl: listener is added.
+ */
+function tlsCredentials(
+  files: TlsFiles,
+  used: (ActiveTarget | PassiveTarget)[],
+  warnings: string[],
+): TlsCredentials | undefined {
+  try {
+    const user = used.find(usesTls);
+    if (user !== undefined) return loadTlsCredentials(files, user.label, warnings);
+    for (const k of Object.keys(TLS_FLAGS) as (keyof TlsFiles)[]) {
+      const file = files[k];
+      if (file !== undefined) readPemFile(file, TLS_FLAGS[k]);
+    }
+    return undefined;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 /** Parses `argv` (without node and the script). Throws UsageError or InfoShown. */
 export function parseArgs(argv: string[], write: (s: string) => void = () => {}): DaemonConfig {
   const cmd = program();
@@ -248,10 +313,25 @@ export function parseArgs(argv: string[], write: (s: string) => void = () => {})
     );
   }
   const packetInRate = integer(o.packetInRate as string, "--packet-in-rate", 0, 1_000_000);
+  const controllers = targets(o.controller as string[] | undefined, parseActiveTarget);
+  const listeners = targets(o.listen as string[] | undefined, parsePassiveTarget);
+  const allowInsecureListen = o.allowInsecureListen === true;
+  refuseExposedListeners(listeners, allowInsecureListen);
+  const ifaces = interfaces(o.interface as string[]);
+  const warnings: string[] = [];
+  const tls = tlsCredentials(
+    {
+      privateKey: o.privateKey as string | undefined,
+      certificate: o.certificate as string | undefined,
+      caCert: o.caCert as string | undefined,
+    },
+    [...controllers, ...listeners],
+    warnings,
+  );
   return {
-    interfaces: interfaces(o.interface as string[]),
-    controllers: targets(o.controller as string[] | undefined, parseActiveTarget),
-    listeners: targets(o.listen as string[] | undefined, parsePassiveTarget),
+    interfaces: ifaces,
+    controllers,
+    listeners,
     datapathId,
     failMode,
     missSendLen: integer(o.missSendLen as string, "--miss-send-len", 0, 0xffff),
@@ -268,5 +348,8 @@ export function parseArgs(argv: string[], write: (s: string) => void = () => {})
     portBackend: portBackend as PortBackend,
     metrics: o.metrics === undefined ? undefined : parseMetricsEndpoint(o.metrics as string),
     ctlSocket: ctlSocket(o.ctlSocket as string | undefined),
+    allowInsecureListen,
+    tls,
+    warnings,
   };
 }

@@ -1,11 +1,25 @@
-// An active target (`tcp:HOST:PORT`): connects, and with `reconnect` connects again for as long
-// as it runs. Backoff as Open vSwitch's rconn: after a failed attempt wait 1 s, then 2, 4, 8 s
-// (the maximum); after a session that had been up ends, try again at once (within `afterUpMs`),
-// so the backoff grows only across failed attempts. The switch reaches its controllers this way,
-// and the controller the switches that listen.
+// An active target (`tcp:`, `ssl:`, `unix:`): connects, and with `reconnect` connects again for
+// as long as it runs. Backoff as Open vSwitch's rconn: after a failed attempt wait 1 s, then 2,
+// 4, 8 s (the maximum); after a session that had been up ends, try again at once (within
+// `afterUpMs`), so the backoff grows only across failed attempts. A peer that accepts and then
+// drops every session at once (a crashing or hostile controller) would get a reconnect every
+// `afterUpMs`: after the second such short session in a row the waits grow as after failures
+// (Open vSwitch grows its backoff for sessions shorter than the backoff too). The switch
+// reaches its controllers this way, and the controller the switches that listen.
+//
+// A peer that cannot be reached (refused, unknown host, a certificate that does not verify, a
+// session that ends before its HELLO) is reported at warn level once with the error, again at a
+// slow interval while it lasts, and at info level when a session comes up (OutageReport); each
+// attempt is a debug line.
 import type { Logger } from "pino";
+import { OutageReport, type OutageOptions } from "../logging/outage.js";
 import type { ActiveTarget } from "./targets.js";
-import { openActive, type Transported, type TransportOptions } from "./transport.js";
+import {
+  connectionError,
+  openActive,
+  type Transported,
+  type TransportOptions,
+} from "./transport.js";
 
 export interface BackoffOptions {
   /** First wait after a failed attempt (default 1000 ms). */
@@ -23,15 +37,29 @@ export interface ActiveOptions extends BackoffOptions, TransportOptions {
   reconnect?: boolean;
   /** Without `reconnect`: the one attempt failed before a socket was connected. */
   onGiveUp?: (why: string) => void;
+  /** What the target is, for the logs of a reconnecting connector: "controller" (the default)
+   * or "switch"; its label goes in a field of that name. */
+  peer?: string;
+  /** How often an unreachable peer is reported again (default 60 s). */
+  outage?: OutageOptions;
 }
 
-/** What the owner does with a connected socket; `ended` must be called when it closes,
- * saying whether the session got past the HELLO exchange. */
-export type SessionOpener = (conn: Transported, ended: (wasUp: boolean) => void) => void;
+/** The owner's side of a session on a connected socket. */
+export interface SessionEvents {
+  /** The session got past its handshake: the peer is reachable. */
+  up(): void;
+  /** It closed (must be called once), saying whether it had come up, and why it ended. */
+  ended(wasUp: boolean, reason?: string): void;
+}
+
+/** What the owner does with a connected socket. */
+export type SessionOpener = (conn: Transported, session: SessionEvents) => void;
 
 export class ActiveConnector {
   /** Failed attempts since the last session that came up. */
   failures = 0;
+  /** Sessions in a row that came up and ended within `minMs`. */
+  flaps = 0;
   attempts = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private socket: Transported["socket"] | undefined;
@@ -41,6 +69,7 @@ export class ActiveConnector {
   private readonly afterUpMs: number;
   private readonly connectTimeoutMs: number;
   private readonly reconnect: boolean;
+  private readonly outage: OutageReport | undefined;
 
   constructor(
     readonly target: ActiveTarget,
@@ -53,6 +82,15 @@ export class ActiveConnector {
     this.afterUpMs = opts.afterUpMs ?? 100;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
     this.reconnect = opts.reconnect ?? true;
+    const peer = opts.peer ?? "controller";
+    this.outage = this.reconnect
+      ? new OutageReport(log, peer, { [peer]: target.label }, opts.outage)
+      : undefined;
+  }
+
+  /** True while the target is reported unreachable. */
+  get unreachable(): boolean {
+    return this.outage?.ongoing ?? false;
   }
 
   start(): void {
@@ -94,26 +132,38 @@ export class ActiveConnector {
       }
       const wait = this.backoffMs(this.failures);
       this.log.debug({ target: this.target.label, why, retryMs: wait }, "connect failed");
+      this.outage?.failed(why);
       this.schedule(wait);
     };
     socket.setTimeout(this.connectTimeoutMs, () => fail("connect timed out"));
-    socket.once("error", (err) => fail(err.message));
-    socket.once("connect", () => {
+    socket.once("error", (err) => fail(connectionError(err)));
+    socket.once(conn.readyEvent, () => {
       if (settled) return;
       settled = true;
       socket.setTimeout(0);
       this.socket = undefined; // the session's now: its owner closes it
-      this.open(conn, (wasUp) => this.ended(wasUp));
+      const connectedAt = performance.now();
+      let ended = false;
+      this.open(conn, {
+        up: () => this.outage?.recovered(),
+        ended: (wasUp, reason) => {
+          if (ended) return;
+          ended = true;
+          this.ended(wasUp, performance.now() - connectedAt, reason);
+        },
+      });
     });
   }
 
-  private ended(wasUp: boolean): void {
+  private ended(wasUp: boolean, lastedMs: number, reason = "session ended"): void {
     if (this.stopped || !this.reconnect) return;
     if (wasUp) {
       this.failures = 0;
-      this.schedule(this.afterUpMs);
+      this.flaps = lastedMs < this.minMs ? this.flaps + 1 : 0;
+      this.schedule(this.flaps <= 1 ? this.afterUpMs : this.backoffMs(this.flaps - 1));
     } else {
       this.failures++;
+      this.outage?.failed(`${reason} before the OpenFlow handshake completed`);
       this.schedule(this.backoffMs(this.failures));
     }
   }

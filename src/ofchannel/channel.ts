@@ -18,6 +18,7 @@
 // first xid, a deadline for the peer's HELLO.
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
+import { RateLimitedLog } from "../logging/rate-limit.js";
 import { decodeMessage, encodeMessage } from "../openflow/of10/codec.js";
 import { OFPHFC, OFPT } from "../openflow/of10/constants.js";
 import { OfpError, errorPairName, errorToMessage } from "../openflow/of10/errors.js";
@@ -28,6 +29,7 @@ import type { BacklogOwner, InputScheduler } from "./input-scheduler.js";
 import { ReadGate } from "./read-gate.js";
 import { SendQueue, type SendQueueOptions } from "./send-queue.js";
 import type { ByteSource } from "./socket-reads.js";
+import { peerName } from "./transport.js";
 
 /** A stream produces while fewer bytes than this are unsent (at least the socket's 16 KiB
  * high-water mark; well under the switch's 256 KiB past which packet-ins are dropped). */
@@ -47,6 +49,10 @@ export interface ChannelOptions {
   log: Logger;
   /** What the channel is, for its owner's logs, e.g. "tcp:127.0.0.1:6653". */
   label: string;
+  /** Lines a peer can cause at will (malformed input, failed HELLOs) go through these limits,
+   * shared by the owner's channels, so that no peer floods the log (default: limits of the
+   * channel's own). */
+  limited?: RateLimitedLog;
   keepalive: KeepaliveOptions;
   /** Refuse (HELLO_FAILED) a peer whose HELLO has not come after this long without input
    * (default: no limit; the owner may have a handshake deadline of its own). */
@@ -101,6 +107,7 @@ export class OpenFlowChannel implements BacklogOwner {
   errorsSent = 0;
   private handlers: ChannelHandlers;
   private readonly log: Logger;
+  private readonly limited: RateLimitedLog;
   private readonly framer = new MessageFramer();
   private readonly gate: ReadGate;
   private readonly scheduler: InputScheduler;
@@ -133,6 +140,7 @@ export class OpenFlowChannel implements BacklogOwner {
     this.handlers = handlers;
     this.label = opts.label;
     this.log = opts.log;
+    this.limited = opts.limited?.through(opts.log) ?? new RateLimitedLog(opts.log);
     this.scheduler = opts.scheduler;
     this.keepalive = opts.keepalive;
     this.helloTimeoutMs = opts.helloTimeoutMs;
@@ -141,7 +149,7 @@ export class OpenFlowChannel implements BacklogOwner {
     this.firstXid = opts.firstXid ?? 1;
     this.xid = this.firstXid;
     this.readsDirect = source.direct;
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.remote = peerName(socket);
     socket.setNoDelay(true);
     this.gate = new ReadGate(socket);
     this.queue = new SendQueue(socket, opts.sendQueue, {
@@ -311,6 +319,7 @@ export class OpenFlowChannel implements BacklogOwner {
       this.malformed(
         { header: out.header.toString("hex"), reason: out.reason },
         `malformed OpenFlow stream: ${out.detail}`,
+        "malformed OpenFlow stream",
       );
       if (this.answerMalformed) this.sendError(errorFrom(out));
       if (out.fatal) this.close(`malformed stream: ${out.detail}`);
@@ -325,6 +334,7 @@ export class OpenFlowChannel implements BacklogOwner {
       this.malformed(
         { pair: e.pair, bytes: raw.subarray(0, 64).toString("hex") },
         `malformed message: ${e.message}`,
+        "malformed message",
       );
       if (this.state === "hello") this.helloFailed(`malformed message before HELLO: ${e.pair}`);
       else if (this.answerMalformed) this.sendError(e);
@@ -337,17 +347,17 @@ export class OpenFlowChannel implements BacklogOwner {
     else if (msg.type !== OFPT.ECHO_REPLY) this.handlers.onMessage(this, msg, raw);
   }
 
-  private malformed(fields: Record<string, unknown>, text: string): void {
+  private malformed(fields: Record<string, unknown>, text: string, kind: string): void {
     // Answered, the peer learns of it; unanswered, this log line is all there is.
-    if (this.answerMalformed) this.log.warn(fields, text);
-    else this.log.error(fields, text);
+    if (this.answerMalformed) this.limited.warn(fields, text, kind);
+    else this.limited.error(fields, text, kind);
   }
 
   private hello(msg: OfpMessage): void {
     if (msg.type === OFPT.ERROR) {
       // Never answer an error with an error: the peer refused us (e.g. HELLO_FAILED).
       const pair = errorPairName(msg.errType, msg.code);
-      this.log.warn({ pair }, "peer sent an error instead of HELLO");
+      this.limited.warn({ pair }, "peer sent an error instead of HELLO");
       this.close(`error during the HELLO exchange: ${pair}`);
       return;
     }
@@ -374,7 +384,7 @@ export class OpenFlowChannel implements BacklogOwner {
 
   /** HELLO_FAILED/INCOMPATIBLE, then close, as OpenFlow prescribes for failed negotiation. */
   private helloFailed(text: string, xid = 0): void {
-    this.log.warn({ reason: text }, "version negotiation failed");
+    this.limited.warn({ reason: text }, "version negotiation failed");
     this.sendError(OfpError.helloFailed(OFPHFC.INCOMPATIBLE, text), xid);
     this.close(text);
   }

@@ -21,7 +21,7 @@
 // cluster hand sockets over this way) in a new net.Socket that has `onread`. If this Node's
 // accepted sockets do not look as expected, or `directReads: false` is set, the stream path is
 // used: same behaviour, more CPU per read.
-import { Socket, connect, type TcpNetConnectOpts } from "node:net";
+import { Socket, connect, type NetConnectOpts } from "node:net";
 
 /** Where a channel's bytes come from; it calls start() once, when it is ready for them. */
 export interface ByteSource {
@@ -117,7 +117,7 @@ export function adoptAccepted(
 /** Connects to `opts` with a socket that reads directly into slabs (the public route), or on
  * the stream path. */
 export function connectReading(
-  opts: TcpNetConnectOpts,
+  opts: NetConnectOpts,
   direct: boolean,
 ): { socket: Socket; source: ByteSource } {
   if (!direct) {

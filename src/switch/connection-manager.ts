@@ -2,17 +2,32 @@
 // primary controllers), passive listeners (service sessions unless a target says primary), and
 // the set of sessions past HELLO. Each session is an OpenFlowChannel with the switch's send
 // policy; which session gets which asynchronous message is the switch's business.
+//
+// Logs: a primary session's start and end at info level. Service sessions (ovs-ofctl through a
+// listener: a connection per command) at debug, as Open vSwitch logs its unreliable
+// connections; one that lasted LONG_SERVICE_SESSION_MS or more (e.g. ovs-ofctl monitor) is
+// noted at info when it ends. What a peer can repeat at will (refused TLS handshakes,
+// malformed input) is rate-limited.
 import type { Logger } from "pino";
-import { ActiveConnector, type BackoffOptions } from "../ofchannel/active.js";
+import { RateLimitedLog } from "../logging/rate-limit.js";
+import { ActiveConnector, type BackoffOptions, type SessionEvents } from "../ofchannel/active.js";
 import { OpenFlowChannel } from "../ofchannel/channel.js";
 import { InputScheduler } from "../ofchannel/input-scheduler.js";
 import { SWITCH_SEND_POLICY, type SendQueueOptions } from "../ofchannel/send-queue.js";
 import type { ActiveTarget, PassiveTarget, SessionRole } from "../ofchannel/targets.js";
 import { versionName } from "../ofchannel/hello.js";
 import type { OfpMessage } from "../openflow/of10/messages.js";
-import { listenPassive, type PassiveListener, type Transported } from "../ofchannel/transport.js";
+import {
+  listenPassive,
+  peerName,
+  type PassiveListener,
+  type Transported,
+} from "../ofchannel/transport.js";
+import type { TlsCredentials } from "../ofchannel/tls.js";
 
 export const DEFAULT_PROBE_INTERVAL_MS = 5000;
+/** A service session that lasted this long is noted at info level when it ends. */
+export const LONG_SERVICE_SESSION_MS = 60_000;
 
 export interface ConnectionManagerOptions {
   controllers?: ActiveTarget[];
@@ -26,7 +41,11 @@ export interface ConnectionManagerOptions {
   inputBudget?: number;
   /** Read sockets into slabs of our own (default true; see ofchannel/socket-reads.ts). */
   directReads?: boolean;
+  /** Key, certificate and CA for ssl: and pssl: targets. */
+  tls?: TlsCredentials;
   log: Logger;
+  /** Limits for lines peers can repeat at will (default: limits of its own). */
+  limited?: RateLimitedLog;
 }
 
 export interface SessionHandlers {
@@ -47,6 +66,7 @@ export class ConnectionManager {
   /** The configured target (active or listener label) each session came from. */
   private readonly targets = new WeakMap<OpenFlowChannel, string>();
   private readonly log: Logger;
+  private readonly limited: RateLimitedLog;
   private readonly scheduler: InputScheduler;
   private readonly sendQueue: SendQueueOptions;
   private readonly probeMs: number;
@@ -56,6 +76,7 @@ export class ConnectionManager {
     private readonly handlers: SessionHandlers,
   ) {
     this.log = opts.log;
+    this.limited = opts.limited ?? new RateLimitedLog(opts.log);
     this.scheduler = new InputScheduler(opts.inputBudget);
     this.sendQueue = { ...SWITCH_SEND_POLICY, ...opts.sendQueue };
     this.probeMs = opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
@@ -63,11 +84,12 @@ export class ConnectionManager {
       (t) =>
         new ActiveConnector(
           t,
-          (conn, ended) => this.open(conn, t.label, t.label, "primary", ended),
+          (conn, session) => this.open(conn, t.label, t.label, "primary", session),
           opts.log,
           {
             ...opts.backoff,
             directReads: opts.directReads,
+            tls: opts.tls,
           },
         ),
     );
@@ -85,17 +107,23 @@ export class ConnectionManager {
     for (const t of this.opts.listeners ?? []) {
       const listener = await listenPassive(
         t,
-        (conn) => {
-          const { remoteAddress, remotePort } = conn.socket;
-          this.open(conn, `${t.label} from ${remoteAddress}:${remotePort}`, t.label, t.role);
-        },
+        (conn) => this.open(conn, `${t.label} from ${peerName(conn.socket)}`, t.label, t.role),
         {
           directReads: this.opts.directReads,
+          tls: this.opts.tls,
           onError: (err) => this.log.error({ listener: t.label, err }, "listener error"),
+          onRefused: (peer, reason) =>
+            this.limited.warn({ listener: t.label, peer, reason }, "TLS handshake refused"),
+          onStale: (path) =>
+            this.log.info(
+              { listener: t.label, path },
+              "removed a stale socket left by an earlier run",
+            ),
         },
       );
       this.listeners.push(listener);
-      this.log.info({ listener: t.label, port: listener.port }, "listening for controllers");
+      const where = t.kind === "punix" ? { path: t.path } : { port: listener.port };
+      this.log.info({ listener: t.label, ...where }, "listening for controllers");
     }
     for (const a of this.active) a.start();
   }
@@ -131,6 +159,7 @@ export class ConnectionManager {
     for (const c of [...this.sessions]) c.close("switch shutting down", 100);
     await Promise.all(this.listeners.map((l) => l.close()));
     this.listeners.length = 0;
+    this.limited.flush();
   }
 
   private open(
@@ -138,14 +167,17 @@ export class ConnectionManager {
     label: string,
     target: string,
     role: SessionRole,
-    ended?: (wasUp: boolean) => void,
+    session?: SessionEvents,
   ): void {
+    const opened = performance.now();
+    const level = (long: boolean) => (role === "primary" || long ? "info" : "debug");
     const channel = new OpenFlowChannel(
       conn.socket,
       conn.source,
       {
         label,
         log: this.log.child({ controller: label }),
+        limited: this.limited,
         keepalive: { idleMs: this.probeMs, timeoutMs: this.probeMs },
         helloTimeoutMs: this.probeMs,
         sendQueue: this.sendQueue,
@@ -155,19 +187,24 @@ export class ConnectionManager {
       {
         onReady: (c) => {
           this.ready.add(c);
-          this.log.info(
+          this.log[level(false)](
             { controller: label, peer: c.remote, role },
             `session established (OpenFlow ${versionName(c.version)})`,
           );
+          session?.up();
           this.handlers.onReady(c, role);
         },
         onMessage: (c, msg, raw) => this.handlers.onMessage(c, msg, raw),
         onClose: (c, reason) => {
           const wasReady = this.ready.delete(c);
           this.sessions.delete(c);
-          this.log[wasReady ? "info" : "debug"]({ controller: label, reason }, "session closed");
+          const lastedMs = performance.now() - opened;
+          this.log[wasReady ? level(lastedMs >= LONG_SERVICE_SESSION_MS) : "debug"](
+            { controller: label, reason, lastedS: Math.round(lastedMs / 100) / 10 },
+            "session closed",
+          );
           if (wasReady) this.handlers.onClose(c, reason);
-          ended?.(c.wasReady);
+          session?.ended(c.wasReady, reason);
         },
       },
     );

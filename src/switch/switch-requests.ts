@@ -1,6 +1,7 @@
 // The switch's answers to controller requests, one function per message kind. Each either
 // replies on the session or throws the OfpError to send back (the caller adds the request's
 // first 64 bytes and xid).
+import type { RateLimitedLog } from "../logging/rate-limit.js";
 import type { Logger } from "pino";
 import type { Datapath } from "../datapath/datapath.js";
 import type { OpenFlowChannel } from "../ofchannel/channel.js";
@@ -39,6 +40,8 @@ export interface SwitchCore {
   readonly table: OfFlowTable;
   readonly datapath: Datapath<OfFlowEntry>;
   readonly log: Logger;
+  /** For lines a controller can repeat at will. */
+  readonly limited: RateLimitedLog;
   readonly datapathId: bigint;
   readonly dpDesc: string | undefined;
   readonly frameIo: string;
@@ -104,7 +107,10 @@ export function handleRequest(
     case OFPT.STATS_REQUEST: {
       if (msg.statsType === OFPST.FLOW) {
         const tooBig = (f: FlowStats, size: number) =>
-          sw.log.warn({ priority: f.priority, size }, "flow too large for a stats reply: left out");
+          sw.limited.warn(
+            { priority: f.priority, size },
+            "flow too large for a stats reply: left out",
+          );
         conn.sendStream(flowStatsReplies(msg.xid, lazyFlowStats(sw.table, msg), tooBig));
         return;
       }
@@ -130,7 +136,7 @@ export function handleRequest(
     case OFPT.VENDOR:
       throw OfpError.badRequest(OFPBRC.BAD_VENDOR, `vendor 0x${msg.vendor.toString(16)}`);
     case OFPT.ERROR:
-      sw.log.warn(
+      sw.limited.warn(
         { controller: conn.label, error: errorPairName(msg.errType, msg.code), xid: msg.xid },
         "controller reported an error",
       );
@@ -155,7 +161,7 @@ function setConfig(
     sw.datapath.dropFragments = frag === OFPC_FRAG.DROP;
   } else {
     // As OVS: an unsupported mode (REASM) is logged and the current one kept, no error.
-    sw.log.warn(
+    sw.limited.warn(
       { controller: conn.label, flags: m.flags },
       "IP reassembly is not supported; fragment handling unchanged",
     );
@@ -208,7 +214,7 @@ function portMod(sw: SwitchCore, m: MessageOf<typeof OFPT.PORT_MOD>): void {
     throw OfpError.portModFailed(OFPPMFC.BAD_HW_ADDR, `${m.hwAddr} is not ${port.hwAddr}`);
   }
   if (m.advertise !== 0) {
-    sw.log.info(
+    sw.limited.info(
       { port: port.name, advertise: m.advertise },
       "PORT_MOD advertise ignored (no autonegotiation control)",
     );
@@ -217,7 +223,7 @@ function portMod(sw: SwitchCore, m: MessageOf<typeof OFPT.PORT_MOD>): void {
   const before = port.config;
   sw.datapath.setPortConfig(m.portNo, configFromOf(m.config), configFromOf(m.mask));
   if (port.config !== before) {
-    sw.log.info({ port: port.name, config: configToOf(port.config) }, "port config changed");
+    sw.limited.info({ port: port.name, config: configToOf(port.config) }, "port config changed");
     sw.portStatus(OFPPR.MODIFY, phyPortOf(port.info()));
   }
 }

@@ -31,6 +31,8 @@ import { datapathIdFromMac, dpidToString } from "./switch-features.js";
 import { flowRemovedBodies } from "./switch-stats.js";
 import { handleRequest, type SwitchCore } from "./switch-requests.js";
 import { Session, SwitchStats } from "./switch-session.js";
+import { RateLimitedLog } from "../logging/rate-limit.js";
+import type { TlsCredentials } from "../ofchannel/tls.js";
 import type { ActiveTarget, PassiveTarget, SessionRole } from "../ofchannel/targets.js";
 import { defaultBurst } from "./token-bucket.js";
 import { ControllerCounters, portSnapshot, type SwitchSnapshot } from "./snapshot.js";
@@ -65,6 +67,8 @@ export interface SwitchOptions {
   /** Messages handled per session per event-loop turn, round-robin (default 50, as Open
    * vSwitch's ofconn): a controller's flood waits its turn behind other sessions and the ports. */
   inputBudget?: number;
+  /** Key, certificate and CA for ssl: and pssl: targets. */
+  tls?: TlsCredentials;
   dpDesc?: string;
   /** The frame I/O backend the ports use, as DESC stats name it (e.g. "AF_PACKET"). */
   frameIo?: string;
@@ -86,6 +90,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
   /** Packet-in counters per configured target, kept across its sessions. */
   private readonly targetCounters = new Map<string, ControllerCounters>();
   readonly log: Logger;
+  /** Lines controllers can repeat at will, at most a few per kind per minute. */
+  readonly limited: RateLimitedLog;
   readonly dpDesc: string | undefined;
   readonly frameIo: string;
   /** Given, or derived once in start(). */
@@ -98,6 +104,7 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
 
   constructor(private readonly opts: SwitchOptions) {
     this.log = opts.log;
+    this.limited = new RateLimitedLog(opts.log);
     this.dpDesc = opts.dpDesc;
     this.frameIo = opts.frameIo ?? "unspecified";
     this.failMode = opts.failMode ?? "standalone";
@@ -126,7 +133,9 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
         sendQueue: opts.sendQueue,
         directReads: opts.directReads,
         inputBudget: opts.inputBudget,
+        tls: opts.tls,
         log: opts.log,
+        limited: this.limited,
       },
       this,
     );
@@ -403,7 +412,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
         e instanceof OfpError
           ? e
           : OfpError.badRequest(OFPBRC.EPERM, e instanceof Error ? e.message : String(e));
-      if (!(e instanceof OfpError)) this.log.error({ err: e, type: msg.type }, "handler failed");
+      if (!(e instanceof OfpError))
+        this.limited.error({ err: e, type: msg.type }, "handler failed");
       this.log.debug(
         { controller: conn.label, error: err.message, xid: msg.xid },
         "request refused",

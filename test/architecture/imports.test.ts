@@ -8,17 +8,19 @@ import { describe, expect, it } from "vitest";
 const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), "../.."));
 const SRC = join(ROOT, "src");
 
-/** Each room and the rooms it may import. `cli` is the entry points, src/cli.ts and src/ctl.ts. */
+/** Each room and the rooms it may import. `cli` is the entry points, src/cli.ts and src/ctl.ts.
+ * `logging` (rate-limited and outage reporting on top of pino) is a leaf every room may use. */
 const MAY_IMPORT: Record<string, readonly string[]> = {
-  openflow: [],
-  packet: [],
-  flowtable: ["packet"],
-  datapath: ["packet"],
-  ofchannel: ["openflow"],
-  switch: ["openflow", "ofchannel", "flowtable", "datapath", "packet"],
-  controller: ["openflow", "ofchannel", "packet"],
-  daemon: ["openflow", "ofchannel", "switch", "flowtable", "datapath", "packet"],
-  cli: ["daemon"],
+  logging: [],
+  openflow: ["logging"],
+  packet: ["logging"],
+  flowtable: ["packet", "logging"],
+  datapath: ["packet", "logging"],
+  ofchannel: ["openflow", "logging"],
+  switch: ["openflow", "ofchannel", "flowtable", "datapath", "packet", "logging"],
+  controller: ["openflow", "ofchannel", "packet", "logging"],
+  daemon: ["openflow", "ofchannel", "switch", "flowtable", "datapath", "packet", "logging"],
+  cli: ["daemon", "logging"],
 };
 
 /**

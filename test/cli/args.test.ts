@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { resolveBackend } from "../../src/datapath/port-factory.js";
 import { parseArgs, UsageError } from "../../src/daemon/options.js";
+import { isLoopback } from "../../src/ofchannel/targets.js";
 import { CLI, ensureBuilt } from "../support/daemon.js";
 import { rootMissing, skipWithout } from "../support/prereq.js";
 
@@ -47,6 +48,38 @@ describe("ofswitch command line (built binary)", () => {
       /the port of --metrics must be an integer from 0 to 65535/,
     ],
     [["-i", "lo", "--ctl-socket", "/tmp/"], /--ctl-socket must be a file path/],
+    [
+      ["-i", "lo", "-l", "ptcp:6634:0.0.0.0"],
+      /listener "ptcp:6634:0.0.0.0" would let anyone .* without authentication: .*--allow-insecure-listen/,
+    ],
+    [["-i", "lo", "-l", "ptcp:6634:[::]"], /listener "ptcp:6634:\[::\]" would let anyone/],
+    [
+      ["-i", "lo", "-c", "ssl:127.0.0.1"],
+      /ssl:127\.0\.0\.1:6653 needs --private-key, --certificate and --ca-cert \(missing: --private-key, --certificate, --ca-cert\)/,
+    ],
+    [
+      ["-i", "lo", "-l", "pssl:", "--private-key", "/nonexistent.pem", "--certificate", "x"],
+      /missing: --ca-cert/,
+    ],
+    [
+      [
+        "-i",
+        "lo",
+        "-l",
+        "pssl:",
+        "--private-key",
+        "/nonexistent.pem",
+        "--certificate",
+        "/x",
+        "--ca-cert",
+        "/y",
+      ],
+      /--private-key \/nonexistent\.pem: no such file/,
+    ],
+    [["-i", "lo", "--ca-cert", "/nonexistent.pem"], /--ca-cert \/nonexistent\.pem: no such file/],
+    [["-i", "lo", "-l", "punix:"], /listener "punix:": the path is missing/],
+    [["-i", "lo", "-l", "unix:/tmp/x"], /listener "unix:\/tmp\/x": expected ptcp:/],
+    [["-i", "lo", "-c", "punix:/tmp/x"], /controller "punix:\/tmp\/x": expected tcp:/],
   ];
   for (const [args, message] of bad) {
     it(`exits 2 with one line for: ${args.join(" ") || "(no arguments)"}`, () => {
@@ -122,6 +155,7 @@ describe("parseArgs", () => {
       maxBackoffMs: 8000,
       logLevel: "info",
       keepIpv6: false,
+      allowInsecureListen: false,
     });
     expect(parseArgs(["-i", "x", "--dpid", "0x00000000000000ab"]).datapathId).toBe(0xabn);
     expect(parseArgs(["-i", "x", "--probe-interval", "0.25"]).probeIntervalMs).toBe(250);
@@ -151,6 +185,26 @@ describe("parseArgs", () => {
     expect(() => parseArgs(["-i", "x", "--ctl-socket", `/tmp/${"x".repeat(120)}`])).toThrow(
       UsageError,
     );
+  });
+
+  it("starts a plain-TCP listener on a non-loopback address only with --allow-insecure-listen", () => {
+    for (const host of ["0.0.0.0", "10.1.2.3", "[::]", "[fe80::1]", "[::ffff:10.0.0.1]"]) {
+      expect(() => parseArgs(["-i", "x", "-l", `ptcp:6634:${host}`]), host).toThrow(
+        /without authentication/,
+      );
+      const cfg = parseArgs(["-i", "x", "-l", `ptcp:6634:${host}`, "--allow-insecure-listen"]);
+      expect(cfg.allowInsecureListen).toBe(true);
+    }
+    for (const host of [
+      "127.0.0.1",
+      "127.9.9.9",
+      "[::1]",
+      "[0:0:0:0:0:0:0:1]",
+      "[::ffff:127.0.0.1]",
+    ]) {
+      expect(parseArgs(["-i", "x", "-l", `ptcp:6634:${host}`]).listeners, host).toHaveLength(1);
+    }
+    expect(isLoopback("localhost")).toBe(false); // names are not resolved here: IPs only
   });
 
   it("throws UsageError for bad values", () => {

@@ -25,6 +25,20 @@ describe("ofcontroller", () => {
     ["learning-switch", "-c", "ptcp:1"],
     ["learning-switch", "--idle-timeout", "-3"],
     ["hub", "--log-level", "loud"],
+    ["hub", "-l", "pssl:"],
+    ["hub", "-c", "ssl:127.0.0.1", "--private-key", "/nonexistent.pem"],
+    [
+      "hub",
+      "-l",
+      "pssl:",
+      "--private-key",
+      "/nonexistent.pem",
+      "--certificate",
+      "/x",
+      "--ca-cert",
+      "/y",
+    ],
+    ["hub", "-l", "punix:"],
   ]) {
     it(`exits 2 with one line for: ${args.join(" ") || "(no arguments)"}`, () => {
       const r = run(args);

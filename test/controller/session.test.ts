@@ -32,6 +32,17 @@ async function joined(dpid = 1n, ports = [phyPort(1), phyPort(2)]) {
   return sw;
 }
 
+const packetIn = (data: Buffer) =>
+  ({
+    type: OFPT.PACKET_IN,
+    xid: 0,
+    bufferId: OFP_NO_BUFFER,
+    totalLen: 60,
+    inPort: 1,
+    reason: 0,
+    data,
+  }) as const;
+
 beforeEach(() => start());
 afterEach(async () => {
   for (const s of switches.splice(0)) s.close();
@@ -263,21 +274,28 @@ describe("events from a joined switch", () => {
       5,
     );
     const sw = await joined();
-    const pin = {
-      type: OFPT.PACKET_IN,
-      xid: 0,
-      bufferId: OFP_NO_BUFFER,
-      totalLen: 60,
-      inPort: 1,
-      reason: 0,
-      data: frame,
-    } as const;
+    const pin = packetIn(frame);
     sw.send(pin);
     await expect.poll(() => seen).toEqual(["early"]);
     offEarly();
     sw.send(pin);
     await expect.poll(() => seen).toEqual(["early", "default", "late"]);
     expect(log.lines.some((l) => l.msg === "event handler threw; skipped")).toBe(true);
+  });
+
+  it("a handler that throws on every packet-in costs a few log lines, not one per packet", async () => {
+    let calls = 0;
+    controller.on("packet-in", () => {
+      calls++;
+      throw new Error("app bug");
+    });
+    const sw = await joined();
+    const pin = packetIn(Buffer.alloc(60));
+    for (let i = 0; i < 500; i++) sw.send(pin);
+    await expect.poll(() => calls).toBe(500);
+    const threw = log.lines.filter((l) => l.msg === "event handler threw; skipped");
+    expect(threw).toHaveLength(5);
+    expect(threw[0]).toMatchObject({ event: "packet-in" });
   });
 });
 

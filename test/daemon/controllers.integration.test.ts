@@ -2,6 +2,7 @@
 // os-ken learning switch (test/fixtures/osken_l2_switch.py). Ping and iperf3 through the
 // switch; then controller loss in both fail modes, and reconnection when it comes back.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { iperfBytes } from "../support/iperf.js";
 import { labPrefix, Topology } from "../support/netns.js";
 import { netnsMissing, skipWithout } from "../support/prereq.js";
 import {
@@ -17,11 +18,6 @@ const skip = skipWithout(import.meta.url, netnsMissing());
 
 const ESTABLISHED = /session established/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface IperfJson {
-  end?: { sum_received?: { bytes: number; bits_per_second: number } };
-  error?: string;
-}
 
 describe.skipIf(skip)("ofswitch daemon under real controllers", () => {
   let topo: Topology;
@@ -57,24 +53,6 @@ describe.skipIf(skip)("ofswitch daemon under real controllers", () => {
     );
   }
 
-  async function iperf(seconds: number, label: string): Promise<number> {
-    const server = topo.spawnIn(1, "iperf3", ["-s", "-1"]);
-    await sleep(300);
-    const r = await topo.runIn(
-      0,
-      `iperf3 -c ${topo.hosts[1].ip} -t ${seconds} -J --connect-timeout 3000`,
-      (seconds + 10) * 1000,
-    );
-    server.kill();
-    const j = JSON.parse(r.stdout) as IperfJson;
-    expect(j.error).toBeUndefined();
-    const got = j.end?.sum_received;
-    console.log(
-      `iperf3 -t ${seconds} via ${label}: ${((got?.bits_per_second ?? 0) / 1e6).toFixed(0)} Mbit/s`,
-    );
-    return got?.bytes ?? 0;
-  }
-
   beforeAll(() => {
     ensureBuilt();
     topo = Topology.create(labPrefix("dc"), 3);
@@ -93,7 +71,7 @@ describe.skipIf(skip)("ofswitch daemon under real controllers", () => {
     const d = await daemon(port, "--fail-mode", "secure");
     await d.waitFor(ESTABLISHED, 5000);
     expect((await ping(0, 1, 3)).stdout).toMatch(/3 received/);
-    expect(await iperf(3, "ovs-testcontroller")).toBeGreaterThan(1e6);
+    expect(await iperfBytes(topo, 3, "ovs-testcontroller")).toBeGreaterThan(1e6);
     await ctl.stop("SIGKILL");
     await d.waitFor(/all controllers lost/, 5000);
     expect((await ping(0, 1)).stdout).toMatch(/2 received/); // its exact flows are still there
@@ -132,7 +110,7 @@ describe.skipIf(skip)("ofswitch daemon under real controllers", () => {
     const d = await daemon(port, "--fail-mode", "secure", "--max-backoff", "1");
     await d.waitFor(ESTABLISHED, 15_000);
     expect((await ping(0, 1, 3)).stdout).toMatch(/3 received/);
-    expect(await iperf(3, "os-ken")).toBeGreaterThan(1e6);
+    expect(await iperfBytes(topo, 3, "os-ken")).toBeGreaterThan(1e6);
     expect((await ping(2, 0)).stdout).toMatch(/2 received/);
   }, 30_000);
 });

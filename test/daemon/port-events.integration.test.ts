@@ -43,7 +43,11 @@ for (const backend of ["afpacket", "pcap"] as const) {
       const sh = (cmd: string) => runSync("sh", ["-c", cmd]);
 
       beforeAll(async () => {
-        lab = await startSwitchLab(labPrefix(`pe${backend[0]}`), { backend });
+        // debug: the monitor's service session is logged at debug level only
+        lab = await startSwitchLab(labPrefix(`pe${backend[0]}`), {
+          backend,
+          args: ["--fail-mode", "secure", "--log-level", "debug"],
+        });
         [s1, s2] = lab.topo.hosts.map((h) => h.switchIf);
         const sessions = lab.daemon.count(/session established/);
         monitor = new OfctlMonitor(lab.target);

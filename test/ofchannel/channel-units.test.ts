@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { OFP_NO_BUFFER, OFPBRC } from "../../src/openflow/of10/constants.js";
 import { OfpError } from "../../src/openflow/of10/errors.js";
 import { PacketBufferPool } from "../../src/switch/packet-buffers.js";
-import { parseActiveTarget, parsePassiveTarget } from "../../src/ofchannel/targets.js";
+import {
+  exposedWithoutTls,
+  parseActiveTarget,
+  parsePassiveTarget,
+  usesTls,
+} from "../../src/ofchannel/targets.js";
 import { TokenBucket, defaultBurst } from "../../src/switch/token-bucket.js";
 
 function codeOf(f: () => unknown): number {
@@ -73,11 +78,88 @@ describe("controller targets", () => {
     expect(parsePassiveTarget("ptcp:")).toMatchObject({ port: 6653 });
   });
 
+  it("parses ssl:, pssl:, unix: and punix:, with OVS's labels", () => {
+    expect(parseActiveTarget("ssl:10.0.0.1")).toEqual({
+      kind: "ssl",
+      host: "10.0.0.1",
+      port: 6653,
+      label: "ssl:10.0.0.1:6653",
+    });
+    expect(parseActiveTarget("ssl:[::1]:7000").label).toBe("ssl:[::1]:7000");
+    expect(parseActiveTarget("unix:/run/ofswitch.mgmt")).toEqual({
+      kind: "unix",
+      path: "/run/ofswitch.mgmt",
+      label: "unix:/run/ofswitch.mgmt",
+    });
+    expect(parsePassiveTarget("pssl:")).toMatchObject({
+      kind: "pssl",
+      port: 6653,
+      host: "127.0.0.1",
+      label: "pssl:6653:127.0.0.1",
+    });
+    expect(parsePassiveTarget("pssl:6634:[::]")).toMatchObject({
+      host: "::",
+      label: "pssl:6634:[::]",
+    });
+    expect(parsePassiveTarget("punix:/tmp/x.sock")).toEqual({
+      kind: "punix",
+      role: "service",
+      path: "/tmp/x.sock",
+      label: "punix:/tmp/x.sock",
+    });
+    expect([parseActiveTarget("ssl:h"), parsePassiveTarget("pssl:1")].map(usesTls)).toEqual([
+      true,
+      true,
+    ]);
+    expect(
+      [
+        parseActiveTarget("tcp:h"),
+        parseActiveTarget("unix:/p"),
+        parsePassiveTarget("punix:/p"),
+      ].map(usesTls),
+    ).toEqual([false, false, false]);
+  });
+
+  it("a plain-TCP listener is exposed unless on loopback; TLS and Unix sockets never are", () => {
+    const exposed = (spec: string) => exposedWithoutTls(parsePassiveTarget(spec));
+    expect(
+      ["ptcp:1:0.0.0.0", "ptcp:1:[::]", "ptcp:1:10.1.2.3", "ptcp:1:[::ffff:10.0.0.1]"].map(exposed),
+    ).toEqual([true, true, true, true]);
+    expect(
+      [
+        "ptcp:1",
+        "ptcp:1:127.9.9.9",
+        "ptcp:1:[::1]",
+        "ptcp:1:[::ffff:127.0.0.1]",
+        "pssl:1:0.0.0.0",
+        "punix:/x",
+      ].map(exposed),
+    ).toEqual([false, false, false, false, false, false]);
+  });
+
   it("rejects malformed targets with one-line messages", () => {
-    for (const bad of ["udp:1.2.3.4", "tcp:", "tcp:1.2.3.4:99999", "tcp:1.2.3.4:x", "tcp:a b"]) {
+    for (const bad of [
+      "udp:1.2.3.4",
+      "tcp:",
+      "tcp:1.2.3.4:99999",
+      "tcp:1.2.3.4:x",
+      "tcp:a b",
+      "ssl:",
+      "unix:",
+      `unix:/${"x".repeat(120)}`,
+      "ssl",
+    ]) {
       expect(() => parseActiveTarget(bad)).toThrow(/^controller ".*": /);
     }
-    for (const bad of ["tcp:6634", "ptcp:abc", "ptcp:6634:not-an-ip", "ptcp:70000"]) {
+    for (const bad of [
+      "tcp:6634",
+      "ptcp:abc",
+      "ptcp:6634:not-an-ip",
+      "ptcp:70000",
+      "pssl:x",
+      "punix:",
+      "unix:/x",
+    ]) {
       expect(() => parsePassiveTarget(bad)).toThrow(/^listener ".*": /);
     }
   });

@@ -63,6 +63,23 @@ export class Proc {
     return this.exitCode === undefined;
   }
 
+  /** The JSON log lines of the output so far (other lines left out). */
+  logLines(): Record<string, unknown>[] {
+    return this.out.split("\n").flatMap((line) => {
+      if (!line.startsWith("{")) return [];
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** The JSON log lines whose message is `msg`. */
+  logged(msg: string): Record<string, unknown>[] {
+    return this.logLines().filter((l) => l.msg === msg);
+  }
+
   /** Occurrences of `re` in the output so far. */
   count(re: RegExp): number {
     return [...this.out.matchAll(new RegExp(re.source, "g"))].length;
@@ -116,9 +133,14 @@ export function startProcess(cmd: string, args: string[]): Proc {
 
 /** Runs ovs-ofctl (OpenFlow 1.0) against `target`; returns stdout, throws on failure. */
 export function ofctl(target: string, ...args: string[]): string {
+  return ofctlWith([], target, ...args);
+}
+
+/** ovs-ofctl with options of its own first (e.g. --private-key=FILE for ssl: targets). */
+export function ofctlWith(options: string[], target: string, ...args: string[]): string {
   return execFileSync(
     "ovs-ofctl",
-    ["-O", "OpenFlow10", ...args.slice(0, 1), target, ...args.slice(1)],
+    ["-O", "OpenFlow10", ...options, ...args.slice(0, 1), target, ...args.slice(1)],
     {
       encoding: "utf8",
       timeout: 10_000,
