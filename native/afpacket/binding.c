@@ -465,6 +465,30 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* copy(dst, dstOffset, src, srcOffset, length): copies bytes between Uint8Arrays (overlap
+ * allowed). Buffer.prototype.copy with a source range makes a Uint8Array view per call; on the
+ * frame path that is garbage per packet, which this is not. */
+static napi_value js_copy(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  size_t dst_len = 0, src_len = 0;
+  uint8_t* dst = argc == 5 ? data_of(env, a[0], napi_uint8_array, &dst_len) : NULL;
+  uint8_t* src = argc == 5 ? data_of(env, a[2], napi_uint8_array, &src_len) : NULL;
+  if (!dst || !src) {
+    napi_throw_type_error(env, NULL, "afpacket.copy: dst and src must be Uint8Arrays");
+    return NULL;
+  }
+  uint32_t dst_off, src_off, n;
+  if (to_u32(env, a[1], &dst_off) || to_u32(env, a[3], &src_off) || to_u32(env, a[4], &n) ||
+      (uint64_t)dst_off + n > dst_len || (uint64_t)src_off + n > src_len) {
+    napi_throw_range_error(env, NULL, "afpacket.copy: range outside an array");
+    return NULL;
+  }
+  memmove(dst + dst_off, src + src_off, n);
+  return NULL;
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -482,6 +506,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"txWait", NULL, js_tx_wait, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"copy", NULL, js_copy, NULL, NULL, NULL, napi_default, NULL},
       {"vnetHdrLen", NULL, js_vnet_hdr_len, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

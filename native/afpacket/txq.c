@@ -86,6 +86,60 @@ static int is_tcp(const uint8_t* f, int64_t len) {
   return 0;
 }
 
+/* FNV-1a over n bytes. */
+static uint32_t mix(uint32_t h, const uint8_t* p, int n) {
+  for (int i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+/* A frame's flow bucket: its IP addresses, protocol and TCP/UDP/SCTP ports, or, for other
+ * frames, its MAC addresses and EtherType. */
+static uint32_t flow_bucket(const uint8_t* f, int64_t len) {
+  uint32_t h = 2166136261u;
+  int64_t l3 = 14;
+  if (len < l3) return 0;
+  uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
+  if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
+    l3 = 18;
+    type = (uint16_t)(f[16] << 8 | f[17]);
+  }
+  int64_t l4 = -1;
+  uint8_t proto = 0;
+  if (type == 0x0800 && len >= l3 + 20) {
+    proto = f[l3 + 9];
+    h = mix(h, f + l3 + 12, 8);
+    /* Not a later fragment: those carry no ports. */
+    if ((((f[l3 + 6] & 0x1f) << 8) | f[l3 + 7]) == 0) l4 = l3 + (f[l3] & 0xf) * 4;
+  } else if (type == 0x86dd && len >= l3 + 40) {
+    proto = f[l3 + 6];
+    h = mix(h, f + l3 + 8, 32);
+    l4 = l3 + 40;
+  } else {
+    h = mix(h, f, 12);
+  }
+  h = mix(h, &proto, 1);
+  h = mix(h, f + 12, 2);
+  if (l4 >= 0 && (proto == 6 || proto == 17 || proto == 132) && len >= l4 + 4)
+    h = mix(h, f + l4, 4);
+  return h % AFP_TX_FLOW_BUCKETS;
+}
+
+/* Marks the descriptors from q->head to head sparse when no frame of their flow bucket is
+ * still queued before them (published and not yet released as of `tail`). */
+static void classify(struct afp_txq* q, uint32_t head, uint32_t tail) {
+  for (uint32_t s = q->head; s != head; s++) {
+    int32_t* d = q->desc + AFP_TX_DESC_WORDS * (s % q->slots);
+    d[3] &= AFP_TX_STAMPED;
+    int64_t off = d[0], len = d[1];
+    if (off < 0 || len < (int64_t)q->vnet_len + 14 || off + len > q->area_bytes) continue;
+    uint32_t b = flow_bucket(q->area + off + q->vnet_len, len - q->vnet_len);
+    /* flow_last holds the sequence number plus one: 0 is a bucket never used. */
+    uint32_t last = q->flow_last[b];
+    if (last == 0 || (uint32_t)(last - 1 - tail) >= (uint32_t)(s - tail)) d[3] |= AFP_TX_SPARSE;
+    q->flow_last[b] = s + 1;
+  }
+}
+
 void afp_txq_init(struct afp_txq* q, int fd, uint32_t vnet_len, const uint8_t* area,
                   uint32_t area_bytes, int32_t* desc, uint32_t slots, double* stats,
                   uint32_t target_us, uint32_t interval_us) {
@@ -102,44 +156,27 @@ void afp_txq_init(struct afp_txq* q, int fd, uint32_t vnet_len, const uint8_t* a
   q->send_ns = 2000; /* a guess until frames are sent */
 }
 
-/* Sends up to one chunk from `tail` (not past `head` nor the end of the descriptor ring);
- * returns how many descriptors it consumed. */
-static uint32_t send_chunk(struct afp_txq* q, uint32_t tail, uint32_t head) {
-  uint32_t first = tail % q->slots;
-  uint32_t n = head - tail;
-  if (n > AFP_TX_CHUNK) n = AFP_TX_CHUNK;
-  if (n > q->slots - first) n = q->slots - first;
-  double* st = q->stats;
-  struct afp_codel* c = &q->codel;
-  uint32_t now = c->target_us ? now_us() : 0;
-  uint32_t m = 0;
-  size_t bytes[AFP_TX_CHUNK];
-  for (uint32_t k = 0; k < n; k++) {
-    const int32_t* d = q->desc + AFP_TX_DESC_WORDS * (first + k);
-    int64_t off = d[0], len = d[1];
-    if (off < 0 || len < (int64_t)q->vnet_len + 14 || off + len > q->area_bytes) {
-      st[AFP_TXS_ERRORS] += 1;
-      st[AFP_TXS_LAST_ERRNO] = EINVAL;
-      continue;
-    }
-    if (c->target_us && (d[3] & AFP_TX_STAMPED) &&
-        is_tcp(q->area + off + q->vnet_len, len - q->vnet_len)) {
-      uint32_t sojourn = now - (uint32_t)d[2];
-      if ((int32_t)sojourn < 0) sojourn = 0; /* the clock stepped back */
-      /* The queue is the input rings and this one; a frame handed over alone stands for an
-       * empty one (the RFC's "bytes() <= maxpacket"). */
-      if (codel_drop(c, sojourn, now, n > 1)) {
-        st[AFP_TXS_AQM_DROPS] += 1;
-        continue;
-      }
-    }
-    q->iovs[m].iov_base = (void*)(q->area + off);
-    q->iovs[m].iov_len = (size_t)len;
-    memset(&q->msgs[m], 0, sizeof q->msgs[m]);
-    q->msgs[m].msg_hdr.msg_iov = &q->iovs[m];
-    q->msgs[m].msg_hdr.msg_iovlen = 1;
-    bytes[m++] = (size_t)len - q->vnet_len;
+/* Adds the frame of descriptor d to the chunk being built (at *m) unless it is malformed. */
+static int add_frame(struct afp_txq* q, const int32_t* d, uint32_t* m, size_t* bytes) {
+  int64_t off = d[0], len = d[1];
+  if (off < 0 || len < (int64_t)q->vnet_len + 14 || off + len > q->area_bytes) {
+    q->stats[AFP_TXS_ERRORS] += 1;
+    q->stats[AFP_TXS_LAST_ERRNO] = EINVAL;
+    return 0;
   }
+  q->iovs[*m].iov_base = (void*)(q->area + off);
+  q->iovs[*m].iov_len = (size_t)len;
+  memset(&q->msgs[*m], 0, sizeof q->msgs[*m]);
+  q->msgs[*m].msg_hdr.msg_iov = &q->iovs[*m];
+  q->msgs[*m].msg_hdr.msg_iovlen = 1;
+  bytes[(*m)++] = (size_t)len - q->vnet_len;
+  return 1;
+}
+
+/* Sends the m frames of the chunk built in q->msgs, counting them. */
+static void send_msgs(struct afp_txq* q, uint32_t m, const size_t* bytes) {
+  if (m == 0) return;
+  double* st = q->stats;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   uint32_t i = 0;
@@ -165,23 +202,72 @@ static uint32_t send_chunk(struct afp_txq* q, uint32_t tail, uint32_t head) {
     }
     i++;
   }
-  if (m > 0) {
-    /* Moving average of the time a frame takes to send, for afp_txq_publish's choice. */
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    int64_t ns = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
-    uint32_t per = (uint32_t)(ns / m);
-    uint32_t old = __atomic_load_n(&q->send_ns, __ATOMIC_RELAXED);
-    __atomic_store_n(&q->send_ns, old - old / 8 + per / 8, __ATOMIC_RELAXED);
+  /* Moving average of the time a frame takes to send, for afp_txq_publish's choice. */
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  int64_t ns = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
+  uint32_t per = (uint32_t)(ns / m);
+  uint32_t old = __atomic_load_n(&q->send_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&q->send_ns, old - old / 8 + per / 8, __ATOMIC_RELAXED);
+}
+
+/* Sends the sparse frames published between `tail` and `head` that were not sent yet, ahead
+ * of the frames before them (up to one chunk; the rest at the next call). */
+static void send_sparse(struct afp_txq* q, uint32_t tail, uint32_t head) {
+  uint32_t from = q->scanned;
+  if ((uint32_t)(from - tail) > (uint32_t)(head - tail)) from = tail;
+  uint32_t m = 0;
+  size_t bytes[AFP_TX_CHUNK];
+  for (; from != head && m < AFP_TX_CHUNK; from++) {
+    int32_t* d = q->desc + AFP_TX_DESC_WORDS * (from % q->slots);
+    if ((d[3] & (AFP_TX_SPARSE | AFP_TX_SENT)) != AFP_TX_SPARSE) continue;
+    d[3] |= AFP_TX_SENT;
+    add_frame(q, d, &m, bytes);
   }
+  q->scanned = from;
+  send_msgs(q, m, bytes);
+}
+
+/* Sends up to one chunk from `tail` (not past `head` nor the end of the descriptor ring),
+ * skipping frames sent ahead; returns how many descriptors it consumed. */
+static uint32_t send_chunk(struct afp_txq* q, uint32_t tail, uint32_t head) {
+  uint32_t first = tail % q->slots;
+  uint32_t n = head - tail;
+  if (n > AFP_TX_CHUNK) n = AFP_TX_CHUNK;
+  if (n > q->slots - first) n = q->slots - first;
+  struct afp_codel* c = &q->codel;
+  uint32_t now = c->target_us ? now_us() : 0;
+  uint32_t m = 0;
+  size_t bytes[AFP_TX_CHUNK];
+  for (uint32_t k = 0; k < n; k++) {
+    const int32_t* d = q->desc + AFP_TX_DESC_WORDS * (first + k);
+    if (d[3] & AFP_TX_SENT) continue;
+    if (c->target_us && (d[3] & AFP_TX_STAMPED) && d[0] >= 0 && d[1] > (int32_t)q->vnet_len &&
+        (int64_t)d[0] + d[1] <= q->area_bytes &&
+        is_tcp(q->area + d[0] + q->vnet_len, d[1] - q->vnet_len)) {
+      uint32_t sojourn = now - (uint32_t)d[2];
+      if ((int32_t)sojourn < 0) sojourn = 0; /* the clock stepped back */
+      /* The queue is the input rings and this one; a frame handed over alone stands for an
+       * empty one (the RFC's "bytes() <= maxpacket"). */
+      if (codel_drop(c, sojourn, now, n > 1)) {
+        q->stats[AFP_TXS_AQM_DROPS] += 1;
+        continue;
+      }
+    }
+    add_frame(q, d, &m, bytes);
+  }
+  send_msgs(q, m, bytes);
   return n;
 }
 
-/* Sends everything published up to `head`, releasing each chunk as it goes. */
+/* Sends everything published (up to `head`, and what is published meanwhile), releasing
+ * each chunk as it goes; sparse frames first. */
 static void drain(struct afp_txq* q, uint32_t head) {
   uint32_t tail = q->tail;
   while (tail != head) {
+    send_sparse(q, tail, head);
     tail += send_chunk(q, tail, head);
     store_release(&q->tail, tail);
+    head = load_acquire(&q->head);
   }
 }
 
@@ -264,6 +350,7 @@ int afp_txq_start(struct afp_txq* q, void (*on_idle)(void*), void* arg) {
 }
 
 uint32_t afp_txq_publish(struct afp_txq* q, uint32_t head, int may_inline) {
+  if (q->threaded) classify(q, head, load_acquire(&q->tail));
   store_release(&q->head, head);
   if (!q->threaded) {
     drain(q, head);

@@ -7,7 +7,8 @@
  * frames' time in the switch (from the kernel's receive timestamp to this dequeue) drops TCP
  * segments at the head of the queue while that time stays above its target, so a TCP flow that
  * outruns the switch is told to slow down instead of building a standing queue (bufferbloat);
- * other frames (pings, DNS, ARP) pass, they are not what builds the queue. */
+ * other frames (pings, DNS, ARP) pass, they are not what builds the queue. Frames of a flow
+ * with nothing queued (a ping, a DNS query) are sent ahead of the queue (AFP_TX_SPARSE). */
 #ifndef AFP_TXQ_H
 #define AFP_TXQ_H
 
@@ -17,9 +18,19 @@
 #include "ring.h"
 
 /* Descriptor per frame: [offset, length, arrival, flags]. arrival: the microsecond clock of
- * AFP_RX_DESC_WORDS' arrival word, meaningful with AFP_TX_STAMPED in flags. */
+ * AFP_RX_DESC_WORDS' arrival word, meaningful with AFP_TX_STAMPED in flags. The producer sets
+ * AFP_TX_STAMPED; afp_txq_publish sets AFP_TX_SPARSE, the sender AFP_TX_SENT. */
 #define AFP_TX_DESC_WORDS 4
 #define AFP_TX_STAMPED 1
+/* No earlier frame of the same flow (bucket) was in the queue when this one was published: the
+ * sender sends it ahead of the queue's other flows (fq_codel's "new flows" first), so a ping or
+ * a DNS query does not wait behind a bulk flow's standing queue. A flow's own frames keep their
+ * order: a frame is sparse only when none of its flow is queued before it. */
+#define AFP_TX_SPARSE 2
+/* Sent ahead of its turn: the in-order pass skips it. */
+#define AFP_TX_SENT 4
+/* Flow buckets for the sparse test (a hash of addresses, protocol and ports). */
+#define AFP_TX_FLOW_BUCKETS 1024
 
 /* Counters the sender keeps, cumulative, as doubles (JavaScript reads them as a Float64Array):
  * frames sent and their bytes (virtio-net headers excluded), frames the socket refused for
@@ -36,8 +47,9 @@ enum {
   AFP_TXS_WORDS
 };
 
-/* Frames per sendmmsg call: a chunk's frames are released to the producer when it returns. */
-#define AFP_TX_CHUNK 64
+/* Frames per sendmmsg call: a chunk's frames are released to the producer when it returns,
+ * and a sparse frame published meanwhile waits for at most one chunk. */
+#define AFP_TX_CHUNK 16
 /* The producer may send published frames itself when the sender thread is idle, if they are
  * expected to take at most this long (ns): longer would hold up its event loop. */
 #define AFP_TX_INLINE_NS 250000
@@ -59,6 +71,11 @@ struct afp_txq {
   double* stats;  /* AFP_TXS_WORDS */
   uint32_t head;  /* frames published (producer writes, sender reads), modulo 2^32 */
   uint32_t tail;  /* frames done with (sender writes, producer reads) */
+  /* Sender only: descriptors before this one were looked at for sparse frames. */
+  uint32_t scanned;
+  /* Producer only: one more than the sequence number of each flow bucket's last published
+   * frame (0: none yet). */
+  uint32_t flow_last[AFP_TX_FLOW_BUCKETS];
   struct afp_codel codel;
   /* Moving average of the time sendmmsg takes per frame (ns). */
   uint32_t send_ns;

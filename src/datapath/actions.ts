@@ -5,6 +5,7 @@
 // and NORMAL. The switch translates OpenFlow actions into DatapathActions (src/switch).
 import { PacketLayout, VLAN_TAG_LEN } from "../packet/parse.js";
 import { setMac, setNwAddr, setNwTos, setTpPort, setVlanTci, stripVlan } from "./rewrite.js";
+import { copyBytes } from "./copy-bytes.js";
 
 /**
  * Port numbers are below this; numbers at or above it name no port (an input "port" such as
@@ -220,7 +221,7 @@ export class ActionExecutor {
       for (let i = 0; i < code.length; i += STRIDE) {
         const op = code[i];
         if (op >= FIRST_REWRITE && !copied) {
-          frame.copy(this.scratch, 0, 0, length);
+          copyBytes(this.scratch, 0, frame, 0, length);
           copyLayout(this.scratchLayout, layout);
           buf = this.scratch;
           lay = this.scratchLayout;

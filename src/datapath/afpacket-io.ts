@@ -43,6 +43,7 @@ import {
   type FrameIoBinding,
 } from "./frame-io.js";
 import { RxOffload, writeVnetHdr } from "./vnet.js";
+import { copyBytes } from "./copy-bytes.js";
 
 export interface AfPacketIoOptions {
   /** Receive ring size in bytes; a burst beyond it is dropped by the kernel and counted. */
@@ -320,7 +321,7 @@ export class AfPacketIo implements FrameIo {
       return false;
     }
     if (vlen > 0) writeVnetHdr(this.txArea, at, gsoType, gsoSize, hdrLen, csumStart, csumOffset);
-    frame.copy(this.txArea, at + vlen, 0, length);
+    copyBytes(this.txArea, at + vlen, frame, 0, length);
     const d = TX_DESC_WORDS * (this.txHead % TX_SLOTS);
     const desc = this.txDesc;
     desc[d] = at;

@@ -63,6 +63,14 @@ export interface AfPacketNative {
   close(handle: AfPacketHandle): void;
   /** Bytes of virtio_net_hdr before every frame: VNET_HDR_LEN, or 0 when the kernel refused. */
   vnetHdrLen(handle: AfPacketHandle): number;
+  /** Copies `length` bytes (memmove); RangeError when a range lies outside its array. */
+  copy(
+    dst: Uint8Array,
+    dstOffset: number,
+    src: Uint8Array,
+    srcOffset: number,
+    length: number,
+  ): void;
 }
 
 /**

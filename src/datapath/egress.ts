@@ -22,6 +22,7 @@ import {
 import { ETH_HEADER_LEN, L4, PacketLayout, VLAN_TAG_LEN } from "../packet/parse.js";
 import type { Port } from "./port.js";
 import { VNET_GSO, type RxOffload } from "./vnet.js";
+import { copyBytes } from "./copy-bytes.js";
 
 const TCP_FIN = 0x01;
 const TCP_PSH = 0x08;
@@ -180,7 +181,7 @@ export class Egress {
     if (mss <= 0 || end <= hdrLen) return false;
     const seg = this.seg;
     const sl = this.segLayout;
-    frame.copy(seg, 0, 0, hdrLen);
+    copyBytes(seg, 0, frame, 0, hdrLen);
     sl.l3Offset = l3;
     sl.l4Offset = l4;
     sl.l4 = L4.TCP;
@@ -191,7 +192,7 @@ export class Egress {
     let i = 0;
     for (let off = hdrLen; off < end; off += mss, i++) {
       const n = Math.min(mss, end - off);
-      frame.copy(seg, hdrLen, off, off + n);
+      copyBytes(seg, hdrLen, frame, off, n);
       const total = hdrLen - l3 + n;
       seg[l3 + 2] = total >>> 8;
       seg[l3 + 3] = total & 0xff;

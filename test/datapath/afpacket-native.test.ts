@@ -144,6 +144,22 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
     expect(fdCount()).toBe(fds);
   });
 
+  it("copies only between Uint8Arrays, inside their bounds", () => {
+    const dst = Buffer.alloc(8);
+    const src = Buffer.from([1, 2, 3, 4]);
+    native.copy(dst, 4, src, 0, 4);
+    expect([...dst]).toEqual([0, 0, 0, 0, 1, 2, 3, 4]);
+    const copy = native.copy as unknown as (...args: unknown[]) => void;
+    expect(() => copy(new Int32Array(2), 0, src, 0, 1)).toThrow(TypeError);
+    expect(() => copy(dst, 0, "abcd", 0, 1)).toThrow(TypeError);
+    expect(() => copy(dst, 0, src)).toThrow(TypeError);
+    expect(() => copy(dst, 5, src, 0, 4)).toThrow(RangeError);
+    expect(() => copy(dst, 0, src, 1, 4)).toThrow(RangeError);
+    expect(() => copy(dst, -1, src, 0, 1)).toThrow(RangeError);
+    expect(() => copy(dst, 0, src, 0, 2 ** 32)).toThrow(RangeError);
+    expect([...dst]).toEqual([0, 0, 0, 0, 1, 2, 3, 4]);
+  });
+
   it("takes only its own handles", () => {
     const fake = {} as never;
     expect(() => native.publish(fake, 0, 0)).toThrow(/not a port handle/);
@@ -259,6 +275,50 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
       expect(() => native.publish(h, 4, 2)).toThrow(RangeError);
     } finally {
       native.close(h);
+    }
+  });
+
+  it("sends a frame whose flow has nothing queued ahead of other flows' queued frames, each flow in order", async () => {
+    const [ifX, ifY] = lab.addVethPair("s");
+    const received: number[] = []; // sport * 1000 + sequence number, in arrival order
+    const slots = Buffer.alloc(64 * 2048);
+    const rx = open({
+      ifname: ifY,
+      slots,
+      rxDesc: new Int32Array(5 * 64),
+      onBatch: (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const f = slots.subarray(i * 2048);
+          if (f.readUInt16BE(12) === 0x0800 && f[23] === 17)
+            received.push(f.readUInt16BE(34) * 1000 + f.readUInt16BE(42));
+        }
+      },
+    });
+    const txArea = Buffer.alloc(1 << 16);
+    const txDesc = new Int32Array(TX_DESC_WORDS * 256);
+    const config = { ...defaults(ifX).config, txThread: 1 };
+    const tx = open({ ifname: ifX, txArea, txDesc, config });
+    const put = (i: number, sport: number, seq: number) => {
+      const f = udpFrame({ sport, dport: 9 }, [seq >> 8, seq & 0xff]);
+      f.copy(txArea, i * 128);
+      txDesc.set([i * 128, f.length, 0, 0], TX_DESC_WORDS * i);
+    };
+    try {
+      // A bulk flow's 200 frames, then a second flow's one frame, three of a third flow's, all
+      // handed over at once.
+      for (let i = 0; i < 200; i++) put(i, 1, i);
+      put(200, 2, 0);
+      for (let i = 0; i < 3; i++) put(201 + i, 3, i);
+      native.publish(tx, 204, 0);
+      await waitFor(() => received.length === 204);
+      // The first frame of each flow goes first; the rest in their flows' order.
+      expect(received.slice(0, 3)).toEqual([1000, 2000, 3000]);
+      const order = (sport: number) => received.filter((k) => Math.floor(k / 1000) === sport);
+      expect(order(1)).toEqual([...Array(200).keys()].map((i) => 1000 + i));
+      expect(order(3)).toEqual([3000, 3001, 3002]);
+    } finally {
+      native.close(tx);
+      native.close(rx);
     }
   });
 
