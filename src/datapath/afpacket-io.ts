@@ -105,7 +105,10 @@ export class AfPacketStats {
 }
 
 // Providers with queued frames; flushed when the outermost receive batch ends.
-const dirty: AfPacketIo[] = [];
+// A list with a count, not `length = 0`: V8 frees an emptied array's backing store and the
+// next push allocates a new one, which was garbage per receive batch.
+const dirty: (AfPacketIo | undefined)[] = [];
+let dirtyCount = 0;
 let batchDepth = 0;
 let flushScheduled = false;
 // The kernel's receive timestamp of the frame being delivered (microseconds modulo 2^32), for
@@ -119,8 +122,12 @@ let receiveBacklog = false;
 
 function flushDirty(): void {
   flushScheduled = false;
-  for (let i = 0; i < dirty.length; i++) dirty[i].flushQueued();
-  dirty.length = 0;
+  for (let i = 0; i < dirtyCount; i++) {
+    const io = dirty[i] as AfPacketIo;
+    dirty[i] = undefined;
+    io.flushQueued();
+  }
+  dirtyCount = 0;
   receiveBacklog = false;
 }
 
@@ -332,7 +339,7 @@ export class AfPacketIo implements FrameIo {
     this.txUsed = at + size;
     if (!this.inDirty) {
       this.inDirty = true;
-      dirty.push(this);
+      dirty[dirtyCount++] = this;
       if (batchDepth === 0 && !flushScheduled) {
         flushScheduled = true;
         queueMicrotask(flushDirty);
