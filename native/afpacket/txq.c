@@ -69,18 +69,26 @@ static int codel_drop(struct afp_codel* c, uint32_t sojourn, uint32_t now, int m
   return 1;
 }
 
+/* Where a frame's network header starts (after one 802.1Q/802.1ad tag, if any) and its
+ * EtherType in *type; -1 for a frame shorter than an Ethernet header. A tagged frame too short
+ * for its tag keeps the tag's TPID as its type, so it is taken for neither IPv4 nor IPv6. */
+static int64_t l3_of(const uint8_t* f, int64_t len, uint16_t* type) {
+  if (len < 14) return -1;
+  *type = (uint16_t)(f[12] << 8 | f[13]);
+  if ((*type == 0x8100 || *type == 0x88a8) && len >= 18) {
+    *type = (uint16_t)(f[16] << 8 | f[17]);
+    return 18;
+  }
+  return 14;
+}
+
 /* Whether a frame (from its Ethernet header) is a TCP segment: the frames CoDel may drop. A
  * TCP sender answers a drop by slowing down, which is what drains a standing queue; a ping, a
  * DNS query or an ARP request dropped would only be lost, the queue no shorter. */
 static int is_tcp(const uint8_t* f, int64_t len) {
-  int64_t l3 = 14;
-  if (len < l3) return 0;
-  uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
-  if (type == 0x8100 || type == 0x88a8) {
-    l3 = 18;
-    if (len < l3) return 0;
-    type = (uint16_t)(f[16] << 8 | f[17]);
-  }
+  uint16_t type = 0;
+  int64_t l3 = l3_of(f, len, &type);
+  if (l3 < 0) return 0;
   if (type == 0x0800) return len >= l3 + 20 && f[l3 + 9] == 6;
   if (type == 0x86dd) return len >= l3 + 40 && f[l3 + 6] == 6;
   return 0;
@@ -96,13 +104,9 @@ static uint32_t mix(uint32_t h, const uint8_t* p, int n) {
  * frames, its MAC addresses and EtherType. */
 static uint32_t flow_bucket(const uint8_t* f, int64_t len) {
   uint32_t h = 2166136261u;
-  int64_t l3 = 14;
-  if (len < l3) return 0;
-  uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
-  if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
-    l3 = 18;
-    type = (uint16_t)(f[16] << 8 | f[17]);
-  }
+  uint16_t type = 0;
+  int64_t l3 = l3_of(f, len, &type);
+  if (l3 < 0) return 0;
   int64_t l4 = -1;
   uint8_t proto = 0;
   if (type == 0x0800 && len >= l3 + 20) {
@@ -124,15 +128,26 @@ static uint32_t flow_bucket(const uint8_t* f, int64_t len) {
   return h % AFP_TX_FLOW_BUCKETS;
 }
 
+/* The frame a descriptor names (past its virtio-net header), with its length in *len, or NULL
+ * when the descriptor does not lie inside the transmit area or is shorter than an Ethernet
+ * header. */
+static const uint8_t* frame_of(const struct afp_txq* q, const int32_t* d, int64_t* len) {
+  int64_t off = d[0];
+  *len = (int64_t)d[1] - q->vnet_len;
+  if (off < 0 || *len < 14 || off + d[1] > q->area_bytes) return NULL;
+  return q->area + off + q->vnet_len;
+}
+
 /* Marks the descriptors from q->head to head sparse when no frame of their flow bucket is
  * still queued before them (published and not yet released as of `tail`). */
 static void classify(struct afp_txq* q, uint32_t head, uint32_t tail) {
   for (uint32_t s = q->head; s != head; s++) {
     int32_t* d = q->desc + AFP_TX_DESC_WORDS * (s % q->slots);
     d[3] &= AFP_TX_STAMPED;
-    int64_t off = d[0], len = d[1];
-    if (off < 0 || len < (int64_t)q->vnet_len + 14 || off + len > q->area_bytes) continue;
-    uint32_t b = flow_bucket(q->area + off + q->vnet_len, len - q->vnet_len);
+    int64_t len;
+    const uint8_t* f = frame_of(q, d, &len);
+    if (!f) continue;
+    uint32_t b = flow_bucket(f, len);
     /* flow_last holds the sequence number plus one: 0 is a bucket never used. */
     uint32_t last = q->flow_last[b];
     if (last == 0 || (uint32_t)(last - 1 - tail) >= (uint32_t)(s - tail)) d[3] |= AFP_TX_SPARSE;
@@ -156,21 +171,21 @@ void afp_txq_init(struct afp_txq* q, int fd, uint32_t vnet_len, const uint8_t* a
   q->send_ns = 2000; /* a guess until frames are sent */
 }
 
-/* Adds the frame of descriptor d to the chunk being built (at *m) unless it is malformed. */
-static int add_frame(struct afp_txq* q, const int32_t* d, uint32_t* m, size_t* bytes) {
-  int64_t off = d[0], len = d[1];
-  if (off < 0 || len < (int64_t)q->vnet_len + 14 || off + len > q->area_bytes) {
+/* Adds the frame of descriptor d to the chunk being built (at *m), or counts it as an error
+ * when it is malformed. */
+static void add_frame(struct afp_txq* q, const int32_t* d, uint32_t* m, size_t* bytes) {
+  int64_t len;
+  if (!frame_of(q, d, &len)) {
     q->stats[AFP_TXS_ERRORS] += 1;
     q->stats[AFP_TXS_LAST_ERRNO] = EINVAL;
-    return 0;
+    return;
   }
-  q->iovs[*m].iov_base = (void*)(q->area + off);
-  q->iovs[*m].iov_len = (size_t)len;
+  q->iovs[*m].iov_base = (void*)(q->area + d[0]);
+  q->iovs[*m].iov_len = (size_t)d[1];
   memset(&q->msgs[*m], 0, sizeof q->msgs[*m]);
   q->msgs[*m].msg_hdr.msg_iov = &q->iovs[*m];
   q->msgs[*m].msg_hdr.msg_iovlen = 1;
-  bytes[(*m)++] = (size_t)len - q->vnet_len;
-  return 1;
+  bytes[(*m)++] = (size_t)len;
 }
 
 /* Sends the m frames of the chunk built in q->msgs, counting them. */
@@ -241,9 +256,9 @@ static uint32_t send_chunk(struct afp_txq* q, uint32_t tail, uint32_t head) {
   for (uint32_t k = 0; k < n; k++) {
     const int32_t* d = q->desc + AFP_TX_DESC_WORDS * (first + k);
     if (d[3] & AFP_TX_SENT) continue;
-    if (c->target_us && (d[3] & AFP_TX_STAMPED) && d[0] >= 0 && d[1] > (int32_t)q->vnet_len &&
-        (int64_t)d[0] + d[1] <= q->area_bytes &&
-        is_tcp(q->area + d[0] + q->vnet_len, d[1] - q->vnet_len)) {
+    int64_t len;
+    const uint8_t* f = c->target_us && (d[3] & AFP_TX_STAMPED) ? frame_of(q, d, &len) : NULL;
+    if (f && is_tcp(f, len)) {
       uint32_t sojourn = now - (uint32_t)d[2];
       if ((int32_t)sojourn < 0) sojourn = 0; /* the clock stepped back */
       /* The queue is the input rings and this one; a frame handed over alone stands for an
