@@ -3,15 +3,7 @@
 // second that was 25-30 MB/s of garbage and a young-generation collection every ~100 ms under
 // one TCP stream. The AF_PACKET addon's memmove allocates nothing; without the addon (not
 // Linux, not built) Buffer.copy does the job.
-import { loadAfPacket } from "./afpacket-native.js";
-
-export type CopyBytes = (
-  dst: Uint8Array,
-  dstOffset: number,
-  src: Uint8Array,
-  srcOffset: number,
-  length: number,
-) => void;
+import { loadAfPacket, type AfPacketNative } from "./afpacket-native.js";
 
 function bufferCopy(
   dst: Uint8Array,
@@ -31,4 +23,4 @@ function bufferCopy(
 }
 
 /** Copies `length` bytes from src[srcOffset..] to dst[dstOffset..] (overlap allowed). */
-export const copyBytes: CopyBytes = loadAfPacket().native?.copy ?? bufferCopy;
+export const copyBytes: AfPacketNative["copy"] = loadAfPacket().native?.copy ?? bufferCopy;

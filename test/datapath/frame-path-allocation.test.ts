@@ -21,6 +21,31 @@ const youngUsed = () =>
     .filter((s) => s.space_name === "new_space")
     .reduce((n, s) => n + s.space_used_size, 0);
 
+/**
+ * How much the young generation grew over `run`, from the first of five attempts in which no
+ * collection fell (a collection for reasons of its own, the test runner's, voids an attempt);
+ * -1 when one fell inside every attempt. Each attempt starts after `pauseMs` outside it.
+ */
+async function youngGrowth(run: () => Promise<void>, pauseMs = 0): Promise<number> {
+  let collections = 0;
+  const gc = new PerformanceObserver((list) => (collections += list.getEntries().length));
+  gc.observe({ entryTypes: ["gc"] });
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+      const before = youngUsed();
+      collections = 0;
+      await run();
+      const after = youngUsed();
+      await new Promise((r) => setTimeout(r, 0)); // let the observer report
+      if (collections === 0) return after - before;
+    }
+    return -1;
+  } finally {
+    gc.disconnect();
+  }
+}
+
 describe.skipIf(skip)("frame path allocation", () => {
   const lab = new Topology(labPrefix("alc"));
   let ifA = "";
@@ -56,9 +81,6 @@ describe.skipIf(skip)("frame path allocation", () => {
     const gen = new AfPacketPort(3, ifGen, { txThread: false });
     gen.open(() => {});
     const frame = udpFrame({ sport: 7, dport: 9 });
-    let collections = 0;
-    const gc = new PerformanceObserver((list) => (collections += list.getEntries().length));
-    gc.observe({ entryTypes: ["gc"] });
     const round = async () => {
       for (let i = 0; i < 1024; i++) gen.send(frame, frame.length);
       gen.flush();
@@ -66,25 +88,18 @@ describe.skipIf(skip)("frame path allocation", () => {
     };
     try {
       for (let i = 0; i < 5; i++) await round(); // warm up
-      let grew = -1;
       let frames = 0;
-      for (let attempt = 0; attempt < 5 && grew < 0; attempt++) {
+      const grew = await youngGrowth(async () => {
         const forwarded = out.counters.txPackets;
-        const before = youngUsed();
-        collections = 0;
         for (let i = 0; i < 20; i++) await round();
-        const after = youngUsed();
-        await new Promise((r) => setTimeout(r, 0));
         frames = out.counters.txPackets - forwarded;
-        if (collections === 0) grew = after - before;
-      }
+      });
       expect(grew, "a collection fell inside every attempt").toBeGreaterThanOrEqual(0);
       expect(frames).toBe(20 * 1024);
       // Measured about 120 KB: the rounds' timers and promises and the transmit counters
       // folded at each hand-over, not per frame; 20 bytes a frame would be 400 KB.
       expect(grew).toBeLessThan(400 * 1024);
     } finally {
-      gc.disconnect();
       gen.close();
       into.close();
       out.close();
@@ -96,30 +111,18 @@ describe.skipIf(skip)("frame path allocation", () => {
     port.open(() => {});
     const slot = Buffer.alloc(2048);
     udpFrame({ sport: 7, dport: 9 }).copy(slot);
-    let collections = 0;
-    const gc = new PerformanceObserver((list) => (collections += list.getEntries().length));
-    gc.observe({ entryTypes: ["gc"] });
     try {
       const burst = () => {
         for (let i = 0; i < 500; i++) port.send(slot, 60);
       };
       for (let i = 0; i < 20; i++) burst(); // warm up (optimised code, queue in steady state)
-      let grew = -1;
-      // A collection for reasons of its own (the test runner) voids an attempt.
-      for (let attempt = 0; attempt < 5 && grew < 0; attempt++) {
-        await new Promise((r) => setTimeout(r, 20));
-        const before = youngUsed();
-        collections = 0;
+      const grew = await youngGrowth(async () => {
         for (let i = 0; i < 200; i++) burst();
-        const after = youngUsed();
-        await new Promise((r) => setTimeout(r, 0)); // let the observer report
-        if (collections === 0) grew = after - before;
-      }
+      }, 20);
       expect(grew, "a collection fell inside every attempt").toBeGreaterThanOrEqual(0);
       expect(grew).toBeLessThan(64 * 1024); // well under a byte per frame
       await waitFor(() => port.counters.txPackets >= 110_000, "the frames sent");
     } finally {
-      gc.disconnect();
       port.close();
     }
   });
