@@ -21,7 +21,7 @@ import {
   type PortInfo,
   type PortRefresh,
 } from "./port.js";
-import type { LinkInfo } from "./sysfs.js";
+import { ARPHRD_ETHER, type LinkInfo } from "./sysfs.js";
 
 /** The logger a port reports its transitions to (pino's Logger is one). */
 export interface PortLog {
@@ -240,6 +240,10 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
     this.ioError = undefined;
     if (this.io.isOpen) return;
     try {
+      // Frames of another link type (a tun's bare IP packets) are not Ethernet frames: such an
+      // interface (given, or created under a port's name) is a down port, as libpcap's is.
+      if (i.linkType !== ARPHRD_ETHER)
+        throw new FrameIoError("EPROTONOSUPPORT", `link type ${i.linkType}, not Ethernet`);
       this.io.open(this.name, this.binding);
       if (failed) this.ioStats.reopens++;
       if (this.openError !== undefined)

@@ -1,5 +1,5 @@
-// Interface facts from /sys/class/net/IF: index, address, MTU, link state and speed. Read at
-// open and on the link-state timer, never per packet.
+// Interface facts from /sys/class/net/IF: index, link type, address, MTU, link state and speed.
+// Read at open and on the link-state timer, never per packet.
 import { readFileSync } from "node:fs";
 import type { Duplex } from "./port.js";
 
@@ -7,6 +7,9 @@ export interface LinkInfo {
   exists: boolean;
   /** The kernel's interface index: a new one means a new interface under the same name. */
   ifindex: number;
+  /** The kernel's link type (ARPHRD_*): only ARPHRD_ETHER interfaces carry Ethernet frames. */
+  linkType: number;
+  /** The Ethernet address; all zeros for an interface that has none (a tun, a tunnel). */
   hwAddr: string;
   mtu: number;
   /** Administratively up (IFF_UP). */
@@ -19,6 +22,9 @@ export interface LinkInfo {
 }
 
 const IFF_UP = 0x1;
+export const ARPHRD_ETHER = 1;
+export const ZERO_MAC = "00:00:00:00:00:00";
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 function read(root: string, name: string, file: string): string | undefined {
   try {
@@ -39,7 +45,8 @@ export function readLinkInfo(name: string, root = "/sys/class/net"): LinkInfo {
     return {
       exists: false,
       ifindex: 0,
-      hwAddr: "00:00:00:00:00:00",
+      linkType: ARPHRD_ETHER,
+      hwAddr: ZERO_MAC,
       mtu: 0,
       adminUp: false,
       linkUp: false,
@@ -58,7 +65,9 @@ export function readLinkInfo(name: string, root = "/sys/class/net"): LinkInfo {
   return {
     exists: true,
     ifindex: parseInt(read(root, name, "ifindex") ?? "0", 10) || 0,
-    hwAddr: address,
+    linkType: parseInt(read(root, name, "type") ?? `${ARPHRD_ETHER}`, 10),
+    // A tun's address is empty, an IP tunnel's 4 or 16 bytes: none is an Ethernet address.
+    hwAddr: MAC.test(address) ? address : ZERO_MAC,
     mtu: parseInt(read(root, name, "mtu") ?? "1500", 10) || 1500,
     adminUp,
     linkUp,

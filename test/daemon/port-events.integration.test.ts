@@ -9,16 +9,9 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogLine } from "../support/log-sink.js";
 import { labPrefix, runSync } from "../support/netns.js";
-import { OfctlMonitor, type SeenPortStatus } from "../support/ofctl-monitor.js";
+import { OfctlMonitor, startWatchedLab, type SeenPortStatus } from "../support/ofctl-monitor.js";
 import { afpacketMissing, capMissing, programsMissing, skipWithout } from "../support/prereq.js";
-import {
-  iperf,
-  logLines,
-  msUntilPing,
-  shownPorts,
-  startSwitchLab,
-  type SwitchLab,
-} from "../support/switch-lab.js";
+import { iperf, logLines, msUntilPing, shownPorts, type SwitchLab } from "../support/switch-lab.js";
 import { sleep, waitFor } from "../support/wait.js";
 
 const skip = skipWithout(
@@ -43,16 +36,8 @@ for (const backend of ["afpacket", "pcap"] as const) {
       const sh = (cmd: string) => runSync("sh", ["-c", cmd]);
 
       beforeAll(async () => {
-        // debug: the monitor's service session is logged at debug level only
-        lab = await startSwitchLab(labPrefix(`pe${backend[0]}`), {
-          backend,
-          args: ["--fail-mode", "secure", "--log-level", "debug"],
-        });
+        ({ lab, monitor } = await startWatchedLab(labPrefix(`pe${backend[0]}`), backend));
         [s1, s2] = lab.topo.hosts.map((h) => h.switchIf);
-        const sessions = lab.daemon.count(/session established/);
-        monitor = new OfctlMonitor(lab.target);
-        await lab.daemon.waitFor(/session established/, 10_000, sessions + 1);
-        expect(await msUntilPing(lab.topo)).toBeLessThan(5000);
       });
 
       afterAll(async () => {

@@ -74,6 +74,7 @@ describe("linkTransitions", () => {
   const up: LinkInfo = {
     exists: true,
     ifindex: 3,
+    linkType: 1,
     hwAddr: "02:00:00:00:00:01",
     mtu: 1500,
     adminUp: true,

@@ -28,6 +28,7 @@ describe("readLinkInfo", () => {
     expect(readLinkInfo("eth9", root)).toEqual({
       exists: true,
       ifindex: 17,
+      linkType: 1,
       hwAddr: "02:fc:00:00:00:09",
       mtu: 9000,
       adminUp: true,
