@@ -114,7 +114,10 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
   }
 
   get pollSoon(): boolean {
-    const waiting = !this.io.isOpen || this.ioError !== undefined;
+    // A socket error (ENETDOWN: the interface went down or away) is news the link poll
+    // should see soon: a deletion followed by a re-creation is then noticed within one short
+    // poll instead of a long one.
+    const waiting = !this.io.isOpen || this.ioError !== undefined || this.ioNotice !== undefined;
     return this.handler !== undefined && waiting && this.openError === undefined;
   }
 

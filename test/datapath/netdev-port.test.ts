@@ -115,6 +115,18 @@ describe("NetdevPort on interface events", () => {
     expect(logged()).toEqual([]);
   });
 
+  it("a socket error the provider got over asks for a short poll, until a poll saw it", () => {
+    // ENETDOWN also comes with a deletion: polling soon notices a re-creation in one short
+    // poll (50 ms) instead of a long one (300 ms).
+    const { io, port, update } = setup();
+    expect(port.pollSoon).toBe(false);
+    update({ adminUp: false });
+    io.notice("ENETDOWN");
+    expect(port.pollSoon).toBe(true);
+    expect(port.refresh()).toBe("changed");
+    expect(port.pollSoon).toBe(false);
+  });
+
   it("admin down: MODIFY with PORT_DOWN and LINK_DOWN; a socket that survives it is kept", () => {
     const { io, port, update, logged } = setup();
     update({ adminUp: false });
