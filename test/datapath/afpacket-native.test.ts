@@ -164,6 +164,7 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
     const fake = {} as never;
     expect(() => native.publish(fake, 0, 0)).toThrow(/not a port handle/);
     expect(() => native.txTail(fake)).toThrow(/not a port handle/);
+    expect(() => native.txWait(fake, 0)).toThrow(/not a port handle/);
     expect(() => native.stats(fake)).toThrow(/not a port handle/);
     expect(() => native.close(fake)).toThrow(/not a port handle/);
     expect(() => native.vnetHdrLen(fake)).toThrow(/not a port handle/);
@@ -242,6 +243,9 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
       expect(() => native.publish(h, 7, 0)).toThrow(RangeError); // behind the last head
       expect(() => native.publish(h, -1, 0)).toThrow(RangeError);
       expect(() => native.publish(h, 8.5, 0)).toThrow(RangeError);
+      // A wait is bounded by 1 s, in whole microseconds.
+      for (const us of [-1, 1.5, 1_000_001, 2 ** 32, NaN])
+        expect(() => native.txWait(h, us), String(us)).toThrow(RangeError);
       // Sequence numbers wrap around modulo 2^32 with the ring's slots: 8 more frames.
       for (let i = 0; i < 8; i++) txDesc.set([0, 60, 0, 0], TX_DESC_WORDS * i);
       native.publish(h, 16, 0);
