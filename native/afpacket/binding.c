@@ -35,6 +35,8 @@ struct port {
   napi_ref on_tx_idle;
   /* slots, rx desc, large, tx area, tx desc, tx stats: alive while the port is */
   napi_ref keep[KEEP_COUNT];
+  /* The blocks (alloc) under those buffers: not freed while the port is open. */
+  struct block* held[KEEP_COUNT];
   napi_async_context async;
   int32_t* rx_desc;
   uint32_t batches_per_wakeup;
@@ -54,6 +56,44 @@ struct port {
       return NULL;                                            \
     }                                                         \
   } while (0)
+
+/* Memory the addon hands out (alloc) and the only memory open() takes for a port's buffers.
+ * JavaScript can detach an ArrayBuffer (structuredClone with transfer) and let its memory be
+ * freed while a port still reads and writes it, from the loop and from the sender thread; a
+ * block is freed only when JavaScript's last view of it is collected AND no open port uses it.
+ * Blocks are looked up, counted and freed on the loop thread only (Node runs the finalizers of
+ * external buffers there). */
+struct block {
+  struct block* next;
+  uint8_t* data;
+  size_t size;
+  uint32_t refs; /* one for JavaScript's ArrayBuffer, one per open port using it */
+};
+
+static struct block* blocks;
+
+/* The block that holds [data, data + len), or NULL. */
+static struct block* block_of(const void* data, size_t len) {
+  const uint8_t* d = data;
+  for (struct block* b = blocks; b; b = b->next)
+    if (d >= b->data && len <= b->size && (size_t)(d - b->data) <= b->size - len) return b;
+  return NULL;
+}
+
+static void block_unref(struct block* b) {
+  if (--b->refs) return;
+  struct block** at = &blocks;
+  while (*at != b) at = &(*at)->next;
+  *at = b->next;
+  free(b->data);
+  free(b);
+}
+
+static void block_finalize(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)data;
+  block_unref(hint);
+}
 
 /* Marks handles made by open(), so that no other external is taken for a port. */
 static const napi_type_tag PORT_TAG = {0x6f66737769746368ULL, 0x6166706b74763221ULL};
@@ -80,7 +120,11 @@ static void release(struct port* p) {
   napi_delete_reference(p->env, p->on_batch);
   napi_delete_reference(p->env, p->on_error);
   napi_delete_reference(p->env, p->on_tx_idle);
-  for (int i = 0; i < KEEP_COUNT; i++) napi_delete_reference(p->env, p->keep[i]);
+  for (int i = 0; i < KEEP_COUNT; i++) {
+    napi_delete_reference(p->env, p->keep[i]);
+    if (p->held[i]) block_unref(p->held[i]);
+    p->held[i] = NULL;
+  }
   napi_async_destroy(p->env, p->async);
 }
 
@@ -284,6 +328,12 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return type_error(env,
                       "afpacket.open: buffers must be Buffers, descriptors Int32Arrays, "
                       "txStats a Float64Array");
+  struct block* held[KEEP_COUNT] = {
+      block_of(slots, slots_len),     block_of(rx_desc, rxd_len),  block_of(large, large_len),
+      block_of(tx_area, txa_len),     block_of(tx_desc, txd_len),  block_of(tx_stats, txs_len)};
+  for (int i = 0; i < KEEP_COUNT; i++)
+    if (!held[i])
+      return type_error(env, "afpacket.open: buffers must be views of afpacket.alloc memory");
   for (int i = 9; i < ARGC; i++) {
     napi_valuetype t;
     if (napi_typeof(env, a[i], &t) != napi_ok || t != napi_function)
@@ -322,8 +372,13 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     free(p);
     return throw_errno(env, ifname, "napi_create_external", ENOMEM);
   }
-  /* From here the finalizer owns p: failures go through release(), which closes the fd. */
+  /* From here the finalizer owns p: failures go through release(), which closes the fd and
+   * lets go of the blocks. */
   p->open = 1;
+  for (int i = 0; i < KEEP_COUNT; i++) {
+    p->held[i] = held[i];
+    held[i]->refs++;
+  }
   int ok = napi_type_tag_object(env, handle, &PORT_TAG) == napi_ok &&
            napi_create_reference(env, a[9], 1, &p->on_batch) == napi_ok &&
            napi_create_reference(env, a[10], 1, &p->on_error) == napi_ok &&
@@ -489,6 +544,37 @@ static napi_value js_copy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* alloc(bytes): zeroed memory of the addon's own as an ArrayBuffer, for the buffers open()
+ * takes (see struct block). */
+static napi_value js_alloc(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  uint32_t n = 0;
+  if (argc < 1 || to_u32(env, a[0], &n) || n == 0 || n > (1u << 30)) {
+    napi_throw_range_error(env, NULL, "afpacket.alloc: bytes outside 1..2^30");
+    return NULL;
+  }
+  struct block* b = calloc(1, sizeof *b);
+  uint8_t* data = calloc(1, n);
+  if (!b || !data) {
+    free(b);
+    free(data);
+    return throw_errno(env, "-", "alloc", ENOMEM);
+  }
+  b->data = data;
+  b->size = n;
+  b->refs = 1;
+  b->next = blocks;
+  blocks = b;
+  napi_value out;
+  if (napi_create_external_arraybuffer(env, data, n, block_finalize, b, &out) != napi_ok) {
+    block_unref(b);
+    return throw_errno(env, "-", "napi_create_external_arraybuffer", ENOMEM);
+  }
+  return out;
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -507,6 +593,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"copy", NULL, js_copy, NULL, NULL, NULL, napi_default, NULL},
+      {"alloc", NULL, js_alloc, NULL, NULL, NULL, napi_default, NULL},
       {"vnetHdrLen", NULL, js_vnet_hdr_len, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -130,11 +130,13 @@ static uint32_t flow_bucket(const uint8_t* f, int64_t len) {
 
 /* The frame a descriptor names (past its virtio-net header), with its length in *len, or NULL
  * when the descriptor does not lie inside the transmit area or is shorter than an Ethernet
- * header. */
+ * header. The descriptor lives in JavaScript's memory and may change under the sender thread:
+ * each word is read once, and only what was checked is used. */
 static const uint8_t* frame_of(const struct afp_txq* q, const int32_t* d, int64_t* len) {
-  int64_t off = d[0];
-  *len = (int64_t)d[1] - q->vnet_len;
-  if (off < 0 || *len < 14 || off + d[1] > q->area_bytes) return NULL;
+  int64_t off = __atomic_load_n(&d[0], __ATOMIC_RELAXED);
+  int64_t size = __atomic_load_n(&d[1], __ATOMIC_RELAXED);
+  *len = size - q->vnet_len;
+  if (off < 0 || *len < 14 || off + size > q->area_bytes) return NULL;
   return q->area + off + q->vnet_len;
 }
 
@@ -175,13 +177,15 @@ void afp_txq_init(struct afp_txq* q, int fd, uint32_t vnet_len, const uint8_t* a
  * when it is malformed. */
 static void add_frame(struct afp_txq* q, const int32_t* d, uint32_t* m, size_t* bytes) {
   int64_t len;
-  if (!frame_of(q, d, &len)) {
+  const uint8_t* f = frame_of(q, d, &len);
+  if (!f) {
     q->stats[AFP_TXS_ERRORS] += 1;
     q->stats[AFP_TXS_LAST_ERRNO] = EINVAL;
     return;
   }
-  q->iovs[*m].iov_base = (void*)(q->area + d[0]);
-  q->iovs[*m].iov_len = (size_t)d[1];
+  /* From what frame_of checked, not from the descriptor again (it may have changed). */
+  q->iovs[*m].iov_base = (void*)(f - q->vnet_len);
+  q->iovs[*m].iov_len = (size_t)len + q->vnet_len;
   memset(&q->msgs[*m], 0, sizeof q->msgs[*m]);
   q->msgs[*m].msg_hdr.msg_iov = &q->iovs[*m];
   q->msgs[*m].msg_hdr.msg_iovlen = 1;

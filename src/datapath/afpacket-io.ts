@@ -145,14 +145,15 @@ export class AfPacketIo implements FrameIo {
   private readonly native: AfPacketNative;
   private handle: AfPacketHandle | undefined;
   private binding: FrameIoBinding | undefined;
+  // The addon's own memory (AfPacketNative.alloc), the only kind it takes.
   private readonly slots: Buffer;
   private readonly slotViews: Buffer[] = [];
   private readonly rxDesc: Int32Array;
-  private readonly large = Buffer.alloc(MAX_FRAME);
-  private readonly txArea = Buffer.allocUnsafeSlow(TX_AREA_BYTES);
-  private readonly txDesc = new Int32Array(TX_DESC_WORDS * TX_SLOTS);
+  private readonly large: Buffer;
+  private readonly txArea: Buffer;
+  private readonly txDesc: Int32Array;
   /** Written by the sender, read here: cumulative over every socket this provider opened. */
-  private readonly txStats = new Float64Array(TX_STATS.WORDS);
+  private readonly txStats: Float64Array;
   /** txStats as last added to the port's counters. */
   private readonly txFolded = new Float64Array(TX_STATS.WORDS);
   /** Sequence numbers (modulo 2^32): next descriptor, last handed over, first still in use. */
@@ -176,10 +177,15 @@ export class AfPacketIo implements FrameIo {
     if (!native) throw new Error(`AF_PACKET addon unavailable: ${reason}`);
     this.native = native;
     const batch = opts.batchSize ?? 256;
-    this.slots = Buffer.allocUnsafeSlow(batch * SLOT_BYTES);
+    const alloc = (bytes: number) => native.alloc(bytes);
+    this.slots = Buffer.from(alloc(batch * SLOT_BYTES));
     for (let i = 0; i < batch; i++)
       this.slotViews.push(this.slots.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES));
-    this.rxDesc = new Int32Array(RX_DESC_WORDS * batch);
+    this.rxDesc = new Int32Array(alloc(4 * RX_DESC_WORDS * batch));
+    this.large = Buffer.from(alloc(MAX_FRAME));
+    this.txArea = Buffer.from(alloc(TX_AREA_BYTES));
+    this.txDesc = new Int32Array(alloc(4 * TX_DESC_WORDS * TX_SLOTS));
+    this.txStats = new Float64Array(alloc(8 * TX_STATS.WORDS));
     this.txThread = opts.txThread ?? availableParallelism() > 1;
     this.aqm = opts.aqm ?? AQM_DEFAULT;
   }

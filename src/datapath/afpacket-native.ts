@@ -9,6 +9,13 @@ import { fileURLToPath } from "node:url";
 
 /** The addon's functions (native/afpacket/binding.c). */
 export interface AfPacketNative {
+  /**
+   * `bytes` (1 to 2^30) of zeroed memory the addon owns, for the buffers open() takes (views
+   * of it: Buffer.from(ab), new Int32Array(ab), ...; open() refuses any other memory). It is
+   * freed once JavaScript's last view is collected and no open port uses it, so detaching the
+   * ArrayBuffer cannot free memory a port still reads or writes.
+   */
+  alloc(bytes: number): ArrayBuffer;
   open(
     ifname: string,
     config: {

@@ -435,6 +435,14 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
       const info = port.info();
       if (info.linkDown) this.macTable.flushPort(port.portNo);
       this.cb.onPortChange("modified", info);
+    } else if (r === "bounced") {
+      // Down and up again between two polls: both changes, as a poll between them would have
+      // told them (and as Open vSwitch, whose netlink sees both).
+      const info = port.info();
+      this.macTable.flushPort(port.portNo);
+      const down = { ...info, config: info.config | PORT_CONFIG.DOWN, linkDown: true };
+      this.cb.onPortChange("modified", down);
+      this.cb.onPortChange("modified", info);
     } else if (r === "gone" && this.byNo[port.portNo] === port) {
       this.detach(port);
       this.detached.push(port);

@@ -9,8 +9,9 @@
 //     kernel when the interface comes up, so it forwards again at once), closes it when the
 //     interface is gone (a socket stays bound to the ifindex it was opened on) and opens a new
 //     one when an interface of that name is up again;
-//   - logs once a socket error the link state does not explain (a down/up faster than a
-//     poll), and reopens the I/O when the error killed it.
+//   - tells a down/up faster than a poll, which only the kernel's ENETDOWN on the socket shows,
+//     as those two transitions ("bounced"); logs once any other socket error the link state
+//     does not explain, and reopens the I/O when the error killed it.
 import { FrameIoError, isPermissionError, type FrameIo, type FrameIoBinding } from "./frame-io.js";
 import { LinkMonitor, type LinkTransition } from "./link-monitor.js";
 import {
@@ -21,7 +22,7 @@ import {
   type PortInfo,
   type PortRefresh,
 } from "./port.js";
-import type { LinkInfo } from "./sysfs.js";
+import { ARPHRD_ETHER, type LinkInfo } from "./sysfs.js";
 
 /** The logger a port reports its transitions to (pino's Logger is one). */
 export interface PortLog {
@@ -114,7 +115,10 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
   }
 
   get pollSoon(): boolean {
-    const waiting = !this.io.isOpen || this.ioError !== undefined;
+    // A socket error (ENETDOWN: the interface went down or away) is news the link poll
+    // should see soon: a deletion followed by a re-creation is then noticed within one short
+    // poll instead of a long one.
+    const waiting = !this.io.isOpen || this.ioError !== undefined || this.ioNotice !== undefined;
     return this.handler !== undefined && waiting && this.openError === undefined;
   }
 
@@ -182,7 +186,14 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
     const died = this.ioError !== undefined;
     this.ioNotice = undefined;
     this.syncIo();
-    if (error !== undefined && !explained) {
+    // The kernel raises ENETDOWN on a packet socket when its interface is closed (set down,
+    // or deleted: "gone" above): unexplained, the interface went down and up between two
+    // polls. Told as those two transitions, as a poll between them would have told them.
+    const bounced = error === "ENETDOWN" && !explained;
+    if (bounced) {
+      this.note({ event: "admin-down", detail: { seenAs: error } });
+      this.note({ event: "admin-up", detail: { carrier: now.linkUp, seenAs: error } });
+    } else if (error !== undefined && !explained) {
       const msg = !died
         ? "socket error: recovered"
         : this.io.isOpen
@@ -192,10 +203,10 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
     }
     // An interface it cannot open is a down port to the owner (and up again once it opens).
     const ioDown = this.handler !== undefined && this.openError !== undefined;
-    if (transitions.length === 0 && ioDown === this.shownIoDown) return "unchanged";
+    if (!bounced && transitions.length === 0 && ioDown === this.shownIoDown) return "unchanged";
     this.shown = now;
     this.shownIoDown = ioDown;
-    return "changed";
+    return bounced ? "bounced" : "changed";
   }
 
   info(): PortInfo {
@@ -240,6 +251,10 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
     this.ioError = undefined;
     if (this.io.isOpen) return;
     try {
+      // Frames of another link type (a tun's bare IP packets) are not Ethernet frames: such an
+      // interface (given, or created under a port's name) is a down port, as libpcap's is.
+      if (i.linkType !== ARPHRD_ETHER)
+        throw new FrameIoError("EPROTONOSUPPORT", `link type ${i.linkType}, not Ethernet`);
       this.io.open(this.name, this.binding);
       if (failed) this.ioStats.reopens++;
       if (this.openError !== undefined)

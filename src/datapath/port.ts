@@ -71,9 +71,11 @@ export class PortCounters {
 /**
  * What a link-state poll found: "changed" (link state, MTU, MAC or speed: "modified"), "gone"
  * (the interface vanished: "deleted"; the port waits for it under its number), "back" (it
- * exists again, a new interface under the same name: "added").
+ * exists again, a new interface under the same name: "added"), "bounced" (it went down and up
+ * again between two polls, which only the kernel's socket error told: "modified" down, then
+ * "modified" as it is now).
  */
-export type PortRefresh = "unchanged" | "changed" | "gone" | "back";
+export type PortRefresh = "unchanged" | "changed" | "gone" | "back" | "bounced";
 
 export interface Port {
   readonly portNo: number;

@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import { Datapath } from "../datapath/datapath.js";
 import type { Port } from "../datapath/port.js";
+import { ZERO_MAC } from "../datapath/sysfs.js";
 import { FlowTable } from "../flowtable/flow-table.js";
 import type { BackoffOptions } from "../ofchannel/active.js";
 import type { OpenFlowChannel } from "../ofchannel/channel.js";
@@ -143,7 +144,8 @@ export class OpenFlowSwitch implements SessionHandlers, SwitchCore {
 
   get datapathId(): bigint {
     if (this.fixedDpid !== undefined) return this.fixedDpid;
-    const first = this.datapath.ports()[0];
+    // The first port that has an Ethernet address (a tun has none).
+    const first = this.datapath.ports().find((p) => p.hwAddr !== ZERO_MAC);
     return first ? datapathIdFromMac(first.hwAddr) : 0n;
   }
 

@@ -21,6 +21,12 @@ const skip = skipWithout(import.meta.url, afpacketMissing());
 const EINVAL = 22;
 const fdCount = () => readdirSync("/proc/self/fd").length;
 
+// The addon's own memory, the only kind open() takes (AfPacketNative.alloc).
+const alloc = (bytes: number) => (loadAfPacket().native as AfPacketNative).alloc(bytes);
+const mem = (bytes: number) => Buffer.from(alloc(bytes));
+const i32 = (n: number) => new Int32Array(alloc(4 * n));
+const f64 = (n: number) => new Float64Array(alloc(8 * n));
+
 interface OpenArgs {
   ifname: string;
   config: Record<string, unknown>;
@@ -40,13 +46,13 @@ function defaults(ifname: string): OpenArgs {
   return {
     ifname,
     config: { ringBytes: 1 << 20, frameBytes: 2048, vnetHdr: 0 },
-    slots: Buffer.alloc(4 * 2048),
+    slots: mem(4 * 2048),
     slotBytes: 2048,
-    rxDesc: new Int32Array(5 * 4),
-    large: Buffer.alloc(65600),
-    txArea: Buffer.alloc(4096),
-    txDesc: new Int32Array(TX_DESC_WORDS * 8),
-    txStats: new Float64Array(TX_STATS.WORDS),
+    rxDesc: i32(5 * 4),
+    large: mem(65600),
+    txArea: mem(4096),
+    txDesc: i32(TX_DESC_WORDS * 8),
+    txStats: f64(TX_STATS.WORDS),
     onBatch: () => {},
     onError: () => {},
     onTxIdle: () => {},
@@ -111,19 +117,23 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
 
   it("refuses buffers of the wrong type or size and callbacks that are not functions", () => {
     const bad: Partial<OpenArgs>[] = [
-      { rxDesc: new Float64Array(16) }, // 8-byte elements would be overrun as 4-byte ones
-      { txDesc: new Uint32Array(24) },
-      { slots: new Int32Array(4096) },
+      { rxDesc: f64(16) }, // 8-byte elements would be overrun as 4-byte ones
+      { txDesc: new Uint32Array(alloc(96)) },
+      { slots: i32(4096) },
       { large: "not a buffer" },
-      { txArea: new Float32Array(1024) },
-      { rxDesc: new Int32Array(16) }, // fewer descriptors than slots (5 words each)
+      { txArea: new Float32Array(alloc(4096)) },
+      { rxDesc: i32(16) }, // fewer descriptors than slots (5 words each)
       { slotBytes: 32 },
       { slotBytes: 1 << 21 },
-      { large: Buffer.alloc(2048) }, // not larger than a slot
-      { txDesc: new Int32Array(10) }, // not whole [offset, length, arrival, flags] descriptors
-      { txArea: Buffer.alloc(16) },
-      { txStats: new Float64Array(TX_STATS.WORDS - 1) },
-      { txStats: new Int32Array(2 * TX_STATS.WORDS) },
+      { large: mem(2048) }, // not larger than a slot
+      { txDesc: i32(10) }, // not whole [offset, length, arrival, flags] descriptors
+      { txArea: mem(16) },
+      { txStats: f64(TX_STATS.WORDS - 1) },
+      { txStats: i32(2 * TX_STATS.WORDS) },
+      // Memory that is not the addon's (it could be detached and freed under an open port).
+      { slots: Buffer.alloc(4 * 2048) },
+      { txArea: Buffer.alloc(4096) },
+      { txStats: new Float64Array(TX_STATS.WORDS) },
       { config: { ringBytes: 1 << 20, frameBytes: "2048", vnetHdr: 0 } },
       { config: { ringBytes: 1 << 20, frameBytes: 2048, vnetHdr: 0, blockBytes: -1 } },
       { config: { ringBytes: 1 << 20, frameBytes: 2048.5, vnetHdr: 0 } },
@@ -160,10 +170,55 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
     expect([...dst]).toEqual([0, 0, 0, 0, 1, 2, 3, 4]);
   });
 
+  it("allocates only whole sizes from 1 byte to 1 GiB", () => {
+    for (const n of [0, -1, 1.5, 2 ** 30 + 1, NaN])
+      expect(() => native.alloc(n), String(n)).toThrow(RangeError);
+    expect(native.alloc(3).byteLength).toBe(3);
+  });
+
+  it("keeps a port's memory while it is open, even when JavaScript detaches and drops it", () => {
+    // Before: the port's buffers were JavaScript's; detached (structuredClone with transfer),
+    // collected, and then written by the next receive batch and read by the sender: a crash.
+    const [ifD, peer] = lab.addVethPair("d");
+    const script = `
+      const a = require(${JSON.stringify(require_path())});
+      const m = (n) => Buffer.from(a.alloc(n));
+      let slots = m(256 * 2048), txArea = m(1 << 16);
+      let batches = 0;
+      const h = a.open(${JSON.stringify(ifD)},
+        { ringBytes: 1 << 20, frameBytes: 2048, vnetHdr: 0, txThread: 1 }, slots, 2048,
+        new Int32Array(a.alloc(4 * 5 * 256)), m(65600), txArea, new Int32Array(a.alloc(16 * 64)),
+        new Float64Array(a.alloc(${8 * TX_STATS.WORDS})), () => batches++, () => {}, () => {});
+      for (const b of [slots, txArea]) structuredClone(b.buffer, { transfer: [b.buffer] });
+      slots = txArea = null;
+      for (let i = 0; i < 5; i++) global.gc();
+      const probes = [];
+      for (let i = 0; i < 64; i++) probes.push(Buffer.alloc(256 * 2048, 0x5a));
+      require("child_process").execFileSync("python3", ["-c",
+        "import socket; s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); " +
+        "s.bind(('${peer}', 0)); " +
+        "[s.send(bytes([255] * 6 + [2] * 6 + [8, 0] + [170] * 200)) for _ in range(300)]"]);
+      setTimeout(() => {
+        a.publish(h, 0, 0);
+        a.close(h);
+        for (let i = 0; i < 5; i++) global.gc();
+        const clean = probes.every((p) => p.every((x) => x === 0x5a));
+        console.log(JSON.stringify({ batches, clean }));
+      }, 300);`;
+    const r = spawnSync("node", ["--expose-gc", "-e", script], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(r.status, `${r.signal ?? ""} ${r.stderr}`).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ batches: expect.any(Number), clean: true });
+    expect(JSON.parse(r.stdout).batches).toBeGreaterThan(0);
+  });
+
   it("takes only its own handles", () => {
     const fake = {} as never;
     expect(() => native.publish(fake, 0, 0)).toThrow(/not a port handle/);
     expect(() => native.txTail(fake)).toThrow(/not a port handle/);
+    expect(() => native.txWait(fake, 0)).toThrow(/not a port handle/);
     expect(() => native.stats(fake)).toThrow(/not a port handle/);
     expect(() => native.close(fake)).toThrow(/not a port handle/);
     expect(() => native.vnetHdrLen(fake)).toThrow(/not a port handle/);
@@ -182,8 +237,9 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
       const fs = require("fs");
       const a = require(${JSON.stringify(addon)});
       const fds = () => fs.readdirSync("/proc/self/fd").length;
-      const bufs = [Buffer.alloc(8192), 2048, new Int32Array(20), Buffer.alloc(65600),
-        Buffer.alloc(4096), new Int32Array(32), new Float64Array(${TX_STATS.WORDS})];
+      const m = (n) => Buffer.from(a.alloc(n));
+      const bufs = [m(8192), 2048, new Int32Array(a.alloc(80)), m(65600),
+        m(4096), new Int32Array(a.alloc(128)), new Float64Array(a.alloc(${8 * TX_STATS.WORDS}))];
       const vm = Number(/VmSize:\\s+(\\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8"))[1]);
       execFileSync("prlimit", ["--pid", String(process.pid), "--as=" + (vm + 8192) * 1024]);
       const before = fds();
@@ -204,9 +260,9 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
     ["its caller", 0],
     ["its transmit thread", 1],
   ])("sends only frames that lie inside its transmit area (%s sending)", async (_, txThread) => {
-    const txArea = Buffer.alloc(4096);
-    const txDesc = new Int32Array(TX_DESC_WORDS * 8);
-    const txStats = new Float64Array(TX_STATS.WORDS);
+    const txArea = mem(4096);
+    const txDesc = i32(TX_DESC_WORDS * 8);
+    const txStats = f64(TX_STATS.WORDS);
     let idle = 0;
     const h = open({
       txArea,
@@ -242,6 +298,9 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
       expect(() => native.publish(h, 7, 0)).toThrow(RangeError); // behind the last head
       expect(() => native.publish(h, -1, 0)).toThrow(RangeError);
       expect(() => native.publish(h, 8.5, 0)).toThrow(RangeError);
+      // A wait is bounded by 1 s, in whole microseconds.
+      for (const us of [-1, 1.5, 1_000_001, 2 ** 32, NaN])
+        expect(() => native.txWait(h, us), String(us)).toThrow(RangeError);
       // Sequence numbers wrap around modulo 2^32 with the ring's slots: 8 more frames.
       for (let i = 0; i < 8; i++) txDesc.set([0, 60, 0, 0], TX_DESC_WORDS * i);
       native.publish(h, 16, 0);
@@ -254,9 +313,9 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
   });
 
   it("lets its caller send what is published while the transmit thread sleeps", async () => {
-    const txArea = Buffer.alloc(4096);
-    const txDesc = new Int32Array(TX_DESC_WORDS * 8);
-    const txStats = new Float64Array(TX_STATS.WORDS);
+    const txArea = mem(4096);
+    const txDesc = i32(TX_DESC_WORDS * 8);
+    const txStats = f64(TX_STATS.WORDS);
     const config = { ...defaults(ifA).config, txThread: 1 };
     let idle = 0;
     const h = open({ txArea, txDesc, txStats, config, onTxIdle: () => idle++ });
@@ -281,11 +340,11 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
   it("sends a frame whose flow has nothing queued ahead of other flows' queued frames, each flow in order", async () => {
     const [ifX, ifY] = lab.addVethPair("s");
     const received: number[] = []; // sport * 1000 + sequence number, in arrival order
-    const slots = Buffer.alloc(64 * 2048);
+    const slots = mem(64 * 2048);
     const rx = open({
       ifname: ifY,
       slots,
-      rxDesc: new Int32Array(5 * 64),
+      rxDesc: i32(5 * 64),
       onBatch: (n: number) => {
         for (let i = 0; i < n; i++) {
           const f = slots.subarray(i * 2048);
@@ -294,8 +353,8 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
         }
       },
     });
-    const txArea = Buffer.alloc(1 << 16);
-    const txDesc = new Int32Array(TX_DESC_WORDS * 256);
+    const txArea = mem(1 << 16);
+    const txDesc = i32(TX_DESC_WORDS * 256);
     const config = { ...defaults(ifX).config, txThread: 1 };
     const tx = open({ ifname: ifX, txArea, txDesc, config });
     const put = (i: number, sport: number, seq: number) => {
@@ -323,9 +382,9 @@ describe.skipIf(skip)("AF_PACKET addon input checks", () => {
   });
 
   it("drops with CoDel only TCP segments that stayed too long, after an interval of it", async () => {
-    const txArea = Buffer.alloc(4096);
-    const txDesc = new Int32Array(TX_DESC_WORDS * 64);
-    const txStats = new Float64Array(TX_STATS.WORDS);
+    const txArea = mem(4096);
+    const txDesc = i32(TX_DESC_WORDS * 64);
+    const txStats = f64(TX_STATS.WORDS);
     const config = { ...defaults(ifA).config, aqmTargetUs: 1000, aqmIntervalUs: 20_000 };
     const h = open({ txArea, txDesc, txStats, config });
     // TCP at 0, then UDP, ICMP, ARP, and TCP in an 802.1Q tag.

@@ -74,6 +74,7 @@ describe("linkTransitions", () => {
   const up: LinkInfo = {
     exists: true,
     ifindex: 3,
+    linkType: 1,
     hwAddr: "02:00:00:00:00:01",
     mtu: 1500,
     adminUp: true,
@@ -112,6 +113,18 @@ describe("NetdevPort on interface events", () => {
     expect(io.isOpen).toBe(true);
     expect(port.refresh()).toBe("unchanged");
     expect(logged()).toEqual([]);
+  });
+
+  it("a socket error the provider got over asks for a short poll, until a poll saw it", () => {
+    // ENETDOWN also comes with a deletion: polling soon notices a re-creation in one short
+    // poll (50 ms) instead of a long one (300 ms).
+    const { io, port, update } = setup();
+    expect(port.pollSoon).toBe(false);
+    update({ adminUp: false });
+    io.notice("ENETDOWN");
+    expect(port.pollSoon).toBe(true);
+    expect(port.refresh()).toBe("changed");
+    expect(port.pollSoon).toBe(false);
   });
 
   it("admin down: MODIFY with PORT_DOWN and LINK_DOWN; a socket that survives it is kept", () => {
@@ -237,13 +250,21 @@ describe("NetdevPort on interface events", () => {
     expect(lines.map((l) => [l.msg, l.error])).toEqual([["socket error: reopened", "ENXIO"]]);
   });
 
-  it("a socket error the socket survived (down and up between two polls): logged once", () => {
-    const { io, port, lines } = setup();
-    io.notice("ENETDOWN");
-    expect(port.refresh()).toBe("unchanged");
-    expect(port.refresh()).toBe("unchanged");
-    expect([io.opens, io.closes]).toEqual([1, 0]);
-    expect(lines.map((l) => [l.msg, l.error])).toEqual([["socket error: recovered", "ENETDOWN"]]);
+  it("a down and up between two polls, told only by ENETDOWN: both transitions, socket kept", () => {
+    for (const report of ["notice", "fail"] as const) {
+      // notice: an AF_PACKET socket survives it; fail: libpcap's dies and is reopened.
+      const { io, port, lines } = setup();
+      io[report]("ENETDOWN");
+      expect(port.refresh()).toBe("bounced");
+      expect(port.refresh()).toBe("unchanged");
+      expect(io.isOpen).toBe(true);
+      expect(io.opens).toBe(report === "notice" ? 1 : 2);
+      expect(lines.map((l) => [l.msg, l.seenAs])).toEqual([
+        ["link down (administratively)", "ENETDOWN"],
+        ["link up (administratively)", "ENETDOWN"],
+      ]);
+      expect(port.info()).toMatchObject({ config: 0, linkDown: false });
+    }
   });
 
   it("the socket error of an interface going down is part of that transition", () => {

@@ -28,6 +28,7 @@ describe("readLinkInfo", () => {
     expect(readLinkInfo("eth9", root)).toEqual({
       exists: true,
       ifindex: 17,
+      linkType: 1,
       hwAddr: "02:fc:00:00:00:09",
       mtu: 9000,
       adminUp: true,
@@ -40,6 +41,7 @@ describe("readLinkInfo", () => {
   it("reports admin-down, carrier-less and vanished interfaces", () => {
     fakeIf("down0", {
       address: "02:00:00:00:00:01",
+      ifindex: "21",
       mtu: "1500",
       flags: "0x1002",
       operstate: "down",
@@ -47,6 +49,7 @@ describe("readLinkInfo", () => {
     expect(readLinkInfo("down0", root)).toMatchObject({ adminUp: false, linkUp: false });
     fakeIf("nocar0", {
       address: "02:00:00:00:00:02",
+      ifindex: "22",
       mtu: "1500",
       flags: "0x1003",
       operstate: "lowerlayerdown",
@@ -65,12 +68,36 @@ describe("readLinkInfo", () => {
   it("reads speeds OF1.0 has no name for, and a duplex it cannot read as unknown", () => {
     fakeIf("fast0", {
       address: "02:00:00:00:00:03",
+      ifindex: "23",
       mtu: "1500",
       flags: "0x1003",
       carrier: "1",
       speed: "25000",
     });
     expect(readLinkInfo("fast0", root)).toMatchObject({ speedMbps: 25000, duplex: "unknown" });
+  });
+});
+
+describe("readLinkInfo on an interface that is not Ethernet or is half gone", () => {
+  it("gives a tun (no address) and a tunnel (4-byte address) an all-zero MAC and its link type", () => {
+    const base = { ifindex: "31", mtu: "1500", flags: "0x1003", carrier: "1" };
+    fakeIf("tun0", { ...base, type: "65534", address: "" });
+    expect(readLinkInfo("tun0", root)).toMatchObject({
+      exists: true,
+      linkType: 65534,
+      hwAddr: "00:00:00:00:00:00",
+    });
+    fakeIf("ipip0", { ...base, type: "768", address: "0.0.0.0" });
+    expect(readLinkInfo("ipip0", root).hwAddr).toBe("00:00:00:00:00:00");
+  });
+
+  it("reports an interface whose files are vanishing (deleted, moved to a netns) as gone", () => {
+    // The address still there, the ifindex already gone: not an interface with ifindex 0.
+    fakeIf("going0", { address: "02:00:00:00:00:04", mtu: "1500", flags: "0x1003" });
+    expect(readLinkInfo("going0", root).exists).toBe(false);
+    // The ifindex there, the flags gone: not an interface that went administratively down.
+    fakeIf("going1", { address: "02:00:00:00:00:05", ifindex: "32", mtu: "1500" });
+    expect(readLinkInfo("going1", root).exists).toBe(false);
   });
 });
 

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startProcess, type Proc } from "./daemon.js";
+import { msUntilPing, startSwitchLab, type SwitchLab } from "./switch-lab.js";
 
 export interface SeenPortStatus {
   reason: "ADD" | "DEL" | "MOD";
@@ -71,5 +72,31 @@ export class OfctlMonitor {
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
     }
+  }
+}
+
+/**
+ * A secure-mode switch lab (switch-lab.ts) with a `backend`, logging at debug level (the
+ * monitor's service session is logged at that level only), and a real `ovs-ofctl monitor`
+ * connected to it; ping through the switch works when it returns.
+ */
+export async function startWatchedLab(
+  prefix: string,
+  backend: "afpacket" | "pcap",
+): Promise<{ lab: SwitchLab; monitor: OfctlMonitor }> {
+  const lab = await startSwitchLab(prefix, {
+    backend,
+    args: ["--fail-mode", "secure", "--log-level", "debug"],
+  });
+  try {
+    const sessions = lab.daemon.count(/session established/);
+    const monitor = new OfctlMonitor(lab.target);
+    await lab.daemon.waitFor(/session established/, 10_000, sessions + 1);
+    const ms = await msUntilPing(lab.topo);
+    if (!(ms < 5000)) throw new Error("no ping through the switch within 5 s of its start");
+    return { lab, monitor };
+  } catch (e) {
+    await lab.stop();
+    throw e;
   }
 }
