@@ -339,7 +339,7 @@ function table(summaries: Summary[], switches: number): void {
 async function main(): Promise<void> {
   const program = new Command("cbench")
     .option("-s, --switches <n>", "emulated switches", int(1), 16)
-    .option("-M, --macs <n>", "MAC addresses per switch", int(2), 1000)
+    .option("-M, --macs <n>", "MAC addresses per switch", int(1), 1000)
     .option("-l, --loops <n>", "test periods per run", int(2), 5)
     .option("-m, --ms <n>", "length of a test period, ms", int(100), 1000)
     .option("-w, --warmup <n>", "leading periods not counted (they include the joins)", int(1), 1)

@@ -376,7 +376,7 @@ int main(int argc, char **argv) {
   ports = atoi(argv[5]);
   latency = strcmp(argv[6], "latency") == 0;
   int group = atoi(argv[7]), group_delay = atoi(argv[8]);
-  if (n_sw < 1 || macs < 2 || ports < 1 || ports > 255 || group < 1 || group_delay < 0) {
+  if (n_sw < 1 || macs < 1 || ports < 1 || ports > 255 || group < 1 || group_delay < 0) {
     fprintf(stderr, "fakeswitches: bad arguments\n");
     return 2;
   }

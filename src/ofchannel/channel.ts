@@ -234,6 +234,10 @@ export class OpenFlowChannel implements BacklogOwner {
     this.held = [];
     this.heldHead = 0;
     this.heldBytes = 0;
+    // Input is no longer handled: stop reading, so that a peer that keeps sending during the
+    // grace period fills its own buffers, not ours (it used to be read and framed at full speed,
+    // hundreds of MB a second of garbage or packet-ins).
+    this.gate.set("closed", true);
     this.socket.end();
     if (this.socket.readableEnded) this.socket.destroy();
     // A peer that never reads would keep a half-closed socket forever.
@@ -244,6 +248,7 @@ export class OpenFlowChannel implements BacklogOwner {
   // ---- input ----
 
   private received(chunk: Buffer): void {
+    if (this.state === "closed") return; // what a read brought as the channel closed
     this.heard();
     this.framer.push(chunk);
     // A queued channel waits for its turn; otherwise this read is handled now, up to the budget,

@@ -13,6 +13,13 @@
 // joins this queue; every turn (setImmediate: after the I/O poll, so new connections and quiet
 // sockets are served in between) each queued connection handles `budget` more messages. When
 // its backlog is gone it leaves the queue and reads again.
+//
+// A turn serves at most `perTurn` connections (the rest keep their places and go first next
+// turn), so a turn stays short however many switches flood. Node (libuv 1.46) accepts one
+// connection per event-loop turn, so the length of a turn is what bounds how fast new switches
+// are accepted: with 256 flooding switches and every one served per turn (12,800 messages, tens
+// of ms), the 256th switch waited 2.3 s for its accept; with 16 per turn it waits a few ms per
+// switch ahead of it in the accept queue.
 
 /** A connection with received messages not yet handled. */
 export interface BacklogOwner {
@@ -23,15 +30,23 @@ export interface BacklogOwner {
 }
 
 export const DEFAULT_INPUT_BUDGET = 50;
+/** Connections served per turn: a cbench run's 16 switches all get a slice every turn. */
+export const DEFAULT_CONNECTIONS_PER_TURN = 16;
 
 export class InputScheduler {
   private queue: BacklogOwner[] = [];
   private scheduled = false;
   private readonly runBound = () => this.run();
 
-  constructor(readonly budget = DEFAULT_INPUT_BUDGET) {
+  constructor(
+    readonly budget = DEFAULT_INPUT_BUDGET,
+    readonly perTurn = DEFAULT_CONNECTIONS_PER_TURN,
+  ) {
     if (!Number.isInteger(budget) || budget < 1) {
       throw new RangeError(`input budget must be a positive integer, not ${budget}`);
+    }
+    if (!Number.isInteger(perTurn) || perTurn < 1) {
+      throw new RangeError(`connections per turn must be a positive integer, not ${perTurn}`);
     }
   }
 
@@ -52,17 +67,19 @@ export class InputScheduler {
   private run(): void {
     this.scheduled = false;
     const turn = this.queue;
-    this.queue = [];
+    const served = Math.min(turn.length, this.perTurn);
+    // Those not served this turn go first next turn, then those served that still have input.
+    this.queue = turn.slice(served);
     let i = 0;
     try {
-      for (; i < turn.length; i++) {
+      for (; i < served; i++) {
         const owner = turn[i];
         if (owner.runInput(this.budget)) this.queue.push(owner);
         else owner.backlogCleared();
       }
     } finally {
       // If a handler threw, the owners not yet served keep their place for the next turn.
-      for (; i < turn.length; i++) this.queue.push(turn[i]);
+      if (i < served) this.queue = [...turn.slice(i, served), ...this.queue];
       if (this.queue.length > 0 && !this.scheduled) {
         this.scheduled = true;
         setImmediate(this.runBound);

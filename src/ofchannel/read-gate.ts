@@ -11,11 +11,13 @@
 //   back-pressure, as Open vSwitch's ofconn stops receiving while too many replies are queued.
 // - "stream": requests held behind a reply stream (a flow dump) passed their bound; they wait
 //   until the stream has ended, as Open vSwitch's ofconn_may_recv.
+// - "closed": the channel is closed and only flushes its last output; nothing it reads would be
+//   handled, and a peer that keeps sending must not fill our memory meanwhile. Never cleared.
 import type { Socket } from "node:net";
 
-export type PauseReason = "backlog" | "output" | "stream";
+export type PauseReason = "backlog" | "output" | "stream" | "closed";
 
-const BIT: Record<PauseReason, number> = { backlog: 1, output: 2, stream: 4 };
+const BIT: Record<PauseReason, number> = { backlog: 1, output: 2, stream: 4, closed: 8 };
 
 export class ReadGate {
   private reasons = 0;

@@ -32,11 +32,18 @@ export interface ByteSource {
 const SLAB = 256 * 1024;
 /** A read gets at least this much room; less left in the slab starts a new one. */
 const MIN_READ = 64 * 1024;
+/** A connection's first reads go into a buffer of this size (its HELLO and FEATURES_REPLY, and
+ * more), and its first slab comes once that is nearly full (a flooding switch's first read
+ * fills it), so a connection that sends little (a quiet switch, one that never completes its
+ * handshake, a port scan) holds 16 KiB, not a 256 KiB slab. */
+export const FIRST_READ = 16 * 1024;
+/** Reads go on into that first buffer while this much of it is left. */
+const FIRST_MIN_READ = 4 * 1024;
 
 /** The `onread` option of a socket that reads into slabs, and the source it feeds. */
 class SlabReads implements ByteSource {
   readonly direct = true;
-  private slab = Buffer.allocUnsafeSlow(SLAB);
+  private slab = Buffer.allocUnsafeSlow(FIRST_READ);
   private off = 0;
   private onChunk: ((chunk: Buffer) => void) | null = null;
   /** Reads that arrive before start() (none should: the socket is created just before). */
@@ -45,7 +52,8 @@ class SlabReads implements ByteSource {
   readonly option = {
     // Node calls this once before the first read and again after each.
     buffer: (): Uint8Array => {
-      if (SLAB - this.off < MIN_READ) {
+      const min = this.slab.length === FIRST_READ ? FIRST_MIN_READ : MIN_READ;
+      if (this.slab.length - this.off < min) {
         this.slab = Buffer.allocUnsafeSlow(SLAB);
         this.off = 0;
       }

@@ -118,11 +118,23 @@ describe("learning switch", () => {
     }
   });
 
-  it("drops a packet whose destination is behind its own input port", async () => {
+  it("drops a packet whose destination is behind its own input port with a drop flow", async () => {
+    // As Open vSwitch's lswitch: the exact match with no actions, carrying the buffer (which the
+    // switch frees), so later packets of the flow are dropped by the switch, not punted again.
     fake = await join();
     packetIn(fake, eth({ src: H2, dst: H1, type: 0x0800 }, []), 1, 1);
     await fake.expect(OFPT.PACKET_OUT);
-    packetIn(fake, eth({ src: H1, dst: H2, type: 0x0800 }, []), 1, 2);
+    const frame = eth({ src: H1, dst: H2, type: 0x0800 }, []);
+    packetIn(fake, frame, 1, 2);
+    const fm = await fake.expect(OFPT.FLOW_MOD);
+    expect(fm).toMatchObject({ bufferId: 2, idleTimeout: 60, command: 0, actions: [] });
+    expect(fm.match).toMatchObject({ wildcards: 0, inPort: 1, dlSrc: H1, dlDst: H2 });
+    // Unbuffered: the drop flow alone, no PACKET_OUT of the data.
+    packetIn(fake, frame, 1, OFP_NO_BUFFER);
+    expect(await fake.expect(OFPT.FLOW_MOD)).toMatchObject({
+      bufferId: OFP_NO_BUFFER,
+      actions: [],
+    });
     fake.send({ type: OFPT.ECHO_REQUEST, xid: 9, data: Buffer.alloc(0) });
     await fake.expect(OFPT.ECHO_REPLY);
     expect(fake.received).toHaveLength(0);

@@ -2,7 +2,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { OFPAT, OFP_NO_BUFFER, OFPT } from "../../src/openflow/of10/constants.js";
-import { encodeMessage } from "../../src/openflow/of10/codec.js";
+import { decodeMessage, encodeMessage } from "../../src/openflow/of10/codec.js";
+import type { OfpMessage } from "../../src/openflow/of10/messages.js";
 import { FlowKey, FLOW_KEY_WORDS } from "../../src/packet/flow-key.js";
 import { ExactFlowModWriter } from "../../src/controller/exact-flow-mod.js";
 import { matchFromKey } from "../../src/controller/match.js";
@@ -11,7 +12,7 @@ const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
 
 describe("ExactFlowModWriter", () => {
-  it("equals encodeMessage(flowMod of matchFromKey) for any key, xid, buffer and port", () => {
+  it("equals encodeMessage(flowMod of matchFromKey) for any key, xid, buffer and port, with and without its action", () => {
     fc.assert(
       fc.property(
         fc.array(u32, { minLength: FLOW_KEY_WORDS, maxLength: FLOW_KEY_WORDS }),
@@ -41,6 +42,8 @@ describe("ExactFlowModWriter", () => {
             actions: [{ type: OFPAT.OUTPUT, port: outPort, maxLen: 0 }],
           });
           expect(writer.write(key, xid, bufferId, outPort).equals(expected)).toBe(true);
+          const drop = encodeMessage({ ...decodeMessage(expected), actions: [] } as OfpMessage);
+          expect(writer.writeDrop(key, xid, bufferId).equals(drop)).toBe(true);
         },
       ),
       { numRuns: 500 },

@@ -3,12 +3,13 @@
 // reads and however long an application keeps it; with directReads: false the stream path does
 // the same. A Node upgrade that changes accepted sockets' internals makes the first test fail
 // rather than silently costing a sixth more CPU per packet-in.
-import { createServer, type AddressInfo } from "node:net";
+import { connect, createServer, type AddressInfo } from "node:net";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { OFPT } from "../../src/openflow/of10/constants.js";
 import { Controller, type SwitchHandle } from "../../src/controller/index.js";
 import type { PacketInMessage } from "../../src/controller/events.js";
+import { sleep } from "../support/wait.js";
 import { FakeSwitch, nextEvent, packetInBytes } from "./fake-switch.js";
 
 let controller: Controller | undefined;
@@ -131,3 +132,24 @@ for (const direct of [true, false]) {
     });
   });
 }
+
+describe("direct reads: memory of connections that send little", () => {
+  it("a connection that has sent only its HELLO holds a small first buffer, not a 256 KiB slab", async () => {
+    // Each connection used to get a 256 KiB slab at accept, however little it sent: a thousand
+    // quiet (or never joining) connections held 256 MB.
+    const port = await start();
+    const n = 300;
+    const before = process.memoryUsage().arrayBuffers;
+    const peers = Array.from({ length: n }, () => connect({ port, host: "127.0.0.1" }));
+    try {
+      for (const p of peers) p.write(Buffer.from("0100000800000001", "hex")); // HELLO
+      await expect.poll(() => controller!.connectionCount, { timeout: 10_000 }).toBe(n);
+      await sleep(200); // the HELLOs read
+      const grown = process.memoryUsage().arrayBuffers - before;
+      // 300 x 16 KiB = 4.9 MB now; 300 x 256 KiB = 79 MB before.
+      expect(grown).toBeLessThan(24 * 1024 * 1024);
+    } finally {
+      for (const p of peers) p.destroy();
+    }
+  });
+});

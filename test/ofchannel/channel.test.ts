@@ -1,7 +1,7 @@
 // The one OpenFlow channel, by itself, against a raw peer on loopback: HELLO negotiation, echo
 // keepalive, answers to malformed input, budgeted round-robin input, drain-paced reply streams
 // with input held behind them, and a peer that stops reading under each send policy.
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   OpenFlowChannel,
@@ -21,6 +21,8 @@ import { ControllerPeer as RawPeer } from "../switch/peer.js";
 
 interface Opened {
   channel: OpenFlowChannel;
+  /** The channel's end of the connection. */
+  socket: Socket;
   peer: RawPeer;
   /** Messages handed to the owner, in order. */
   got: OfpMessage[];
@@ -60,7 +62,9 @@ async function openChannel(
   let ready = 0;
   let resolveChannel: (c: OpenFlowChannel) => void = () => undefined;
   const accepted = new Promise<OpenFlowChannel>((r) => (resolveChannel = r));
+  let ours: Socket | undefined;
   const listener = await listenPassive(parsePassiveTarget("ptcp:0"), ({ socket, source }) => {
+    ours = socket;
     resolveChannel(
       new OpenFlowChannel(
         socket,
@@ -88,7 +92,7 @@ async function openChannel(
   await new Promise((r) => socket.once("connect", r));
   const peer = new RawPeer(socket);
   const channel = await accepted;
-  const o = { channel, peer, got, closedWith, readyCount: () => ready, lines };
+  const o = { channel, socket: ours!, peer, got, closedWith, readyCount: () => ready, lines };
   open.push(o);
   if (hello) {
     await peer.expect(OFPT.HELLO);
@@ -199,6 +203,24 @@ describe("malformed input", () => {
     expect([err.errType, err.code]).toEqual([OFPET.BAD_REQUEST, OFPBRC.BAD_LEN]);
     await peer.waitClosed();
     expect(closedWith[0]).toMatch(/malformed stream/);
+  });
+});
+
+describe("a closed channel", () => {
+  it("stops reading: a peer that keeps sending through the grace period is not read into memory", async () => {
+    const { channel, socket, peer, got } = await openChannel();
+    channel.close("closed by the test", 2000); // the socket lives on for the grace period
+    const before = socket.bytesRead;
+    // 8 MB of well-formed messages after the close, about a tenth of a second of a flooding peer.
+    const burst = Buffer.concat(
+      Array.from({ length: 2000 }, (_, i) => encodeMessage(vendor(i, 4000))),
+    );
+    peer.sendRaw(burst);
+    await sleep(300);
+    // At most what one read had already taken in, not the burst: before, all 8 MB were read and
+    // framed (and nothing handled them).
+    expect(socket.bytesRead - before).toBeLessThanOrEqual(256 * 1024);
+    expect(got).toEqual([]);
   });
 });
 

@@ -3,7 +3,11 @@
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { Controller } from "../../src/controller/index.js";
-import { InputScheduler, type BacklogOwner } from "../../src/ofchannel/input-scheduler.js";
+import {
+  DEFAULT_CONNECTIONS_PER_TURN,
+  InputScheduler,
+  type BacklogOwner,
+} from "../../src/ofchannel/input-scheduler.js";
 
 const turn = () => new Promise((r) => setImmediate(r));
 
@@ -80,8 +84,34 @@ describe("InputScheduler", () => {
     expect(s.waiting).toBe(0);
   });
 
+  it("serves at most `perTurn` connections per turn, so a turn stays short however many flood", async () => {
+    // Node accepts one connection per event-loop turn: with 256 flooding switches all served in
+    // every turn, the turn took tens of ms and the last switch's accept waited 2.3 s.
+    const s = new InputScheduler(50, 16);
+    expect(DEFAULT_CONNECTIONS_PER_TURN).toBe(16);
+    const log: string[] = [];
+    const owners = Array.from({ length: 40 }, (_, i) => new Owner(100, log, `o${i}`));
+    for (const o of owners) s.add(o);
+    const name = (i: number) => `o${i}`;
+    await turn();
+    expect(log).toEqual(Array.from({ length: 16 }, (_, i) => name(i)));
+    await turn();
+    expect(log.slice(16)).toEqual(Array.from({ length: 16 }, (_, i) => name(16 + i)));
+    // The last 8 of the first round, then the first 8 again: round-robin across turns.
+    await turn();
+    expect(log.slice(32)).toEqual(
+      [32, 33, 34, 35, 36, 37, 38, 39, 0, 1, 2, 3, 4, 5, 6, 7].map(name),
+    );
+    // Every connection gets both of its slices, the same number of turns apart.
+    for (let t = 0; t < 3; t++) await turn();
+    expect(owners.map((o) => o.slices)).toEqual(owners.map(() => [50, 50]));
+    expect(owners.every((o) => o.cleared === 1)).toBe(true);
+    expect(s.waiting).toBe(0);
+  });
+
   it("rejects a budget that is not a positive integer", () => {
     expect(() => new InputScheduler(0)).toThrow(RangeError);
+    expect(() => new InputScheduler(50, 0)).toThrow(/connections per turn/);
     expect(() => new Controller({ inputBudget: 1.5, logger: pino({ level: "silent" }) })).toThrow(
       /input budget/,
     );

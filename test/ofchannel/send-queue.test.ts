@@ -2,7 +2,7 @@
 // signal, batching, and both policies (the switch's: shed packet-ins, then give up on the peer;
 // the controller's: stop reading, then drop).
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   CONTROLLER_SEND_POLICY,
   SWITCH_SEND_POLICY,
@@ -130,6 +130,43 @@ describe("SendQueue: batching", () => {
     await turn();
     expect(writes).toEqual([160, 88]);
     expect(timerRan).toBe(false); // in this turn, before the next turn's timers
+  });
+
+  it("writes the slices released after the poll by several queues from one immediate, in order", async () => {
+    // Answers to the reads of one poll (cbench's latency mode: one per switch) cost one
+    // Immediate and one run of the tick queue in all, not one per connection.
+    const writes: string[] = [];
+    const socketOf = (name: string) =>
+      ({
+        writableLength: 0,
+        destroyed: false,
+        writable: true,
+        write: (chunk: Buffer) => void writes.push(`${name}:${chunk.length}`),
+      }) as unknown as Socket;
+    const events: SendQueueEvents = { onPressure: () => undefined, onOverflow: () => undefined };
+    const queues = ["a", "b", "c"].map(
+      (n) => new SendQueue(socketOf(n), CONTROLLER_SEND_POLICY, events),
+    );
+    const immediates = vi.spyOn(globalThis, "setImmediate");
+    try {
+      for (const [i, q] of [queues[1], queues[0], queues[2]].entries()) {
+        q.hold();
+        q.push(Buffer.alloc(10 + i));
+        q.release(true);
+      }
+      expect(immediates).toHaveBeenCalledTimes(1);
+    } finally {
+      immediates.mockRestore();
+    }
+    expect(writes).toEqual([]);
+    await turn();
+    expect(writes).toEqual(["b:10", "a:11", "c:12"]);
+    // The next poll's slices get an immediate of their own.
+    queues[0].hold();
+    queues[0].push(Buffer.alloc(5));
+    queues[0].release(true);
+    await turn();
+    expect(writes.at(-1)).toBe("a:5");
   });
 
   for (const batching of ["tick", "turn"] as const) {

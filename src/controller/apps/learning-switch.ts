@@ -56,8 +56,12 @@ export function learningSwitch(controller: Controller, options: LearningSwitchOp
       if (msg.bufferId === OFP_NO_BUFFER) {
         sw.packetOut({ data: msg.data, inPort: msg.inPort, actions: [output(outPort)] });
       }
+    } else {
+      // The destination is where the packet came from: a drop flow for it, carrying the
+      // buffer so the switch frees it, as Open vSwitch's lswitch does (otherwise every later
+      // packet of the flow comes back as a packet-in, and the buffer waits for its timeout).
+      sw.sendEncoded(flowMods.writeDrop(key, sw.nextXid(), msg.bufferId));
     }
-    // outPort === inPort: the destination is where the packet came from; drop it.
   }
 
   const stops = [
