@@ -182,9 +182,13 @@ export class ModelTable {
       .sort(precedenceOrder);
   }
 
-  apply(fm: FlowMod): ModelResult {
+  apply(sent: FlowMod): ModelResult {
+    // OF1.0 wildcards 0 on the wire: priority 65535 for every command (as Open vSwitch).
+    const fm = (sent.match.wildcards & OFPFW.ALL) === 0 ? { ...sent, priority: 0xffff } : sent;
     const emergency = (fm.flags & OFPFF.EMERG) !== 0;
-    const { canon, exact } = canonOf(fm.match);
+    const { canon, exact: allSpecified } = canonOf(fm.match);
+    // Unranked above everything only at priority 65535; otherwise it ranks by priority (OVS).
+    const exact = allSpecified && fm.priority === 0xffff;
     const key = canonKey(canon);
     const same = (e: ModelEntry): boolean =>
       e.emergency === emergency &&
