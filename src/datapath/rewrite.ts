@@ -113,9 +113,13 @@ export function setNwTos(frame: Buffer, layout: PacketLayout, tos: number): void
 
 /**
  * Replaces the TCP/UDP/SCTP source (which=0) or destination (which=2) port, over IPv4 or IPv6,
- * as Open vSwitch does (ICMP type and code are left alone).
+ * or, as Open vSwitch does, the ICMP/ICMPv6 type (which=0) or code (which=2): the low 8 bits.
  */
 export function setTpPort(frame: Buffer, layout: PacketLayout, which: number, port: number): void {
+  if (layout.l4 === L4.ICMP || layout.l4 === L4.ICMPV6) {
+    setIcmpTypeCode(frame, layout.l4Offset, which === 0 ? 0 : 1, port & 0xff);
+    return;
+  }
   if (layout.l4 === L4.SCTP) {
     setSctpPort(frame, layout, layout.l4Offset + which, port);
     return;
@@ -163,4 +167,12 @@ function setSctpPort(frame: Buffer, layout: PacketLayout, at: number, port: numb
   put16(frame, at, port);
   const now = crc32c(frame, l4, end);
   frame.writeUInt32LE((old ^ oldCorrect ^ now) >>> 0, ck);
+}
+
+/** The ICMP type (at=0) or code (at=1), with the checksum updated for that word (ICMPv6's
+ * pseudo-header does not change), as Open vSwitch's packet_set_icmp. */
+function setIcmpTypeCode(frame: Buffer, l4: number, at: number, value: number): void {
+  const old = u16(frame, l4);
+  frame[l4 + at] = value;
+  put16(frame, l4 + 2, csumReplace16(u16(frame, l4 + 2), old, u16(frame, l4)));
 }

@@ -328,11 +328,26 @@ describe("compileActions + ActionExecutor", () => {
     expect(ipv6L4ChecksumResidue(b)).toBe(0);
   });
 
-  it("set_nw_src/dst leave IPv6 alone, set_tp_* leave ICMPv6 alone", () => {
-    const f = ipv6Frame(0, 58, [128, 0, 0x12, 0x34, 0, 1, 0, 1]);
-    const b = run([{ kind: "set-nw-src", addr: 5 }, { kind: "set-tp-src", port: 5 }, out(2)], f)
+  it("set_nw_src/dst leave IPv6 alone", () => {
+    const f = ipv6Frame(0, 17, udp({ sport: 1, dport: 2 }));
+    const b = run([{ kind: "set-nw-src", addr: 5 }, { kind: "set-nw-dst", addr: 6 }, out(2)], f)
       .sent[0].bytes;
     expect(b).toEqual(f);
+  });
+
+  it("set_tp_src/dst rewrite the ICMP and ICMPv6 type and code, checksum updated (as Open vSwitch)", () => {
+    // Bytes as ovs-vswitchd 3.1 (netdev) sent them for the same actions on the same frames.
+    const icmp4 = eth({ type: 0x0800 }, ipv4({ proto: 1 }, [8, 0, 0xf7, 0xfe, 0, 1, 0, 0]));
+    const b4 = run(
+      [{ kind: "set-tp-src", port: 13 }, { kind: "set-tp-dst", port: 1 }, out(2)],
+      icmp4,
+    ).sent[0].bytes;
+    expect([...b4.subarray(34, 42)]).toEqual([13, 1, 0xf2, 0xfd, 0, 1, 0, 0]);
+    expect(fullChecksum(b4.subarray(34, 42))).toBe(0);
+    const icmp6 = ipv6Frame(0, 58, [128, 0, 0x12, 0x34, 0, 1, 0, 1]);
+    const b6 = run([{ kind: "set-tp-src", port: 5 }, out(2)], icmp6).sent[0].bytes;
+    expect([...b6.subarray(54, 62)]).toEqual([5, 0, 0x8d, 0x34, 0, 1, 0, 1]);
+    expect([reparse(b6).tpSrc, reparse(b6).tpDst]).toEqual([5, 0]);
   });
 
   it("leaves non-IP frames alone for nw/tp rewrites", () => {
