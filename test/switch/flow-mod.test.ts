@@ -149,6 +149,24 @@ describe("FLOW_MOD ADD", () => {
     expect(t.activeCount).toBe(1);
   });
 
+  it("ADD with CHECK_OVERLAP: an exact-match entry (priority 65535) and a wildcard entry of priority 65535 that matches its packet overlap, either way round (as Open vSwitch)", () => {
+    const ipOnly = matchOf({ dlType: 0x0800 });
+    const overlapFlag = { flags: OFPFF.CHECK_OVERLAP };
+    const t = table();
+    t.applyFlowMod(flowMod({ match: ipOnly, priority: 0xffff }));
+    expect(t.applyFlowMod(flowMod({ match: exactMatch(pkt), ...overlapFlag })).error).toEqual(
+      failed(OFPFMFC.OVERLAP),
+    );
+    const u = table();
+    u.applyFlowMod(flowMod({ match: exactMatch(pkt) }));
+    expect(
+      u.applyFlowMod(flowMod({ match: ipOnly, priority: 0xffff, ...overlapFlag })).error,
+    ).toEqual(failed(OFPFMFC.OVERLAP));
+    expect(
+      u.applyFlowMod(flowMod({ match: ipOnly, priority: 0xfffe, ...overlapFlag })).error,
+    ).toBeUndefined();
+  });
+
   it("ADD with CHECK_OVERLAP succeeds when the overlapping entry has another priority or cannot share a packet", () => {
     const t = table();
     t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), priority: 5 }));

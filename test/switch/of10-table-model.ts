@@ -251,13 +251,10 @@ export class ModelTable {
       return { error: OFPFMFC.BAD_EMERG_TIMEOUT, removedCookies: [] };
     }
     const table = this.entries.filter((e) => e.emergency === emergency);
-    const rank = (e: { exact: boolean; priority: number }): number =>
-      e.exact ? 0x10000 : e.priority;
+    // Same priority and a packet both could match (exact entries, all at 65535, included).
     if (
       (fm.flags & OFPFF.CHECK_OVERLAP) !== 0 &&
-      table.some(
-        (e) => rank(e) === rank({ exact, priority: fm.priority }) && canonsOverlap(e.canon, canon),
-      )
+      table.some((e) => e.priority === fm.priority && canonsOverlap(e.canon, canon))
     ) {
       return { error: OFPFMFC.OVERLAP, removedCookies: [] };
     }
