@@ -10,20 +10,26 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { benchArgs } from "./e2e/args.js";
 import { exactFlow } from "./e2e/flows-file.js";
 import { addFlowsFile, flowCount, ofctl, type OfTarget } from "./e2e/ofctl.js";
 import { inNs, run, Teardown } from "./e2e/proc.js";
 import { startOfswitch, startOvs, type SwitchUnderTest } from "./e2e/switches.js";
 import { createTopology } from "./e2e/topology.js";
 
-const { values: o } = parseArgs({
-  options: {
-    flows: { type: "string", default: "1000000" },
-    repeats: { type: "string", default: "3" },
-    peers: { type: "string", default: "ofswitch,ovs" },
-  },
-});
+const USAGE = `
+Usage: node dist/bench/flow-dump.js [--flows N] [--repeats R] [--peers ofswitch,ovs]
+
+Loads N exact-match entries into ofswitch and into Open vSwitch (userspace datapath), each in the
+e2e harness's namespaces, then dumps each table R times with \`ovs-ofctl dump-flows\`: time per
+dump, the switch's peak RSS during it, and the slowest \`ovs-ofctl probe\` answered meanwhile on
+another session. Run as root after \`npx tsc -p .\`.
+  --flows N          entries to load (default 1000000)
+  --repeats R        dumps per switch (default 3)
+  --peers LIST       which switches, comma-separated: ofswitch, ovs (default both)
+  --help             this text
+`;
+const o = benchArgs(USAGE, { flows: "1000000", repeats: "3", peers: "ofswitch,ovs" });
 const N = Number(o.flows);
 const REPEATS = Number(o.repeats);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

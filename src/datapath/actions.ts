@@ -180,6 +180,7 @@ function copyLayout(dst: PacketLayout, src: PacketLayout): void {
   dst.ethTypeOffset = src.ethTypeOffset;
   dst.l3Offset = src.l3Offset;
   dst.ipv4 = src.ipv4;
+  dst.ipv6 = src.ipv6;
   dst.l3End = src.l3End;
   dst.l4Offset = src.l4Offset;
   dst.l4 = src.l4;

@@ -92,6 +92,7 @@ export class Egress {
     const fragmented = layout.ipv4 && ((frame[l3 + 6] & 0x3f) | frame[l3 + 7]) !== 0;
     if (
       !this.segment ||
+      !layout.ipv4 ||
       layout.l4 !== L4.TCP ||
       fragmented ||
       !this.segmentTcp(port, frame, layout)

@@ -3,9 +3,11 @@
 // whose transport checksum is still partial (left to offload) stays partial, but updated for
 // the new pseudo-header, so the egress fix-up completes it correctly.
 import {
+  crc32c,
   csumReplace16,
   csumReplace32,
   isPartialChecksum,
+  isPartialChecksumIpv6,
   l4ChecksumOffset,
   partialReplace32,
 } from "../packet/checksum.js";
@@ -91,17 +93,41 @@ export function setNwAddr(frame: Buffer, layout: PacketLayout, which: number, ad
   frame.writeUInt32BE(addr >>> 0, at);
 }
 
-/** Replaces the DSCP bits of the IPv4 TOS byte, keeping ECN. */
+/** Replaces the DSCP bits of the IPv4 TOS byte or of the IPv6 traffic class, keeping ECN (as
+ * Open vSwitch's set_nw_tos, which acts on both). */
 export function setNwTos(frame: Buffer, layout: PacketLayout, tos: number): void {
-  if (!layout.ipv4) return;
   const l3 = layout.l3Offset;
+  if (layout.ipv6) {
+    // Traffic class: the low nibble of byte 0 and the high nibble of byte 1.
+    const tc = ((frame[l3] & 0x0f) << 4) | (frame[l3 + 1] >>> 4);
+    const next = (tos & 0xfc) | (tc & 0x03);
+    frame[l3] = (frame[l3] & 0xf0) | (next >>> 4);
+    frame[l3 + 1] = ((next & 0x0f) << 4) | (frame[l3 + 1] & 0x0f);
+    return;
+  }
+  if (!layout.ipv4) return;
   const oldWord = u16(frame, l3);
   frame[l3 + 1] = (tos & 0xfc) | (frame[l3 + 1] & 0x03);
   put16(frame, l3 + 10, csumReplace16(u16(frame, l3 + 10), oldWord, u16(frame, l3)));
 }
 
-/** Replaces the TCP/UDP source (which=0) or destination (which=2) port. */
+/**
+ * Replaces the TCP/UDP/SCTP source (which=0) or destination (which=2) port, over IPv4 or IPv6,
+ * or, as Open vSwitch does, the ICMP/ICMPv6 type (which=0) or code (which=2): the low 8 bits.
+ */
 export function setTpPort(frame: Buffer, layout: PacketLayout, which: number, port: number): void {
+  if (layout.l4 === L4.ICMP || layout.l4 === L4.ICMPV6) {
+    setIcmpTypeCode(frame, layout.l4Offset, which === 0 ? 0 : 1, port & 0xff);
+    return;
+  }
+  if (layout.l4 === L4.SCTP) {
+    setSctpPort(frame, layout, layout.l4Offset + which, port);
+    return;
+  }
+  if (layout.ipv6) {
+    setIpv6TpPort(frame, layout, which, port);
+    return;
+  }
   const ck = l4ChecksumOffset(layout);
   if (ck < 0) return;
   const at = layout.l4Offset + which;
@@ -112,4 +138,41 @@ export function setTpPort(frame: Buffer, layout: PacketLayout, which: number, po
     put16(frame, ck, csumReplace16(l4ck, old, port) || (layout.l4 === L4.UDP ? 0xffff : 0));
   }
   put16(frame, at, port);
+}
+
+function setIpv6TpPort(frame: Buffer, layout: PacketLayout, which: number, port: number): void {
+  const udp = layout.l4 === L4.UDP;
+  if (!udp && layout.l4 !== L4.TCP) return;
+  const ck = layout.l4Offset + (udp ? 6 : 16);
+  const at = layout.l4Offset + which;
+  const old = u16(frame, at);
+  const l4ck = u16(frame, ck);
+  if (!isPartialChecksumIpv6(frame, layout, ck) && !(udp && l4ck === 0)) {
+    put16(frame, ck, csumReplace16(l4ck, old, port) || (udp ? 0xffff : 0));
+  }
+  put16(frame, at, port);
+}
+
+/**
+ * An SCTP port, with the CRC-32C recomputed over the packet as Open vSwitch does it
+ * (packet_set_sctp_port): a checksum that was wrong before stays wrong by the same bits.
+ */
+function setSctpPort(frame: Buffer, layout: PacketLayout, at: number, port: number): void {
+  const l4 = layout.l4Offset;
+  const end = layout.l3End;
+  const ck = l4 + 8;
+  const old = frame.readUInt32LE(ck);
+  frame.writeUInt32LE(0, ck);
+  const oldCorrect = crc32c(frame, l4, end);
+  put16(frame, at, port);
+  const now = crc32c(frame, l4, end);
+  frame.writeUInt32LE((old ^ oldCorrect ^ now) >>> 0, ck);
+}
+
+/** The ICMP type (at=0) or code (at=1), with the checksum updated for that word (ICMPv6's
+ * pseudo-header does not change), as Open vSwitch's packet_set_icmp. */
+function setIcmpTypeCode(frame: Buffer, l4: number, at: number, value: number): void {
+  const old = u16(frame, l4);
+  frame[l4 + at] = value;
+  put16(frame, l4 + 2, csumReplace16(u16(frame, l4 + 2), old, u16(frame, l4)));
 }

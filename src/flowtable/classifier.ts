@@ -207,11 +207,21 @@ export class Classifier<A> {
   }
 
   /**
-   * An entry that a packet could hit together with `w` at the same priority (CHECK_OVERLAP).
-   * Exact entries rank above all wildcard ones, so they only overlap an identical exact entry.
+   * An entry of the same priority that a packet could match together with `w` (OF1.0
+   * CHECK_OVERLAP): an identical exact entry, or any entry of `priority` whose match shares a
+   * packet with `w`, exact ones included (an exact entry is one packet). A wildcard `w` at a
+   * priority some exact entry has scans the exact hash, as Open vSwitch's own overlap check
+   * walks every rule of that priority; only CHECK_OVERLAP adds pay it.
    */
   findOverlap(w: RuleMatch, priority: number): FlowEntry<A> | undefined {
-    if (w.exact) return this.exactTable.get(w.value);
+    if (w.exact) {
+      const same = this.exactTable.get(w.value);
+      if (same !== undefined) return same;
+    } else if (this.exactTable.size !== 0) {
+      for (const e of this.exactTable.values()) {
+        if (e.priority === priority && overlaps(w.mask, w.value, e.mask, e.value)) return e;
+      }
+    }
     for (const st of this.subtables) {
       for (let e = st.entriesAt(priority); e !== undefined; e = e.prioNext) {
         if (overlaps(w.mask, w.value, e.mask, e.value)) return e;

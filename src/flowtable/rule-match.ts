@@ -18,8 +18,21 @@ export interface RuleMatch {
   readonly mask: Int32Array;
   /** No bit outside `mask` is set. */
   readonly value: Int32Array;
-  /** `mask` is EXACT_MASK (the very array). */
+  /** `mask` is EXACT_MASK (the very array): the rule sits in the exact table, unranked. */
   readonly exact: boolean;
+}
+
+/** EXACT_MASK's words in an array of their own: the mask of a rule that specifies every field
+ * but ranks by its priority, in a subtable like any other (see rankedByPriority). Never written. */
+const FULL_MASK: Int32Array = Int32Array.from(EXACT_MASK);
+
+/**
+ * `m` ranked by priority like any other rule: an exact match keeps its words but leaves the
+ * exact table (it is then neither unranked nor strict-identical whatever the priority). For
+ * OF1.0 as Open vSwitch implements it, only an entry of the highest priority is exact.
+ */
+export function rankedByPriority(m: RuleMatch): RuleMatch {
+  return m.exact ? { mask: FULL_MASK, value: m.value, exact: false } : m;
 }
 
 /**

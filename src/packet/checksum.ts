@@ -47,8 +47,10 @@ export function partialReplace32(partial: number, oldWord: number, newWord: numb
   );
 }
 
-/** Offset of the TCP or UDP checksum field, or -1 when the frame has none to maintain. */
+/** Offset of the TCP or UDP checksum field of an IPv4 datagram, or -1 when the frame has none
+ * to maintain (these helpers know the IPv4 pseudo-header only). */
 export function l4ChecksumOffset(layout: PacketLayout): number {
+  if (!layout.ipv4) return -1;
   if (layout.l4 === L4.TCP) return layout.l4Offset + 16;
   if (layout.l4 === L4.UDP) return layout.l4Offset + 6;
   return -1;
@@ -99,4 +101,35 @@ export function computeIpv4Checksum(frame: Uint8Array, l3: number): void {
   const c = ~fold(sumBytes(frame, l3, l3 + ihl, 0)) & 0xffff;
   frame[l3 + 10] = c >>> 8;
   frame[l3 + 11] = c & 0xff;
+}
+
+/** True when the TCP/UDP checksum field of an IPv6 datagram (upper-layer protocol `proto`)
+ * holds just the pseudo-header sum (RFC 8200 §8.1), as isPartialChecksum for IPv4. O(1). */
+export function isPartialChecksumIpv6(
+  frame: Uint8Array,
+  layout: PacketLayout,
+  at: number,
+): boolean {
+  const l3 = layout.l3Offset;
+  const proto = layout.l4 === L4.TCP ? 6 : 17;
+  const sum = sumBytes(frame, l3 + 8, l3 + 40, proto + (layout.l3End - layout.l4Offset));
+  return ((frame[at] << 8) | frame[at + 1]) === fold(sum);
+}
+
+/** CRC-32C (Castagnoli, reflected polynomial 0x82f63b78), as SCTP's checksum uses it. */
+const CRC32C_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/** The CRC-32C of bytes [start, end) of `buf`, as an unsigned number. */
+export function crc32c(buf: Uint8Array, start: number, end: number): number {
+  let c = -1;
+  for (let i = start; i < end; i++) c = CRC32C_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
 }

@@ -4,8 +4,8 @@
 // FLOW_MOD_FAILED codes.
 import type { FlowEntry } from "../flowtable/flow-entry.js";
 import type { AddError, FlowTable, Removal, Selector } from "../flowtable/flow-table.js";
-import type { RuleMatch } from "../flowtable/rule-match.js";
-import { OFPAT, OFPFC, OFPFF, OFPFMFC, OFPP } from "../openflow/of10/constants.js";
+import { rankedByPriority, type RuleMatch } from "../flowtable/rule-match.js";
+import { OFPAT, OFPFC, OFPFF, OFPFMFC, OFPFW, OFPP } from "../openflow/of10/constants.js";
 import { OfpError } from "../openflow/of10/errors.js";
 import type { Action, FlowMod } from "../openflow/of10/types.js";
 import { ruleMatchOf } from "./flow-match.js";
@@ -45,20 +45,41 @@ export function outPortFilter(outPort: number): ((actions: OfActions) => boolean
 }
 
 /**
+ * The priority a FLOW_MOD acts with: 65535 when its OF1.0 wildcards are 0, whatever it sent,
+ * for every command ("an entry that specifies an exact match is always the highest
+ * priority", OF1.0 §3.4; Open vSwitch's ofputil_decode_flow_mod and the reference switch do the
+ * same). Only the wire wildcards count (unknown bits ignored), not what normalisation adds.
+ */
+export function flowModPriority(fm: FlowMod): number {
+  return (fm.match.wildcards & OFPFW.ALL) === 0 ? 0xffff : fm.priority & 0xffff;
+}
+
+/**
+ * The table's match for a FLOW_MOD acting with `priority`. An entry that specifies every field
+ * that applies is exact (the exact table, above every other entry) only at priority 65535; at
+ * any other priority it ranks by its priority, as in Open vSwitch, where only the wire's
+ * wildcards 0 make a FLOW_MOD "exact" (flowModPriority) and every entry ranks by priority.
+ */
+function tableMatch(fm: FlowMod, priority: number): RuleMatch {
+  const m = ruleMatchOf(fm.match);
+  return priority === 0xffff ? m : rankedByPriority(m);
+}
+
+/**
  * Carries out a FLOW_MOD whose actions were already checked; throws the FLOW_MOD_FAILED error
  * when the table refuses it.
  */
 export function applyFlowMod(table: OfFlowTable, fm: FlowMod): FlowModOutcome {
   const emergency = (fm.flags & OFPFF.EMERG) !== 0;
-  const priority = fm.priority & 0xffff;
+  const priority = flowModPriority(fm);
   switch (fm.command) {
     case OFPFC.ADD:
-      return add(table, fm, ruleMatchOf(fm.match));
+      return add(table, fm, tableMatch(fm, priority));
     case OFPFC.MODIFY:
     case OFPFC.MODIFY_STRICT: {
       // New actions and cookie; EMERG picks the emergency table, as in the reference switch.
       // Nothing selected: the flow is added (OF1.0 §4.6).
-      const match = ruleMatchOf(fm.match);
+      const match = tableMatch(fm, priority);
       const sel: Selector<OfActions> = {
         match,
         tables: emergency ? "emergency" : "normal",
@@ -75,7 +96,7 @@ export function applyFlowMod(table: OfFlowTable, fm: FlowMod): FlowModOutcome {
       // kind and a controller that cannot send EMERG (ovs-ofctl) can still remove one.
       return {
         removed: table.delete({
-          match: ruleMatchOf(fm.match),
+          match: tableMatch(fm, priority),
           tables: emergency ? "emergency" : "both",
           strict: fm.command === OFPFC.DELETE_STRICT,
           priority,
@@ -90,7 +111,7 @@ export function applyFlowMod(table: OfFlowTable, fm: FlowMod): FlowModOutcome {
 function add(table: OfFlowTable, fm: FlowMod, match: RuleMatch): FlowModOutcome {
   const r = table.add({
     match,
-    priority: fm.priority & 0xffff,
+    priority: flowModPriority(fm),
     cookie: fm.cookie,
     idleTimeout: fm.idleTimeout & 0xffff,
     hardTimeout: fm.hardTimeout & 0xffff,

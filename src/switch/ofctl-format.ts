@@ -7,7 +7,11 @@ import { ipv4ToString } from "../openflow/wire.js";
 import {
   ETH_TYPE_ARP,
   ETH_TYPE_IPV4,
+  ETH_TYPE_IPV6,
+  ETH_TYPE_RARP,
   IP_PROTO_ICMP,
+  IP_PROTO_ICMPV6,
+  IP_PROTO_SCTP,
   IP_PROTO_TCP,
   IP_PROTO_UDP,
 } from "../packet/parse.js";
@@ -16,6 +20,13 @@ const PROTO_NAMES: Record<number, string> = {
   [IP_PROTO_ICMP]: "icmp",
   [IP_PROTO_TCP]: "tcp",
   [IP_PROTO_UDP]: "udp",
+  [IP_PROTO_SCTP]: "sctp",
+};
+const PROTO_NAMES_V6: Record<number, string> = {
+  [IP_PROTO_ICMPV6]: "icmp6",
+  [IP_PROTO_TCP]: "tcp6",
+  [IP_PROTO_UDP]: "udp6",
+  [IP_PROTO_SCTP]: "sctp6",
 };
 
 /** A wildcarded-prefix IPv4 field: `a.b.c.d`, `a.b.c.d/len`, or undefined when all wild. */
@@ -34,11 +45,16 @@ export function formatMatch(m: Match): string {
   const out: string[] = [];
   const typeKnown = has(OFPFW.DL_TYPE);
   const isIp = typeKnown && m.dlType === ETH_TYPE_IPV4;
-  const isArp = typeKnown && m.dlType === ETH_TYPE_ARP;
-  const protoName = isIp && has(OFPFW.NW_PROTO) ? PROTO_NAMES[m.nwProto] : undefined;
+  const isIpv6 = typeKnown && m.dlType === ETH_TYPE_IPV6;
+  const isRarp = typeKnown && m.dlType === ETH_TYPE_RARP;
+  const isArp = (typeKnown && m.dlType === ETH_TYPE_ARP) || isRarp;
+  const anyIp = isIp || isIpv6;
+  const protoName =
+    anyIp && has(OFPFW.NW_PROTO) ? (isIp ? PROTO_NAMES : PROTO_NAMES_V6)[m.nwProto] : undefined;
   if (protoName) out.push(protoName);
   else if (isIp) out.push("ip");
-  else if (isArp) out.push("arp");
+  else if (isIpv6) out.push("ipv6");
+  else if (isArp) out.push(isRarp ? "rarp" : "arp");
   if (has(OFPFW.IN_PORT)) out.push(`in_port=${portName(m.inPort)}`);
   if (has(OFPFW.DL_VLAN)) {
     if (m.dlVlan === OFP_VLAN_NONE) out.push("vlan_tci=0x0000");
@@ -49,17 +65,18 @@ export function formatMatch(m: Match): string {
   }
   if (has(OFPFW.DL_SRC)) out.push(`dl_src=${m.dlSrc}`);
   if (has(OFPFW.DL_DST)) out.push(`dl_dst=${m.dlDst}`);
-  if (typeKnown && !isIp && !isArp) out.push(`dl_type=0x${m.dlType.toString(16).padStart(4, "0")}`);
+  if (typeKnown && !anyIp && !isArp)
+    out.push(`dl_type=0x${m.dlType.toString(16).padStart(4, "0")}`);
   if (isIp || isArp) {
     const src = ipField(m.nwSrc, w, OFPFW.NW_SRC_SHIFT);
     const dst = ipField(m.nwDst, w, OFPFW.NW_DST_SHIFT);
     if (src !== undefined) out.push(`${isArp ? "arp_spa" : "nw_src"}=${src}`);
     if (dst !== undefined) out.push(`${isArp ? "arp_tpa" : "nw_dst"}=${dst}`);
   }
-  if (isIp && has(OFPFW.NW_PROTO) && !protoName) out.push(`nw_proto=${m.nwProto}`);
-  if (isIp && has(OFPFW.NW_TOS)) out.push(`nw_tos=${m.nwTos}`);
+  if (anyIp && has(OFPFW.NW_PROTO) && !protoName) out.push(`nw_proto=${m.nwProto}`);
+  if (anyIp && has(OFPFW.NW_TOS)) out.push(`nw_tos=${m.nwTos}`);
   if (isArp && has(OFPFW.NW_PROTO)) out.push(`arp_op=${m.nwProto}`);
-  if (protoName === "icmp") {
+  if (protoName === "icmp" || protoName === "icmp6") {
     if (has(OFPFW.TP_SRC)) out.push(`icmp_type=${m.tpSrc}`);
     if (has(OFPFW.TP_DST)) out.push(`icmp_code=${m.tpDst}`);
   } else if (protoName) {

@@ -25,7 +25,8 @@ const VIRTUAL_OUTPUTS = new Set<number>([
 function checkOutPort(port: number, ctx: ActionCheck): void {
   if (port === OFPP.TABLE && ctx.packetOut) return;
   if (VIRTUAL_OUTPUTS.has(port)) return;
-  if (port >= 1 && port < OFPP.MAX) return;
+  // Any number below OFPP_MAX, 0 included (OVS: "ofp_to_u16(port) < max_ports").
+  if (port >= 0 && port < OFPP.MAX) return;
   throw OfpError.badAction(OFPBAC.BAD_OUT_PORT, `output to port ${port}`);
 }
 

@@ -1,7 +1,7 @@
 // The end-to-end harness's pure pieces (no namespaces, no traffic): statistics, JSON lines, table,
 // docs section rewriting, SVG, flows file, profile summary, option parsing, and the capacity
 // searches driven by made-up trials.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import {
   zeroLossSearch,
 } from "../../bench/e2e/capacity.js";
 import { endToEndBody } from "../../bench/e2e/docs.js";
+import { ensureBuilt, ROOT } from "../support/daemon.js";
 import {
   advantage,
   FIGURES,
@@ -579,6 +580,27 @@ describe("profile summary", () => {
 });
 
 describe("options and command lines", () => {
+  it("flow-dump answers --help with its usage and a bad option with one line and exit status 2", () => {
+    ensureBuilt();
+    const script = join(ROOT, "dist/bench/flow-dump.js");
+    const help = spawnSync(process.execPath, [script, "--help"], {
+      encoding: "utf8",
+      timeout: 10_000,
+    });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: node dist\/bench\/flow-dump.js .*--flows N/);
+    expect(help.stdout).toContain("--repeats R");
+    for (const bad of [["--flow", "3"], ["--flows"]]) {
+      const r = spawnSync(process.execPath, [script, ...bad], {
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain("(see --help)");
+    }
+  });
+
   it("defaults to the full run and shortens it with --quick", () => {
     const full = parseOptions([]);
     expect([full.repeat, full.seconds, full.pings, full.docs]).toEqual([3, 5, 300, true]);

@@ -9,13 +9,67 @@ import {
 } from "../../src/datapath/actions.js";
 import { PacketLayout, parseFrame } from "../../src/packet/parse.js";
 import {
+  crc32c,
   computeL4Checksum,
   isPartialChecksum,
   pseudoHeaderSum,
   fold,
   l4Length,
 } from "../../src/packet/checksum.js";
-import { checksumsOk, eth, ipNum, ipv4, tcpFrame, udp, udpFrame } from "../support/frames.js";
+import {
+  checksumsOk,
+  eth,
+  fullChecksum,
+  ipNum,
+  ipv4,
+  tcp,
+  tcpFrame,
+  udp,
+  udpFrame,
+} from "../support/frames.js";
+
+/** Ethernet + IPv6 (traffic class `tc`, next header `nh`, fd00::1 -> fd00::2) + `l4`, whose
+ * TCP or UDP checksum is computed over the IPv6 pseudo-header. */
+function ipv6Frame(tc: number, nh: number, l4: number[]): Buffer {
+  const addr = (last: number) => [0xfd, ...new Array<number>(14).fill(0), last];
+  const len = l4.length;
+  const f = eth({ type: 0x86dd }, [
+    ...[0x60 | (tc >>> 4), (tc & 0x0f) << 4, 0, 0, len >> 8, len & 0xff, nh, 64],
+    ...addr(1),
+    ...addr(2),
+    ...l4,
+  ]);
+  const at = nh === 6 ? 54 + 16 : nh === 17 ? 54 + 6 : -1;
+  if (at >= 0) {
+    f.writeUInt16BE(0, at);
+    f.writeUInt16BE(ipv6L4ChecksumResidue(f), at);
+  }
+  return f;
+}
+
+/** The RFC 1071 sum over the IPv6 pseudo-header and the L4 bytes: 0 when the checksum is valid. */
+function ipv6L4ChecksumResidue(f: Buffer): number {
+  const l4 = f.subarray(54);
+  const pseudo = [...f.subarray(22, 54), 0, 0, l4.length >> 8, l4.length & 0xff, 0, 0, 0, f[20]];
+  return fullChecksum([...pseudo, ...l4]);
+}
+
+/** An SCTP packet (ports, tag, a DATA-ish chunk) with a valid CRC-32C (little-endian). */
+function sctpPacket(sport: number, dport: number): number[] {
+  const p = Buffer.from([
+    ...[sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 1, 2, 3, 4, 0, 0, 0, 0],
+    ...[0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef],
+  ]);
+  p.writeUInt32LE(crc32c(p, 0, p.length), 8);
+  return [...p];
+}
+
+function sctpCrcOk(f: Buffer, l4: number): boolean {
+  const p = Buffer.from(f.subarray(l4));
+  const field = p.readUInt32LE(8);
+  p.writeUInt32LE(0, 8);
+  return crc32c(p, 0, p.length) === field;
+}
 
 interface Sent {
   kind: string;
@@ -232,6 +286,68 @@ describe("compileActions + ActionExecutor", () => {
     const b = run([{ kind: "set-nw-tos", tos: 0xb8 }, out(2)], f).sent[0].bytes;
     expect(b[15]).toBe(0xbb);
     expect(checksumsOk(b).ip).toBe(true);
+  });
+
+  it("has a CRC-32C that gives the standard check value", () => {
+    expect(crc32c(Buffer.from("123456789"), 0, 9)).toBe(0xe3069283);
+  });
+
+  it("set_tp_src/dst rewrite TCP and UDP ports over IPv6 with valid checksums (as Open vSwitch)", () => {
+    const t = ipv6Frame(0, 6, tcp({ sport: 1000, dport: 80 }, [1, 2, 3]));
+    expect(ipv6L4ChecksumResidue(t)).toBe(0);
+    const b = run([{ kind: "set-tp-src", port: 7 }, { kind: "set-tp-dst", port: 8080 }, out(2)], t)
+      .sent[0].bytes;
+    expect([reparse(b).tpSrc, reparse(b).tpDst]).toEqual([7, 8080]);
+    expect(ipv6L4ChecksumResidue(b)).toBe(0);
+    const u = ipv6Frame(0, 17, udp({ sport: 5, dport: 53 }, [9, 9]));
+    expect(ipv6L4ChecksumResidue(u)).toBe(0);
+    const ub = run([{ kind: "set-tp-dst", port: 5353 }, out(2)], u).sent[0].bytes;
+    expect(reparse(ub).tpDst).toBe(5353);
+    expect(ipv6L4ChecksumResidue(ub)).toBe(0);
+  });
+
+  it("set_tp_src/dst rewrite SCTP ports over IPv4 and IPv6 with the CRC-32C recomputed (as Open vSwitch)", () => {
+    const v4 = eth({ type: 0x0800 }, ipv4({ proto: 132 }, sctpPacket(2905, 2906)));
+    expect(sctpCrcOk(v4, 34)).toBe(true);
+    const b4 = run([{ kind: "set-tp-dst", port: 3868 }, out(2)], v4).sent[0].bytes;
+    expect([reparse(b4).tpSrc, reparse(b4).tpDst]).toEqual([2905, 3868]);
+    expect(sctpCrcOk(b4, 34)).toBe(true);
+    expect(checksumsOk(b4).ip).toBe(true);
+    const v6 = ipv6Frame(0, 132, sctpPacket(1, 2));
+    const b6 = run([{ kind: "set-tp-src", port: 9 }, out(2)], v6).sent[0].bytes;
+    expect(reparse(b6).tpSrc).toBe(9);
+    expect(sctpCrcOk(b6, 54)).toBe(true);
+  });
+
+  it("set_nw_tos rewrites the DSCP bits of the IPv6 traffic class, keeping ECN (as Open vSwitch)", () => {
+    const f = ipv6Frame(0x03, 6, tcp({ sport: 1, dport: 2 }));
+    const b = run([{ kind: "set-nw-tos", tos: 0xb8 }, out(2)], f).sent[0].bytes;
+    expect(((b[14] & 0x0f) << 4) | (b[15] >>> 4)).toBe(0xbb);
+    expect(b[14] >>> 4).toBe(6);
+    expect(reparse(b).nwTos).toBe(0xb8);
+    expect(ipv6L4ChecksumResidue(b)).toBe(0);
+  });
+
+  it("set_nw_src/dst leave IPv6 alone", () => {
+    const f = ipv6Frame(0, 17, udp({ sport: 1, dport: 2 }));
+    const b = run([{ kind: "set-nw-src", addr: 5 }, { kind: "set-nw-dst", addr: 6 }, out(2)], f)
+      .sent[0].bytes;
+    expect(b).toEqual(f);
+  });
+
+  it("set_tp_src/dst rewrite the ICMP and ICMPv6 type and code, checksum updated (as Open vSwitch)", () => {
+    // Bytes as ovs-vswitchd 3.1 (netdev) sent them for the same actions on the same frames.
+    const icmp4 = eth({ type: 0x0800 }, ipv4({ proto: 1 }, [8, 0, 0xf7, 0xfe, 0, 1, 0, 0]));
+    const b4 = run(
+      [{ kind: "set-tp-src", port: 13 }, { kind: "set-tp-dst", port: 1 }, out(2)],
+      icmp4,
+    ).sent[0].bytes;
+    expect([...b4.subarray(34, 42)]).toEqual([13, 1, 0xf2, 0xfd, 0, 1, 0, 0]);
+    expect(fullChecksum(b4.subarray(34, 42))).toBe(0);
+    const icmp6 = ipv6Frame(0, 58, [128, 0, 0x12, 0x34, 0, 1, 0, 1]);
+    const b6 = run([{ kind: "set-tp-src", port: 5 }, out(2)], icmp6).sent[0].bytes;
+    expect([...b6.subarray(54, 62)]).toEqual([5, 0, 0x8d, 0x34, 0, 1, 0, 1]);
+    expect([reparse(b6).tpSrc, reparse(b6).tpDst]).toEqual([5, 0]);
   });
 
   it("leaves non-IP frames alone for nw/tp rewrites", () => {

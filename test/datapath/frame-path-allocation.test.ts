@@ -4,8 +4,6 @@
 // generation over a run with no collection in it: Buffer.prototype.copy with a source range
 // made a Uint8Array view per frame, megabytes over this run, so a collection would always fall
 // inside it.
-import { getHeapSpaceStatistics } from "node:v8";
-import { PerformanceObserver } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AfPacketPort } from "../../src/datapath/afpacket-port.js";
 import { copyBytes } from "../../src/datapath/copy-bytes.js";
@@ -13,38 +11,9 @@ import { udpFrame } from "../support/frames.js";
 import { labPrefix, Topology } from "../support/netns.js";
 import { afpacketMissing, skipWithout } from "../support/prereq.js";
 import { waitFor } from "../support/wait.js";
+import { youngGrowth } from "../support/young-growth.js";
 
 const skip = skipWithout(import.meta.url, afpacketMissing());
-
-const youngUsed = () =>
-  getHeapSpaceStatistics()
-    .filter((s) => s.space_name === "new_space")
-    .reduce((n, s) => n + s.space_used_size, 0);
-
-/**
- * How much the young generation grew over `run`, from the first of five attempts in which no
- * collection fell (a collection for reasons of its own, the test runner's, voids an attempt);
- * -1 when one fell inside every attempt. Each attempt starts after `pauseMs` outside it.
- */
-async function youngGrowth(run: () => Promise<void>, pauseMs = 0): Promise<number> {
-  let collections = 0;
-  const gc = new PerformanceObserver((list) => (collections += list.getEntries().length));
-  gc.observe({ entryTypes: ["gc"] });
-  try {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
-      const before = youngUsed();
-      collections = 0;
-      await run();
-      const after = youngUsed();
-      await new Promise((r) => setTimeout(r, 0)); // let the observer report
-      if (collections === 0) return after - before;
-    }
-    return -1;
-  } finally {
-    gc.disconnect();
-  }
-}
 
 describe.skipIf(skip)("frame path allocation", () => {
   const lab = new Topology(labPrefix("alc"));

@@ -196,11 +196,13 @@ class Model {
   /** The new entry, or why it was refused. */
   add(e: Omit<ModelEntry, "seq">, checkOverlap: boolean): ModelEntry | string {
     const table = this.entries.filter((x) => x.emergency === e.emergency);
-    const rank = (x: { spec: Spec; priority: number }): number =>
-      x.spec.exact ? 0x10000 : x.priority;
-    if (checkOverlap && table.some((x) => rank(x) === rank(e) && specsOverlap(x.spec, e.spec))) {
-      return "overlap";
-    }
+    // Two exact entries overlap when identical (exact identity ignores priority); otherwise an
+    // entry overlaps one of its priority that shares a packet with it, exact ones included.
+    const overlapping = (x: { spec: Spec; priority: number }): boolean =>
+      x.spec.exact && e.spec.exact
+        ? sameSpec(x.spec, e.spec)
+        : x.priority === e.priority && specsOverlap(x.spec, e.spec);
+    if (checkOverlap && table.some(overlapping)) return "overlap";
     const old = table.find(
       (x) => sameSpec(x.spec, e.spec) && (e.spec.exact || x.priority === e.priority),
     );

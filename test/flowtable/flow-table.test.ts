@@ -112,11 +112,20 @@ describe("add", () => {
     expect(t.activeCount).toBe(3);
   });
 
-  it("an exact rule only overlaps the identical exact entry", () => {
+  it("an exact rule overlaps the identical exact entry and the entries of its priority that match its packet, either way round (as Open vSwitch)", () => {
     const t = table();
-    t.add(rule(matchOn({ inPort: 1 })));
-    expect(t.add(rule(exactOn(pkt), { checkOverlap: true })).error).toBeUndefined();
-    expect(t.add(rule(exactOn(pkt), { checkOverlap: true, priority: 1 })).error).toBe("overlap");
+    t.add(rule(matchOn({ inPort: 1 }), { priority: 0xffff }));
+    t.add(rule(matchOn({ inPort: 2 }), { priority: 0xffff }));
+    const exact = (f: Parameters<typeof exactOn>[0], priority = 0xffff) =>
+      rule(exactOn(f), { checkOverlap: true, priority });
+    expect(t.add(exact(pkt)).error).toBe("overlap"); // in_port=1 at 65535 matches it
+    expect(t.add(exact({ ...pkt, inPort: 3 })).error).toBeUndefined();
+    expect(t.add(exact({ ...pkt, inPort: 3 })).error).toBe("overlap"); // identical
+    expect(t.add(exact(pkt, 7)).error).toBeUndefined(); // no entry of priority 7 matches it
+    const wild = (priority: number) =>
+      t.add(rule(matchOn({ dlType: 0x800 }), { checkOverlap: true, priority }));
+    expect(wild(0xffff).error).toBe("overlap"); // the exact in_port=3 entry is such a packet
+    expect(wild(0xfffe).error).toBeUndefined();
   });
 
   it("refuses a new entry when the table holds maxEntries; replacing one needs no room", () => {

@@ -205,3 +205,50 @@ export function tcpv6GsoFrame(
   );
   return { frame, gsoSize: 1428, csumStart: 54, csumOffset: 16 };
 }
+
+/** fd00::LAST as 16 bytes (the IPv6 frames' addresses: fd00::1 -> fd00::2). */
+const ipv6Addr = (last: number) => [0xfd, ...new Array<number>(14).fill(0), last];
+
+/**
+ * An IPv6 header (traffic class `tc`, next header `nh`, payload length `plen`, else the
+ * payload's) from fd00::1 to fd00::2 and its payload. With `csumAt` (the offset of a TCP/UDP
+ * checksum in `payload`, right after the extension headers) that checksum is computed over the
+ * IPv6 pseudo-header, protocol `l4Proto` (default `nh`).
+ */
+export function ipv6(
+  o: { tc?: number; nh: number; plen?: number; csumAt?: number; l4Proto?: number; l4At?: number },
+  payload: number[],
+): number[] {
+  const tc = o.tc ?? 0;
+  const p = [...payload];
+  if (o.csumAt !== undefined) {
+    const l4 = p.slice(o.l4At ?? 0);
+    const at = o.csumAt - (o.l4At ?? 0);
+    l4[at] = 0;
+    l4[at + 1] = 0;
+    const pseudo = [...ipv6Addr(1), ...ipv6Addr(2), ...be32(l4.length), 0, 0, 0, o.l4Proto ?? o.nh];
+    const c = fullChecksum([...pseudo, ...l4]);
+    p[o.csumAt] = c >>> 8;
+    p[o.csumAt + 1] = c & 0xff;
+  }
+  const len = o.plen ?? p.length;
+  return [
+    ...[0x60 | (tc >>> 4), (tc & 0x0f) << 4, 0, 0, len >> 8, len & 0xff, o.nh, 64],
+    ...ipv6Addr(1),
+    ...ipv6Addr(2),
+    ...p,
+  ];
+}
+
+/** An SCTP packet: common header (ports, verification tag 1) and one 8-byte chunk, with its
+ * CRC-32C (`crc32c`, pass the project's) stored little-endian as SCTP does. */
+export function sctp(
+  sport: number,
+  dport: number,
+  crc32c: (b: Uint8Array, s: number, e: number) => number,
+): number[] {
+  const p = Buffer.from([...be16(sport), ...be16(dport), 0, 0, 0, 1, 0, 0, 0, 0]);
+  const all = Buffer.concat([p, Buffer.from([0, 0, 0, 8, 1, 2, 3, 4])]);
+  all.writeUInt32LE(crc32c(all, 0, all.length), 8);
+  return [...all];
+}

@@ -2,7 +2,15 @@
 // into flow table operations (of-table.ts): commands, flags, strictness, out_port, the error
 // codes and the FLOW_REMOVED bodies a controller gets.
 import { describe, expect, it } from "vitest";
-import { OFPET, OFPFC, OFPFF, OFPFMFC, OFPP, OFPRR } from "../../src/openflow/of10/constants.js";
+import {
+  OFPET,
+  OFPFC,
+  OFPFF,
+  OFPFMFC,
+  OFPFW,
+  OFPP,
+  OFPRR,
+} from "../../src/openflow/of10/constants.js";
 import { exactMatch, flowMod, keyOf, matchOf, OfTable, output, TCP_PACKET } from "./of-table.js";
 
 const pkt = TCP_PACKET;
@@ -13,13 +21,56 @@ const failed = (code: number): { errType: number; code: number } => ({
 });
 
 describe("lookup precedence", () => {
-  it("an exact-match entry beats any wildcard entry whatever its priority, and keeps the priority sent (OF1.0 §3.4)", () => {
+  it("an exact-match entry beats any wildcard entry whatever its priority (OF1.0 §3.4)", () => {
     const t = table();
     t.applyFlowMod(flowMod({ match: exactMatch(pkt), priority: 1, cookie: 1n }));
     t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), priority: 0xffff, cookie: 2n }));
     const e = t.lookup(keyOf(pkt));
-    expect([e?.cookie, e?.priority, e?.exact]).toEqual([1n, 1, true]);
-    expect(t.flowStats(matchOf({}), 0, OFPP.NONE).map((s) => s.priority)).toEqual([1, 0xffff]);
+    expect([e?.cookie, e?.exact]).toEqual([1n, true]);
+  });
+
+  it("a FLOW_MOD whose OF1.0 wildcards are 0 acts with priority 65535 whatever it sent (as Open vSwitch and the reference switch)", () => {
+    const t = table();
+    t.applyFlowMod(flowMod({ match: exactMatch(pkt), priority: 1, cookie: 1n }));
+    t.applyFlowMod(flowMod({ match: matchOf({ inPort: 1 }), priority: 7, cookie: 2n }));
+    expect(t.flowStats(matchOf({}), 0, OFPP.NONE).map((s) => s.priority)).toEqual([0xffff, 7]);
+    // Two exact ADDs with different priorities: one entry, the second replaces the first.
+    t.applyFlowMod(flowMod({ match: exactMatch(pkt), priority: 9, cookie: 3n }));
+    expect(t.activeCount).toBe(2);
+    expect([t.lookup(keyOf(pkt))?.cookie, t.lookup(keyOf(pkt))?.priority]).toEqual([3n, 0xffff]);
+    // MODIFY_STRICT and DELETE_STRICT with any priority reach it.
+    t.applyFlowMod(
+      flowMod({ match: exactMatch(pkt), command: OFPFC.MODIFY_STRICT, priority: 2, cookie: 4n }),
+    );
+    expect(t.activeCount).toBe(2);
+    expect(t.lookup(keyOf(pkt))?.cookie).toBe(4n);
+    t.applyFlowMod(flowMod({ match: exactMatch(pkt), command: OFPFC.DELETE_STRICT, priority: 3 }));
+    expect(t.activeCount).toBe(1);
+  });
+
+  it("an entry that specifies every applicable field without wildcards 0 on the wire ranks by the priority it sent (as Open vSwitch)", () => {
+    const t = table();
+    // ARP: tp_* and nw_tos do not apply, so wildcarding them still specifies every field.
+    const arpFields = { inPort: 1, dlType: 0x0806, nwProto: 1, nwSrc: 1, nwDst: 2 };
+    const arp = { ...exactMatch(arpFields), wildcards: OFPFW.TP_SRC | OFPFW.TP_DST | OFPFW.NW_TOS };
+    const arpPacket = keyOf(arpFields);
+    t.applyFlowMod(flowMod({ match: arp, priority: 12, cookie: 1n }));
+    t.applyFlowMod(flowMod({ match: arp, priority: 13, cookie: 2n }));
+    // Two entries, each with its priority; the higher one wins.
+    expect(t.flowStats(matchOf({}), 0, OFPP.NONE).map((s) => s.priority)).toEqual([13, 12]);
+    expect(t.lookup(arpPacket)?.cookie).toBe(2n);
+    // A wildcard entry of higher priority beats both.
+    t.applyFlowMod(flowMod({ match: matchOf({ dlType: 0x0806 }), priority: 20, cookie: 3n }));
+    expect(t.lookup(arpPacket)?.cookie).toBe(3n);
+    // Strict commands need the priority.
+    t.applyFlowMod(flowMod({ match: arp, command: OFPFC.DELETE_STRICT, priority: 14 }));
+    expect(t.activeCount).toBe(3);
+    t.applyFlowMod(flowMod({ match: arp, command: OFPFC.DELETE_STRICT, priority: 12 }));
+    expect(t.flowStats(matchOf({}), 0, OFPP.NONE).map((s) => s.cookie)).toEqual([3n, 2n]);
+    // The same match with wildcards 0 is another entry, at 65535, above them all.
+    t.applyFlowMod(flowMod({ match: exactMatch(arpFields), priority: 7, cookie: 4n }));
+    expect(t.lookup(arpPacket)).toMatchObject({ cookie: 4n, priority: 0xffff, exact: true });
+    expect(t.activeCount).toBe(3);
   });
 
   it("among wildcard entries that match, the highest priority wins", () => {
@@ -85,7 +136,7 @@ describe("FLOW_MOD ADD", () => {
     t.applyFlowMod(flowMod({ match: exactMatch(pkt), priority: 5, cookie: 1n }));
     t.applyFlowMod(flowMod({ match: exactMatch(pkt), priority: 6, cookie: 2n }));
     expect(t.activeCount).toBe(1);
-    expect([t.lookup(keyOf(pkt))?.cookie, t.lookup(keyOf(pkt))?.priority]).toEqual([2n, 6]);
+    expect([t.lookup(keyOf(pkt))?.cookie, t.lookup(keyOf(pkt))?.priority]).toEqual([2n, 0xffff]);
   });
 
   it("ADD with CHECK_OVERLAP fails with OVERLAP when an entry of the same priority overlaps (OF1.0 §4.6)", () => {
@@ -96,6 +147,24 @@ describe("FLOW_MOD ADD", () => {
     );
     expect(r).toEqual({ error: failed(OFPFMFC.OVERLAP), removed: [] });
     expect(t.activeCount).toBe(1);
+  });
+
+  it("ADD with CHECK_OVERLAP: an exact-match entry (priority 65535) and a wildcard entry of priority 65535 that matches its packet overlap, either way round (as Open vSwitch)", () => {
+    const ipOnly = matchOf({ dlType: 0x0800 });
+    const overlapFlag = { flags: OFPFF.CHECK_OVERLAP };
+    const t = table();
+    t.applyFlowMod(flowMod({ match: ipOnly, priority: 0xffff }));
+    expect(t.applyFlowMod(flowMod({ match: exactMatch(pkt), ...overlapFlag })).error).toEqual(
+      failed(OFPFMFC.OVERLAP),
+    );
+    const u = table();
+    u.applyFlowMod(flowMod({ match: exactMatch(pkt) }));
+    expect(
+      u.applyFlowMod(flowMod({ match: ipOnly, priority: 0xffff, ...overlapFlag })).error,
+    ).toEqual(failed(OFPFMFC.OVERLAP));
+    expect(
+      u.applyFlowMod(flowMod({ match: ipOnly, priority: 0xfffe, ...overlapFlag })).error,
+    ).toBeUndefined();
   });
 
   it("ADD with CHECK_OVERLAP succeeds when the overlapping entry has another priority or cannot share a packet", () => {

@@ -143,9 +143,31 @@ describe("OF1.0 match semantics", () => {
     expect([n.nwProto, n.nwSrc, n.nwTos, n.tpSrc]).toEqual([0, 0, 0, 0]);
   });
 
-  it("nw_* fields are unconsidered unless dl_type is IPv4 or ARP", () => {
-    const m = { dlType: 0x86dd, nwProto: 6, nwSrc: ip("1.1.1.1"), nwDst: ip("2.2.2.2") };
+  it("nw_src and nw_dst are unconsidered unless dl_type is IPv4, ARP or RARP", () => {
+    const m = { dlType: 0x86dd, nwSrc: ip("1.1.1.1"), nwDst: ip("2.2.2.2") };
     expect(hits(m, { dlType: 0x86dd })).toBe(true);
+    const rarp = { dlType: 0x8035, nwProto: 3, nwSrc: ip("1.1.1.1") };
+    expect(hits(rarp, { ...rarp, nwProto: 4 })).toBe(false);
+    expect(hits(rarp, { ...rarp, nwSrc: ip("1.1.1.2") })).toBe(false);
+  });
+
+  it("IPv6 (as Open vSwitch) considers nw_tos (traffic class DSCP), nw_proto and TCP/UDP/SCTP ports or ICMPv6 type/code", () => {
+    const tcp6 = { dlType: 0x86dd, nwProto: 6, nwTos: 0x20, tpSrc: 1, tpDst: 80 };
+    expect(hits(tcp6, tcp6)).toBe(true);
+    expect(hits(tcp6, { ...tcp6, tpDst: 81 })).toBe(false);
+    expect(hits(tcp6, { ...tcp6, nwTos: 0x24 })).toBe(false);
+    expect(hits(tcp6, { ...tcp6, nwProto: 17 })).toBe(false);
+    const icmp6 = { dlType: 0x86dd, nwProto: 58, tpSrc: 135, tpDst: 0 };
+    expect(hits(icmp6, { ...icmp6, tpSrc: 136 })).toBe(false);
+    // ICMP's number means nothing under IPv6: no ports.
+    const proto1 = { dlType: 0x86dd, nwProto: 1, tpSrc: 8 };
+    expect(hits(proto1, { ...proto1, tpSrc: 0 })).toBe(true);
+  });
+
+  it("SCTP ports are considered over IPv4 (as Open vSwitch)", () => {
+    const sctp = { dlType: 0x0800, nwProto: 132, tpSrc: 5000, tpDst: 38412 };
+    expect(hits(sctp, sctp)).toBe(true);
+    expect(hits(sctp, { ...sctp, tpDst: 38413 })).toBe(false);
   });
 
   it("nw_tos is considered only for IPv4, and only its DSCP bits", () => {

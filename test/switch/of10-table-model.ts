@@ -45,9 +45,13 @@ export function canonOf(m: Match): { canon: Canon; exact: boolean } {
   const has = (bit: number): boolean => (wc & bit) === 0;
   const typeKnown = has(OFPFW.DL_TYPE);
   const ipv4 = typeKnown && m.dlType === 0x0800;
-  const arp = typeKnown && m.dlType === 0x0806;
+  const ipv6 = typeKnown && m.dlType === 0x86dd;
+  // As Open vSwitch: RARP is ARP; IPv6 has nw_tos, nw_proto and ports but no OF1.0 addresses;
+  // SCTP has ports, and ICMP (IPv4) or ICMPv6 (IPv6) type and code.
+  const arp = typeKnown && (m.dlType === 0x0806 || m.dlType === 0x8035);
   const l3 = ipv4 || arp;
-  const ports = ipv4 && has(OFPFW.NW_PROTO) && [1, 6, 17].includes(m.nwProto);
+  const protoKnown = (ipv4 || ipv6) && has(OFPFW.NW_PROTO);
+  const ports = protoKnown && [6, 17, 132, ipv4 ? 1 : 58].includes(m.nwProto);
   const untagged = has(OFPFW.DL_VLAN) && m.dlVlan === OFP_VLAN_NONE;
   const srcLen = 32 - Math.min(32, (wc >> OFPFW.NW_SRC_SHIFT) & 63);
   const dstLen = 32 - Math.min(32, (wc >> OFPFW.NW_DST_SHIFT) & 63);
@@ -58,8 +62,8 @@ export function canonOf(m: Match): { canon: Canon; exact: boolean } {
     dlDst: [true, has(OFPFW.DL_DST), m.dlDst.toLowerCase()],
     dlType: [true, typeKnown, m.dlType],
     dlVlanPcp: [!untagged, has(OFPFW.DL_VLAN_PCP), m.dlVlanPcp & 7],
-    nwTos: [ipv4, has(OFPFW.NW_TOS), m.nwTos & 0xfc],
-    nwProto: [l3, has(OFPFW.NW_PROTO), m.nwProto],
+    nwTos: [ipv4 || ipv6, has(OFPFW.NW_TOS), m.nwTos & 0xfc],
+    nwProto: [l3 || ipv6, has(OFPFW.NW_PROTO), m.nwProto],
     tpSrc: [ports, has(OFPFW.TP_SRC), m.tpSrc],
     tpDst: [ports, has(OFPFW.TP_DST), m.tpDst],
   };
@@ -178,9 +182,13 @@ export class ModelTable {
       .sort(precedenceOrder);
   }
 
-  apply(fm: FlowMod): ModelResult {
+  apply(sent: FlowMod): ModelResult {
+    // OF1.0 wildcards 0 on the wire: priority 65535 for every command (as Open vSwitch).
+    const fm = (sent.match.wildcards & OFPFW.ALL) === 0 ? { ...sent, priority: 0xffff } : sent;
     const emergency = (fm.flags & OFPFF.EMERG) !== 0;
-    const { canon, exact } = canonOf(fm.match);
+    const { canon, exact: allSpecified } = canonOf(fm.match);
+    // Unranked above everything only at priority 65535; otherwise it ranks by priority (OVS).
+    const exact = allSpecified && fm.priority === 0xffff;
     const key = canonKey(canon);
     const same = (e: ModelEntry): boolean =>
       e.emergency === emergency &&
@@ -243,13 +251,10 @@ export class ModelTable {
       return { error: OFPFMFC.BAD_EMERG_TIMEOUT, removedCookies: [] };
     }
     const table = this.entries.filter((e) => e.emergency === emergency);
-    const rank = (e: { exact: boolean; priority: number }): number =>
-      e.exact ? 0x10000 : e.priority;
+    // Same priority and a packet both could match (exact entries, all at 65535, included).
     if (
       (fm.flags & OFPFF.CHECK_OVERLAP) !== 0 &&
-      table.some(
-        (e) => rank(e) === rank({ exact, priority: fm.priority }) && canonsOverlap(e.canon, canon),
-      )
+      table.some((e) => e.priority === fm.priority && canonsOverlap(e.canon, canon))
     ) {
       return { error: OFPFMFC.OVERLAP, removedCookies: [] };
     }

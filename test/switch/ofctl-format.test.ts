@@ -21,6 +21,8 @@ function match(fields: Partial<Match>, exact: number, nwSrcLen = 0, nwDstLen = 0
 }
 
 const ip = ipv4FromString;
+const W_TYPE_PROTO = OFPFW.DL_TYPE | OFPFW.NW_PROTO;
+const W_PORTS = OFPFW.TP_SRC | OFPFW.TP_DST;
 const out = (port: number, maxLen = 0): Action => ({ type: OFPAT.OUTPUT, port, maxLen });
 
 const CASES: [string, Match, Action[]][] = [
@@ -104,6 +106,46 @@ const CASES: [string, Match, Action[]][] = [
       out(OFPP.TABLE),
     ],
   ],
+  [
+    "sctp over IPv4 with ports",
+    match({ dlType: 0x0800, nwProto: 132, tpSrc: 5000, tpDst: 38412 }, W_TYPE_PROTO | W_PORTS),
+    [out(2)],
+  ],
+  [
+    "rarp: opcode and addresses",
+    match(
+      { dlType: 0x8035, nwProto: 3, nwSrc: ip("10.0.0.1"), nwDst: ip("10.0.0.2") },
+      W_TYPE_PROTO,
+      32,
+      32,
+    ),
+    [out(2)],
+  ],
+  [
+    "tcp6: traffic class and ports",
+    match(
+      { dlType: 0x86dd, nwProto: 6, nwTos: 184, tpDst: 80 },
+      W_TYPE_PROTO | OFPFW.NW_TOS | OFPFW.TP_DST,
+    ),
+    [out(2)],
+  ],
+  [
+    "udp6",
+    match({ dlType: 0x86dd, nwProto: 17, tpSrc: 53 }, W_TYPE_PROTO | OFPFW.TP_SRC),
+    [out(2)],
+  ],
+  [
+    "sctp6",
+    match({ dlType: 0x86dd, nwProto: 132, tpDst: 9 }, W_TYPE_PROTO | OFPFW.TP_DST),
+    [out(2)],
+  ],
+  [
+    "icmp6 type and code",
+    match({ dlType: 0x86dd, nwProto: 58, tpSrc: 135, tpDst: 0 }, W_TYPE_PROTO | W_PORTS),
+    [out(2)],
+  ],
+  ["ipv6, another next header", match({ dlType: 0x86dd, nwProto: 44 }, W_TYPE_PROTO), [out(2)]],
+  ["ipv6 only", match({ dlType: 0x86dd }, OFPFW.DL_TYPE), [out(2)]],
 ];
 
 describe.skipIf(

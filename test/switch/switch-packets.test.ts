@@ -121,7 +121,6 @@ describe("OpenFlowSwitch: PACKET_IN and PACKET_OUT", () => {
     await barrier(c);
     expect(c.drain(OFPT.ERROR)).toEqual([]);
     expect(h.sw.datapath.stats.noSuchPort).toBe(absentBefore + 1);
-    expect(errorOf(await po([output(0)]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
     expect(errorOf(await po([output(OFPP.NONE)]))).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
     expect(errorOf(await po([output(2)], 0xff10))).toEqual([NXET_VENDOR, NXVC_VENDOR_ERROR]);
     const vlan = await c.request({
@@ -143,6 +142,30 @@ describe("OpenFlowSwitch: PACKET_IN and PACKET_OUT", () => {
     });
     expect(errorOf(enq)).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_QUEUE]);
     expect(h.hosts[1].received).toHaveLength(1);
+  });
+
+  it("output to port 0 is accepted in FLOW_MOD and PACKET_OUT and drops the packet, as Open vSwitch (any number below OFPP_MAX); OFPP_NONE gets BAD_OUT_PORT", async () => {
+    const h = await startSwitch();
+    const c = await h.connect();
+    const absentBefore = h.sw.datapath.stats.noSuchPort;
+    c.send(flowMod({ match: inPortMatch(1), actions: [output(0)] }));
+    c.send({
+      type: OFPT.PACKET_OUT,
+      xid: 0,
+      bufferId: OFP_NO_BUFFER,
+      inPort: 1,
+      actions: [output(0)],
+      data: tcpFrame(),
+    });
+    await barrier(c);
+    expect(c.drain(OFPT.ERROR)).toEqual([]);
+    expect(h.sw.datapath.stats.noSuchPort).toBe(absentBefore + 1);
+    h.inject(1, tcpFrame());
+    await barrier(c);
+    expect(h.sw.datapath.stats.noSuchPort).toBe(absentBefore + 2);
+    expect(h.hosts.map((x) => x.received.length)).toEqual([0, 0, 0]);
+    const none = await c.request(flowMod({ match: inPortMatch(2), actions: [output(OFPP.NONE)] }));
+    expect(errorOf(none)).toEqual([OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT]);
   });
 
   it("PACKET_OUT in_port: 0, NONE, CONTROLLER, LOCAL and absent port numbers run as in OVS; others get OFPBRC_BAD_PORT", async () => {
@@ -257,7 +280,7 @@ describe("OpenFlowSwitch: FLOW_MOD", () => {
     });
   });
 
-  it("reports priorities as sent, also for exact-match entries, and aggregates", async () => {
+  it("reports priorities as sent, but 65535 for a FLOW_MOD with OF1.0 wildcards 0 (as Open vSwitch), and aggregates", async () => {
     const h = await startSwitch();
     const c = await h.connect();
     const exact = {
@@ -284,8 +307,8 @@ describe("OpenFlowSwitch: FLOW_MOD", () => {
     expect(
       fs.flows.map((f) => [f.priority, f.packetCount]).sort((a, b) => Number(a[0]) - Number(b[0])),
     ).toEqual([
-      [7, 1n],
       [300, 0n],
+      [0xffff, 1n],
     ]);
     const [agg] = await c.stats(allFlowsRequest(OFPST.AGGREGATE));
     expect(agg).toMatchObject({ aggregate: { flowCount: 2, packetCount: 1n } });

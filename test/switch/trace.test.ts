@@ -285,9 +285,10 @@ describe("packet trace", () => {
     c.send(flowMod({ match: exact, priority: 1, actions: [output(3)] }));
     await barrier(c);
     const r = tracePacket(h.sw, packet);
-    expect(r.table.entry).toMatchObject({ exact: true, priority: 1 });
+    // Sent with priority 1; wildcards 0 make it 65535, as in Open vSwitch.
+    expect(r.table.entry).toMatchObject({ exact: true, priority: 0xffff });
     expect(r.outputs.map((o) => o.port)).toEqual([3]);
-    expect(traceText(r)).toContain("priority=1 (exact match: outranks every wildcarded entry)");
+    expect(traceText(r)).toContain("priority=65535 (exact match: outranks every wildcarded entry)");
   });
 
   it("hex bytes trace as the same packet described as a flow", async () => {

@@ -9,9 +9,13 @@ import type { MacAddress, Match } from "./types.js";
 
 export const ETH_TYPE_IP = 0x0800;
 export const ETH_TYPE_ARP = 0x0806;
+export const ETH_TYPE_RARP = 0x8035;
+export const ETH_TYPE_IPV6 = 0x86dd;
 export const IP_PROTO_ICMP = 1;
 export const IP_PROTO_TCP = 6;
 export const IP_PROTO_UDP = 17;
+export const IP_PROTO_SCTP = 132;
+export const IP_PROTO_ICMPV6 = 58;
 
 /** OF1.0 nw_tos is the DSCP: the two ECN bits of the ToS byte never take part in matching. */
 export const NW_TOS_MASK = 0xfc;
@@ -38,21 +42,28 @@ export function prefixMask(wildcardedBits: number): number {
 }
 
 /**
- * Wildcard bits forced on by OF1.0 normalisation: nw_* only for IPv4 and ARP (ARP opcode in
- * nw_proto, sender/target IP in nw_src/nw_dst), nw_tos only for IPv4, tp_* only for IPv4 with
- * nw_proto TCP/UDP/ICMP specified.
+ * Wildcard bits forced on by OF1.0 normalisation, as Open vSwitch's ofputil_normalize_match:
+ * nw_proto for IPv4, IPv6, ARP and RARP (the ARP opcode); nw_src/nw_dst for IPv4, ARP and RARP
+ * (sender/target IP); nw_tos for IPv4 and IPv6 (the traffic class); tp_src/tp_dst for TCP, UDP
+ * and SCTP over either IP, and for ICMP over IPv4 or ICMPv6 over IPv6 (type and code), with
+ * nw_proto specified.
  */
 export function inapplicableWildcards(wildcards: number, dlType: number, nwProto: number): number {
   let forced = 0;
   const typeKnown = (wildcards & OFPFW.DL_TYPE) === 0;
   const isIp = typeKnown && dlType === ETH_TYPE_IP;
-  const isArp = typeKnown && dlType === ETH_TYPE_ARP;
-  if (!isIp && !isArp) forced |= OFPFW.NW_PROTO | OFPFW.NW_SRC_ALL | OFPFW.NW_DST_ALL;
-  if (!isIp) forced |= OFPFW.NW_TOS;
-  const protoKnown = isIp && (wildcards & OFPFW.NW_PROTO) === 0;
+  const isIpv6 = typeKnown && dlType === ETH_TYPE_IPV6;
+  const isArp = typeKnown && (dlType === ETH_TYPE_ARP || dlType === ETH_TYPE_RARP);
+  if (!isIp && !isArp) forced |= OFPFW.NW_SRC_ALL | OFPFW.NW_DST_ALL;
+  if (!isIp && !isIpv6 && !isArp) forced |= OFPFW.NW_PROTO;
+  if (!isIp && !isIpv6) forced |= OFPFW.NW_TOS;
+  const protoKnown = (isIp || isIpv6) && (wildcards & OFPFW.NW_PROTO) === 0;
   const hasPorts =
     protoKnown &&
-    (nwProto === IP_PROTO_TCP || nwProto === IP_PROTO_UDP || nwProto === IP_PROTO_ICMP);
+    (nwProto === IP_PROTO_TCP ||
+      nwProto === IP_PROTO_UDP ||
+      nwProto === IP_PROTO_SCTP ||
+      nwProto === (isIp ? IP_PROTO_ICMP : IP_PROTO_ICMPV6));
   if (!hasPorts) forced |= OFPFW.TP_SRC | OFPFW.TP_DST;
   return forced;
 }
