@@ -1,10 +1,18 @@
 // Bounded waiting for integration tests: poll a condition while the event loop runs.
 
-/** Resolves once `cond()` holds; rejects with `what` after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+/**
+ * Resolves once `cond()` holds; rejects with `what` after `timeoutMs` (a function is called
+ * then, so the message can say what was seen).
+ */
+export async function waitFor(
+  cond: () => boolean,
+  what: string | (() => string),
+  timeoutMs = 5000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
