@@ -116,8 +116,13 @@ static int open_socket(struct afp_ring* r, const char* ifname, const struct afp_
   int buf = 4 << 20;
   if (setsockopt(r->fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf))
     (void)setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
-  if (setsockopt(r->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf))
-    (void)setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  /* The receive buffer holds only the frames larger than a slot (TP_STATUS_COPY: GSO and jumbo
+   * frames), charged at their truesize (up to ~66 KiB each); when it is full the kernel
+   * truncates them into the ring and they are dropped. 4 MiB truncated tens to hundreds of
+   * frames per 5-s four-stream iperf3 with default offloads; 16 MiB none (docs/performance.md). */
+  int rbuf = AFP_RCVBUF_BYTES;
+  if (setsockopt(r->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rbuf, sizeof rbuf))
+    (void)setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &rbuf, sizeof rbuf);
   struct sockaddr_ll sll;
   memset(&sll, 0, sizeof sll);
   sll.sll_family = AF_PACKET;

@@ -22,6 +22,9 @@
  * 2^32: the transmit queue measures each frame's time in the switch from it. */
 #define AFP_RX_DESC_WORDS 5
 
+/* The socket's receive buffer: where frames larger than a slot wait whole (see open_socket). */
+#define AFP_RCVBUF_BYTES (16 << 20)
+
 struct afp_config {
   uint32_t ring_bytes;    /* total receive ring size */
   uint32_t frame_bytes;   /* ring slot size: a power of two, at least AFP_MIN_FRAME_BYTES */

@@ -6,7 +6,7 @@ import { AFP_RX } from "../../src/datapath/afpacket-native.js";
 import { AfPacketPort, type AfPacketPortOptions } from "../../src/datapath/afpacket-port.js";
 import { PcapPort } from "../../src/datapath/pcap-port.js";
 import { eth, udpFrame } from "../support/frames.js";
-import { labPrefix, Topology } from "../support/netns.js";
+import { labPrefix, runSync, Topology } from "../support/netns.js";
 import { afpacketMissing, capMissing, skipWithout } from "../support/prereq.js";
 import { sleep, waitFor } from "../support/wait.js";
 
@@ -190,6 +190,38 @@ describe.skipIf(skip)("AfPacketPort, TPACKET_V2 ring", () => {
     expect(got).toBeLessThan(burst);
     expect(got + a.counters.rxDropped).toBe(burst);
     expect(a.refresh()).toBe("unchanged");
+  });
+
+  it("takes a burst of frames larger than a slot whole, none truncated", async () => {
+    // Frames above the 2 KiB slot wait whole in the socket's receive buffer (TP_STATUS_COPY);
+    // when that is full the kernel truncates them. 1,000 jumbo frames take about 16 MiB of
+    // it (truesize): with a 4 MiB buffer (8 MiB as the kernel counts) hundreds were truncated.
+    const mtu = (n: number) =>
+      runSync("sh", ["-c", `ip link set ${sw} mtu ${n} && ip link set ${peerIf} mtu ${n}`]);
+    mtu(9000);
+    try {
+      const a = port();
+      let whole = 0;
+      a.open((_frame, length) => {
+        if (length === 9000) whole++;
+      });
+      // A truncated frame is counted as an overrun and never delivered.
+      const truncated = () => a.counters.rxOverErr;
+      const b = peer();
+      b.open(() => {});
+      const burst = 1000;
+      const big = seqFrame(1, 9000);
+      // Synchronous sends: the event loop cannot read the ring until the burst is over.
+      for (let i = 0; i < burst; i++) b.send(big, big.length);
+      await waitFor(
+        () => whole + truncated() >= burst,
+        () => `${burst} jumbo frames (whole ${whole}, truncated ${truncated()})`,
+      );
+      expect(truncated()).toBe(0);
+      expect(whole).toBe(burst);
+    } finally {
+      mtu(1500);
+    }
   });
 
   it("releases its socket and ring on close, also when opened repeatedly", async () => {
