@@ -124,30 +124,17 @@ export function setTpPort(frame: Buffer, layout: PacketLayout, which: number, po
     setSctpPort(frame, layout, layout.l4Offset + which, port);
     return;
   }
-  if (layout.ipv6) {
-    setIpv6TpPort(frame, layout, which, port);
-    return;
-  }
-  const ck = l4ChecksumOffset(layout);
-  if (ck < 0) return;
-  const at = layout.l4Offset + which;
-  const old = u16(frame, at);
-  const l4ck = u16(frame, ck);
-  // A partial sum covers only the pseudo-header, so a port change does not touch it.
-  if (!isPartialChecksum(frame, layout) && !(layout.l4 === L4.UDP && l4ck === 0)) {
-    put16(frame, ck, csumReplace16(l4ck, old, port) || (layout.l4 === L4.UDP ? 0xffff : 0));
-  }
-  put16(frame, at, port);
-}
-
-function setIpv6TpPort(frame: Buffer, layout: PacketLayout, which: number, port: number): void {
   const udp = layout.l4 === L4.UDP;
   if (!udp && layout.l4 !== L4.TCP) return;
   const ck = layout.l4Offset + (udp ? 6 : 16);
   const at = layout.l4Offset + which;
   const old = u16(frame, at);
   const l4ck = u16(frame, ck);
-  if (!isPartialChecksumIpv6(frame, layout, ck) && !(udp && l4ck === 0)) {
+  // A partial sum covers only the pseudo-header, so a port change does not touch it.
+  const partial = layout.ipv6
+    ? isPartialChecksumIpv6(frame, layout, ck)
+    : isPartialChecksum(frame, layout);
+  if (!partial && !(udp && l4ck === 0)) {
     put16(frame, ck, csumReplace16(l4ck, old, port) || (udp ? 0xffff : 0));
   }
   put16(frame, at, port);
