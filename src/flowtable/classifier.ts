@@ -105,6 +105,9 @@ function before<A>(a: Subtable<A>, b: Subtable<A>): boolean {
 
 export class Classifier<A> {
   private readonly exactTable = new WordHashTable<FlowEntry<A>>();
+  /** How many exact entries each priority has: a wildcard overlap check scans the exact table
+   * only at a priority that has some (in OF1.0, only 65535). */
+  private readonly exactAtPriority = new Map<number, number>();
   private readonly byMask = new WordHashTable<Subtable<A>>();
   /** Kept sorted with `before`, so lookup can stop at the first subtable that cannot win. */
   private readonly subtables: Subtable<A>[] = [];
@@ -171,6 +174,7 @@ export class Classifier<A> {
     this.count++;
     if (e.exact) {
       this.exactTable.set(e.value, e);
+      this.exactAtPriority.set(e.priority, (this.exactAtPriority.get(e.priority) ?? 0) + 1);
       return;
     }
     let st = this.byMask.get(e.mask);
@@ -189,6 +193,9 @@ export class Classifier<A> {
     this.count--;
     if (e.exact) {
       this.exactTable.delete(e.value);
+      const n = (this.exactAtPriority.get(e.priority) ?? 1) - 1;
+      if (n === 0) this.exactAtPriority.delete(e.priority);
+      else this.exactAtPriority.set(e.priority, n);
       return;
     }
     const st = this.byMask.get(e.mask) as Subtable<A>;
@@ -217,7 +224,7 @@ export class Classifier<A> {
     if (w.exact) {
       const same = this.exactTable.get(w.value);
       if (same !== undefined) return same;
-    } else if (this.exactTable.size !== 0) {
+    } else if (this.exactAtPriority.has(priority)) {
       for (const e of this.exactTable.values()) {
         if (e.priority === priority && overlaps(w.mask, w.value, e.mask, e.value)) return e;
       }
