@@ -36,7 +36,7 @@ const MIN_READ = 64 * 1024;
  * more), and its first slab comes once that is nearly full (a flooding switch's first read
  * fills it), so a connection that sends little (a quiet switch, one that never completes its
  * handshake, a port scan) holds 16 KiB, not a 256 KiB slab. */
-export const FIRST_READ = 16 * 1024;
+const FIRST_READ = 16 * 1024;
 /** Reads go on into that first buffer while this much of it is left. */
 const FIRST_MIN_READ = 4 * 1024;
 

@@ -125,4 +125,8 @@ export class FlowKey {
   set tpDst(v: number) {
     this.words[8] = (this.words[8] & 0xffff0000) | (v & 0xffff);
   }
+  /** Both ports in one word, tp_src in the high half: as the two sit on the wire (one read). */
+  set tpPorts(v: number) {
+    this.words[8] = v >>> 0;
+  }
 }

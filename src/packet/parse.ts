@@ -195,7 +195,7 @@ function parseIpv4(frame: Buffer, len: number, off: number, key: FlowKey, layout
   // A first fragment (MF set): its L4 header stays in the layout for the actions, but the key
   // has no ports, as for every fragment (OF1.0 figure 3; Open vSwitch's "normal" fragment
   // handling), so all fragments of a datagram meet the same entry.
-  if ((frame[off + 6] & 0x20) !== 0) key.words[8] = 0;
+  if ((frame[off + 6] & 0x20) !== 0) key.tpPorts = 0;
 }
 
 /**
@@ -214,8 +214,9 @@ function parseIpv6(frame: Buffer, len: number, off: number, key: FlowKey, layout
     if (proto === IPV6_FRAGMENT) {
       if (end < at + 8) return;
       // Offset, reserved bits and M: anything but 0 (an atomic fragment) is a fragment.
-      if (u16(frame, at + 2) !== 0) fragment = true;
-      if ((u16(frame, at + 2) & 0xfff8) !== 0) {
+      const offsetAndFlags = u16(frame, at + 2);
+      if (offsetAndFlags !== 0) fragment = true;
+      if ((offsetAndFlags & 0xfff8) !== 0) {
         layout.laterFragment = true;
         break;
       }
@@ -237,11 +238,11 @@ function parseIpv6(frame: Buffer, len: number, off: number, key: FlowKey, layout
   layout.l3Offset = off;
   layout.ipv6 = true;
   layout.l3End = end;
-  key.nwTos = (u16(frame, off) >>> 4) & 0xff & 0xfc;
+  key.nwTos = (u16(frame, off) >>> 4) & 0xfc; // the traffic class's DSCP
   key.nwProto = proto;
   if (layout.laterFragment) return;
   parseL4(frame, end, at, proto, IP_PROTO_ICMPV6, key, layout);
-  if (fragment) key.words[8] = 0; // a first fragment: no ports in the key, as for IPv4
+  if (fragment) key.tpPorts = 0; // a first fragment: no ports in the key, as for IPv4
 }
 
 /** The transport header at `l4` (before `end`): TCP, UDP and SCTP ports; ICMP type and code
@@ -273,5 +274,5 @@ function parseL4(
   if (kind === L4.ICMP || kind === L4.ICMPV6) {
     key.tpSrc = frame[l4];
     key.tpDst = frame[l4 + 1];
-  } else key.words[8] = u32(frame, l4); // source port, destination port
+  } else key.tpPorts = u32(frame, l4);
 }

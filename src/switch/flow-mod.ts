@@ -74,7 +74,7 @@ export function applyFlowMod(table: OfFlowTable, fm: FlowMod): FlowModOutcome {
   const priority = flowModPriority(fm);
   switch (fm.command) {
     case OFPFC.ADD:
-      return add(table, fm, tableMatch(fm, priority));
+      return add(table, fm, tableMatch(fm, priority), priority);
     case OFPFC.MODIFY:
     case OFPFC.MODIFY_STRICT: {
       // New actions and cookie; EMERG picks the emergency table, as in the reference switch.
@@ -87,7 +87,9 @@ export function applyFlowMod(table: OfFlowTable, fm: FlowMod): FlowModOutcome {
         priority,
       };
       const modified = table.modify(sel, fm.actions, fm.cookie);
-      return modified.length === 0 ? add(table, fm, match) : { removed: [], entry: modified[0] };
+      return modified.length === 0
+        ? add(table, fm, match, priority)
+        : { removed: [], entry: modified[0] };
     }
     case OFPFC.DELETE:
     case OFPFC.DELETE_STRICT:
@@ -108,10 +110,10 @@ export function applyFlowMod(table: OfFlowTable, fm: FlowMod): FlowModOutcome {
   }
 }
 
-function add(table: OfFlowTable, fm: FlowMod, match: RuleMatch): FlowModOutcome {
+function add(table: OfFlowTable, fm: FlowMod, match: RuleMatch, priority: number): FlowModOutcome {
   const r = table.add({
     match,
-    priority: flowModPriority(fm),
+    priority,
     cookie: fm.cookie,
     idleTimeout: fm.idleTimeout & 0xffff,
     hardTimeout: fm.hardTimeout & 0xffff,
