@@ -22,6 +22,8 @@ import {
   fullChecksum,
   ipNum,
   ipv4,
+  ipv6,
+  sctp,
   tcp,
   tcpFrame,
   udp,
@@ -31,20 +33,8 @@ import {
 /** Ethernet + IPv6 (traffic class `tc`, next header `nh`, fd00::1 -> fd00::2) + `l4`, whose
  * TCP or UDP checksum is computed over the IPv6 pseudo-header. */
 function ipv6Frame(tc: number, nh: number, l4: number[]): Buffer {
-  const addr = (last: number) => [0xfd, ...new Array<number>(14).fill(0), last];
-  const len = l4.length;
-  const f = eth({ type: 0x86dd }, [
-    ...[0x60 | (tc >>> 4), (tc & 0x0f) << 4, 0, 0, len >> 8, len & 0xff, nh, 64],
-    ...addr(1),
-    ...addr(2),
-    ...l4,
-  ]);
-  const at = nh === 6 ? 54 + 16 : nh === 17 ? 54 + 6 : -1;
-  if (at >= 0) {
-    f.writeUInt16BE(0, at);
-    f.writeUInt16BE(ipv6L4ChecksumResidue(f), at);
-  }
-  return f;
+  const csumAt = nh === 6 ? 16 : nh === 17 ? 6 : undefined;
+  return eth({ type: 0x86dd }, ipv6({ tc, nh, csumAt }, l4));
 }
 
 /** The RFC 1071 sum over the IPv6 pseudo-header and the L4 bytes: 0 when the checksum is valid. */
@@ -52,16 +42,6 @@ function ipv6L4ChecksumResidue(f: Buffer): number {
   const l4 = f.subarray(54);
   const pseudo = [...f.subarray(22, 54), 0, 0, l4.length >> 8, l4.length & 0xff, 0, 0, 0, f[20]];
   return fullChecksum([...pseudo, ...l4]);
-}
-
-/** An SCTP packet (ports, tag, a DATA-ish chunk) with a valid CRC-32C (little-endian). */
-function sctpPacket(sport: number, dport: number): number[] {
-  const p = Buffer.from([
-    ...[sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 1, 2, 3, 4, 0, 0, 0, 0],
-    ...[0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef],
-  ]);
-  p.writeUInt32LE(crc32c(p, 0, p.length), 8);
-  return [...p];
 }
 
 function sctpCrcOk(f: Buffer, l4: number): boolean {
@@ -307,13 +287,13 @@ describe("compileActions + ActionExecutor", () => {
   });
 
   it("set_tp_src/dst rewrite SCTP ports over IPv4 and IPv6 with the CRC-32C recomputed (as Open vSwitch)", () => {
-    const v4 = eth({ type: 0x0800 }, ipv4({ proto: 132 }, sctpPacket(2905, 2906)));
+    const v4 = eth({ type: 0x0800 }, ipv4({ proto: 132 }, sctp(2905, 2906, crc32c)));
     expect(sctpCrcOk(v4, 34)).toBe(true);
     const b4 = run([{ kind: "set-tp-dst", port: 3868 }, out(2)], v4).sent[0].bytes;
     expect([reparse(b4).tpSrc, reparse(b4).tpDst]).toEqual([2905, 3868]);
     expect(sctpCrcOk(b4, 34)).toBe(true);
     expect(checksumsOk(b4).ip).toBe(true);
-    const v6 = ipv6Frame(0, 132, sctpPacket(1, 2));
+    const v6 = ipv6Frame(0, 132, sctp(1, 2, crc32c));
     const b6 = run([{ kind: "set-tp-src", port: 9 }, out(2)], v6).sent[0].bytes;
     expect(reparse(b6).tpSrc).toBe(9);
     expect(sctpCrcOk(b6, 54)).toBe(true);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { crc32c } from "../../src/packet/checksum.js";
 import { FlowKey } from "../../src/packet/flow-key.js";
 import { L4, PacketLayout, parseFrame } from "../../src/packet/parse.js";
 import {
@@ -8,7 +9,9 @@ import {
   icmp,
   ipNum,
   ipv4,
+  ipv6,
   mac,
+  sctp,
   tcp,
   tcpFrame,
   udp,
@@ -34,35 +37,6 @@ const ARP_REQUEST_HEX = Buffer.from(
   "ffffffffffff6a1c0b6f3a2e08060001080006040001" + "6a1c0b6f3a2e0a000001000000000000" + "0a000002",
   "hex",
 );
-
-/** An IPv6 header (traffic class `tc`, next header `nh`) and its payload, addresses fd00::1/2. */
-function ipv6(tc: number, nh: number, payload: number[]): number[] {
-  const addr = (last: number) => [0xfd, ...new Array<number>(14).fill(0), last];
-  const len = payload.length;
-  return [
-    0x60 | (tc >>> 4),
-    (tc & 0x0f) << 4,
-    0,
-    0,
-    len >> 8,
-    len & 0xff,
-    nh,
-    64,
-    ...addr(1),
-    ...addr(2),
-    ...payload,
-  ];
-}
-
-/** An SCTP common header (ports, verification tag, checksum 0) and one empty chunk. */
-const sctp = (sport: number, dport: number) => [
-  sport >> 8,
-  sport & 0xff,
-  dport >> 8,
-  dport & 0xff,
-  ...new Array<number>(8).fill(0),
-  ...[0, 0, 0, 4],
-];
 
 describe("parseFrame", () => {
   it("parses TCP over IPv4 with ports, addresses and DSCP (ECN masked)", () => {
@@ -152,7 +126,9 @@ describe("parseFrame", () => {
   });
 
   it("parses IPv6 as Open vSwitch: DSCP of the traffic class in nw_tos, the next header after extension headers in nw_proto, ports in tp_*, no addresses", () => {
-    const t = parse(eth({ type: 0x86dd }, ipv6(0xb9, 6, tcp({ sport: 40000, dport: 443 }))));
+    const t = parse(
+      eth({ type: 0x86dd }, ipv6({ tc: 0xb9, nh: 6 }, tcp({ sport: 40000, dport: 443 }))),
+    );
     expect([t.key.dlType, t.key.nwTos, t.key.nwProto, t.key.tpSrc, t.key.tpDst]).toEqual([
       0x86dd, 0xb8, 6, 40000, 443,
     ]);
@@ -168,10 +144,10 @@ describe("parseFrame", () => {
     const hop = [60, 0, 1, 4, 0, 0, 0, 0];
     const dst = [17, 1, 1, 12, ...new Array<number>(12).fill(0)];
     const u = parse(
-      eth({ type: 0x86dd }, ipv6(0, 0, [...hop, ...dst, ...udp({ sport: 5, dport: 53 })])),
+      eth({ type: 0x86dd }, ipv6({ nh: 0 }, [...hop, ...dst, ...udp({ sport: 5, dport: 53 })])),
     );
     expect([u.key.nwProto, u.key.tpSrc, u.key.tpDst, u.layout.l4Offset]).toEqual([17, 5, 53, 78]);
-    const s6 = parse(eth({ type: 0x86dd }, ipv6(0, 132, sctp(5000, 38412))));
+    const s6 = parse(eth({ type: 0x86dd }, ipv6({ nh: 132 }, sctp(5000, 38412, crc32c))));
     expect([s6.key.nwProto, s6.key.tpSrc, s6.key.tpDst, s6.layout.l4]).toEqual([
       132,
       5000,
@@ -179,33 +155,33 @@ describe("parseFrame", () => {
       L4.SCTP,
     ]);
     // ICMPv6 neighbour solicitation: type 135, code 0.
-    const ns = parse(eth({ type: 0x86dd }, ipv6(0, 58, [135, 0, 0, 0, 0, 0, 0, 0])));
+    const ns = parse(eth({ type: 0x86dd }, ipv6({ nh: 58 }, [135, 0, 0, 0, 0, 0, 0, 0])));
     expect([ns.key.nwProto, ns.key.tpSrc, ns.key.tpDst]).toEqual([58, 135, 0]);
     // ICMP's protocol number (1) has no type/code under IPv6.
-    expect(parse(eth({ type: 0x86dd }, ipv6(0, 1, [8, 0, 0, 0]))).key.tpSrc).toBe(0);
+    expect(parse(eth({ type: 0x86dd }, ipv6({ nh: 1 }, [8, 0, 0, 0]))).key.tpSrc).toBe(0);
   });
 
   it("gives a non-first IPv6 fragment nw_proto 44 (fragment), a first one its upper-layer protocol, neither ports (as Open vSwitch)", () => {
     const frag = (offset: number) => [6, 0, (offset >> 8) & 0xff, offset & 0xf8, 0, 0, 0, 1];
     const later = parse(
-      eth({ type: 0x86dd }, ipv6(0, 44, [...frag(0x100), ...tcp({ sport: 1, dport: 80 })])),
+      eth({ type: 0x86dd }, ipv6({ nh: 44 }, [...frag(0x100), ...tcp({ sport: 1, dport: 80 })])),
     );
     expect([later.key.nwProto, later.key.tpDst, later.layout.laterFragment]).toEqual([44, 0, true]);
     const first = frag(0);
     first[3] = 1; // M flag: more fragments follow
     const f1 = parse(
-      eth({ type: 0x86dd }, ipv6(0, 44, [...first, ...tcp({ sport: 1, dport: 80 })])),
+      eth({ type: 0x86dd }, ipv6({ nh: 44 }, [...first, ...tcp({ sport: 1, dport: 80 })])),
     );
     expect([f1.key.nwProto, f1.key.tpDst, f1.layout.l4]).toEqual([6, 0, L4.TCP]);
     // A fragment header with offset 0 and no M flag (an atomic fragment) is no fragment.
     const atomic = parse(
-      eth({ type: 0x86dd }, ipv6(0, 44, [...frag(0), ...tcp({ sport: 1, dport: 80 })])),
+      eth({ type: 0x86dd }, ipv6({ nh: 44 }, [...frag(0), ...tcp({ sport: 1, dport: 80 })])),
     );
     expect([atomic.key.nwProto, atomic.key.tpDst]).toEqual([6, 80]);
   });
 
   it("gives IPv6 whose payload the frame does not hold no fields beyond dl_type (as Open vSwitch)", () => {
-    const f = eth({ type: 0x86dd }, ipv6(0x20, 6, tcp({ sport: 1, dport: 80 })));
+    const f = eth({ type: 0x86dd }, ipv6({ tc: 0x20, nh: 6 }, tcp({ sport: 1, dport: 80 })));
     const { key, layout } = parse(f, 3, f.length - 1);
     expect([key.dlType, key.nwTos, key.nwProto, key.tpDst, layout.l3Offset]).toEqual([
       0x86dd, 0, 0, 0, -1,
@@ -213,7 +189,9 @@ describe("parseFrame", () => {
   });
 
   it("parses SCTP over IPv4: ports in tp_src/tp_dst", () => {
-    const { key, layout } = parse(eth({ type: 0x0800 }, ipv4({ proto: 132 }, sctp(2905, 2906))));
+    const { key, layout } = parse(
+      eth({ type: 0x0800 }, ipv4({ proto: 132 }, sctp(2905, 2906, crc32c))),
+    );
     expect([key.nwProto, key.tpSrc, key.tpDst, layout.l4]).toEqual([132, 2905, 2906, L4.SCTP]);
   });
 
@@ -236,12 +214,15 @@ describe("parseFrame", () => {
     const frames = [
       tcpFrame(),
       udpFrame(),
-      eth({ type: 0x0800 }, ipv4({ proto: 132 }, sctp(1, 2))),
+      eth({ type: 0x0800 }, ipv4({ proto: 132 }, sctp(1, 2, crc32c))),
       eth({ type: 0x0800 }, ipv4({ proto: 17, fragField: 0x2000 }, udp({ sport: 1, dport: 2 }))),
-      eth({ type: 0x86dd }, ipv6(0x20, 0, [...hop, ...tcp({ sport: 1, dport: 80 })])),
-      eth({ type: 0x86dd }, ipv6(0, 44, [17, 0, 0, 1, 0, 0, 0, 1, ...udp({ sport: 1, dport: 2 })])),
-      eth({ type: 0x86dd }, ipv6(0, 58, [128, 0, 0, 0, 0, 1, 0, 1])),
-      eth({ type: 0x86dd }, ipv6(0, 132, sctp(3, 4))),
+      eth({ type: 0x86dd }, ipv6({ tc: 0x20, nh: 0 }, [...hop, ...tcp({ sport: 1, dport: 80 })])),
+      eth(
+        { type: 0x86dd },
+        ipv6({ nh: 44 }, [17, 0, 0, 1, 0, 0, 0, 1, ...udp({ sport: 1, dport: 2 })]),
+      ),
+      eth({ type: 0x86dd }, ipv6({ nh: 58 }, [128, 0, 0, 0, 0, 1, 0, 1])),
+      eth({ type: 0x86dd }, ipv6({ nh: 132 }, sctp(3, 4, crc32c))),
       eth({ type: 0x8035 }, arp(3, "10.0.0.1", "10.0.0.2")),
       ARP_REQUEST_HEX,
     ];

@@ -186,6 +186,9 @@ export function checksumsOk(frame: Buffer): { ip: boolean; l4: boolean } {
   return { ip: ipOk, l4: sum === 0 };
 }
 
+/** fd00::LAST as 16 bytes (the IPv6 frames' addresses: fd00::1 -> fd00::2). */
+const ipv6Addr = (last: number) => [0xfd, ...new Array<number>(14).fill(0), last];
+
 /**
  * A TCP/IPv6 GSO frame as a host with TSO hands it to its veth: `payload` bytes (above the
  * MTU) behind one set of headers, the TCP checksum left partial (0 here), and the offload
@@ -198,16 +201,12 @@ export function tcpv6GsoFrame(
   const tcpHdr = [0x13, 0x89, 0x14, 0x51, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff];
   const l4 = [...tcpHdr, 0, 0, 0, 0, ...Array.from({ length: payload }, (_, i) => i & 0xff)];
   const v6 = [0x60, 0, 0, 0, l4.length >> 8, l4.length & 0xff, 6, 64];
-  const addr = (last: number) => [0xfd, ...new Array<number>(14).fill(0), last];
   const frame = eth(
     { type: 0x86dd, src: o.src ?? "02:00:00:00:00:01", dst: o.dst ?? "02:00:00:00:00:02" },
-    [...v6, ...addr(1), ...addr(2), ...l4],
+    [...v6, ...ipv6Addr(1), ...ipv6Addr(2), ...l4],
   );
   return { frame, gsoSize: 1428, csumStart: 54, csumOffset: 16 };
 }
-
-/** fd00::LAST as 16 bytes (the IPv6 frames' addresses: fd00::1 -> fd00::2). */
-const ipv6Addr = (last: number) => [0xfd, ...new Array<number>(14).fill(0), last];
 
 /**
  * An IPv6 header (traffic class `tc`, next header `nh`, payload length `plen`, else the
