@@ -108,6 +108,29 @@ export class OvsNamespace {
     offloadsOff(this.ns, ifName);
   }
 
+  /**
+   * Bridge br0 on the userspace datapath, OpenFlow 1.0 only, fail_mode secure, listening for
+   * controllers on ptcp:6653 at ovsIp; `ports` (adopted already) become OpenFlow ports 1, 2, ...
+   * in order.
+   */
+  addOf10Bridge(ports: string[] = []): void {
+    this.vsctl(["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev"]);
+    this.vsctl(["set", "bridge", "br0", "protocols=OpenFlow10", "fail_mode=secure"]);
+    for (const [i, ifName] of ports.entries()) {
+      this.vsctl([
+        "add-port",
+        "br0",
+        ifName,
+        "--",
+        "set",
+        "Interface",
+        ifName,
+        `ofport_request=${i + 1}`,
+      ]);
+    }
+    this.vsctl(["set-controller", "br0", `ptcp:6653:${this.ovsIp}`]);
+  }
+
   vsctl(args: string[]): string {
     return this.exec("ovs-vsctl", [`--db=unix:${this.dir}/db.sock`, "--timeout=10", ...args]);
   }

@@ -182,21 +182,8 @@ describe.skipIf(skip)("the same frames through ofswitch and Open vSwitch 3.1 (ne
     ovs = new OvsNamespace(labPrefix("ofo"), `172.29.${process.pid % 250}`);
     ovs.adopt(oInSw);
     ovs.adopt(oOutSw);
-    ovs.vsctl(["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev"]);
-    ovs.vsctl(["set", "bridge", "br0", "protocols=OpenFlow10", "fail_mode=secure"]);
     ovs.vsctl(["set", "Open_vSwitch", ".", "other_config:flow-limit=0"]);
-    for (const [i, ifName] of [oInSw, oOutSw].entries())
-      ovs.vsctl([
-        "add-port",
-        "br0",
-        ifName,
-        "--",
-        "set",
-        "Interface",
-        ifName,
-        `ofport_request=${i + 1}`,
-      ]);
-    ovs.vsctl(["set-controller", "br0", `ptcp:6653:${ovs.ovsIp}`]);
+    ovs.addOf10Bridge([oInSw, oOutSw]);
     const started = await startListeningDaemon([`${sInSw}=1`, `${sOutSw}=2`]);
     daemon = started.daemon;
     const ovsPeer = await connectWithin(() => ControllerPeer.connect(6653, true, ovs!.ovsIp));

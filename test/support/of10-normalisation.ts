@@ -285,9 +285,7 @@ export interface OvsBridge {
 export function startOvsBridge(prefix: string, subnet: string): OvsBridge {
   const ovs = new OvsNamespace(prefix, subnet);
   try {
-    ovs.vsctl(["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev"]);
-    ovs.vsctl(["set", "bridge", "br0", "protocols=OpenFlow10", "fail_mode=secure"]);
-    ovs.vsctl(["set-controller", "br0", `ptcp:6653:${ovs.ovsIp}`]);
+    ovs.addOf10Bridge();
   } catch (e) {
     ovs.teardown();
     throw e;
