@@ -13,7 +13,7 @@ import { crc32c } from "../../src/packet/checksum.js";
 import { missingOvs, OvsNamespace } from "../controller/ovs-netns.js";
 import { MATCH_ALL } from "../openflow/helpers.js";
 import { startListeningDaemon, type Proc } from "../support/daemon.js";
-import { arp, eth, ipv4, ipv6, sctp, tcp } from "../support/frames.js";
+import { arp, eth, ipv4, ipv6, sctp, tcp, udp } from "../support/frames.js";
 import { labPrefix, netnsUnavailable, Topology } from "../support/netns.js";
 import { firstMissing, programsMissing, skipWithout } from "../support/prereq.js";
 import { ControllerPeer } from "../switch/peer.js";
@@ -45,10 +45,6 @@ const frame = (type: number, payload: number[]): Buffer => {
   const f = eth({ type, src: SRC, dst: "02:00:00:00:00:02" }, payload);
   return f.length >= 60 ? f : Buffer.concat([f, Buffer.alloc(60 - f.length)]);
 };
-const udpH = (sport: number, dport: number, data: number[] = []) => [
-  ...[sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 0, 8 + data.length, 0, 0],
-  ...data,
-];
 const frag6 = (next: number, offlg: number) => [next, 0, offlg >> 8, offlg & 0xff, 0, 0, 0, 1];
 const hop = (next: number) => [next, 0, 1, 4, 0, 0, 0, 0];
 const crc = crc32c;
@@ -57,21 +53,39 @@ const crc = crc32c;
 const MATCH_FRAMES: [string, Buffer][] = [
   ["tcp6 to 80", frame(0x86dd, ipv6({ nh: 6 }, tcp({ sport: 1000, dport: 80 })))],
   ["tcp6 to 81", frame(0x86dd, ipv6({ nh: 6 }, tcp({ sport: 1000, dport: 81 })))],
-  ["udp6 to 53 behind hop-by-hop", frame(0x86dd, ipv6({ nh: 0 }, [...hop(17), ...udpH(5, 53)]))],
+  [
+    "udp6 to 53 behind hop-by-hop",
+    frame(0x86dd, ipv6({ nh: 0 }, [...hop(17), ...udp({ sport: 5, dport: 53, noChecksum: true })])),
+  ],
   [
     "later IPv6 fragment",
     frame(0x86dd, ipv6({ nh: 44 }, [...frag6(6, 0x100), ...tcp({ sport: 1, dport: 80 })])),
   ],
-  ["first IPv6 fragment to 53", frame(0x86dd, ipv6({ nh: 44 }, [...frag6(17, 1), ...udpH(5, 53)]))],
-  ["IPv6 traffic class 0xb9", frame(0x86dd, ipv6({ nh: 17, tc: 0xb9 }, udpH(7, 7)))],
+  [
+    "first IPv6 fragment to 53",
+    frame(
+      0x86dd,
+      ipv6({ nh: 44 }, [...frag6(17, 1), ...udp({ sport: 5, dport: 53, noChecksum: true })]),
+    ),
+  ],
+  [
+    "IPv6 traffic class 0xb9",
+    frame(0x86dd, ipv6({ nh: 17, tc: 0xb9 }, udp({ sport: 7, dport: 7, noChecksum: true }))),
+  ],
   ["ICMPv6 135", frame(0x86dd, ipv6({ nh: 58 }, [135, 0, 0, 0, 0, 0, 0, 0]))],
   ["IPv6 cut short", frame(0x86dd, ipv6({ nh: 6, plen: 200 }, tcp({ sport: 1000, dport: 80 })))],
   ["sctp to 38412", frame(0x0800, ipv4({ proto: 132 }, sctp(5000, 38412, crc)))],
   ["sctp6 to 38412", frame(0x86dd, ipv6({ nh: 132 }, sctp(5000, 38412, crc)))],
   ["rarp 3", frame(0x8035, arp(3, "10.0.0.1", "10.0.0.2"))],
   ["arp opcode 0x0101", frame(0x0806, ((a) => ((a[6] = 1), a))(arp(1, "10.0.0.1", "10.0.0.2")))],
-  ["first IPv4 fragment to 53", frame(0x0800, ipv4({ proto: 17, fragField: 0x2000 }, udpH(5, 53)))],
-  ["udp to 53", frame(0x0800, ipv4({ proto: 17 }, udpH(5, 53)))],
+  [
+    "first IPv4 fragment to 53",
+    frame(
+      0x0800,
+      ipv4({ proto: 17, fragField: 0x2000 }, udp({ sport: 5, dport: 53, noChecksum: true })),
+    ),
+  ],
+  ["udp to 53", frame(0x0800, ipv4({ proto: 17 }, udp({ sport: 5, dport: 53, noChecksum: true })))],
 ];
 
 const drop: Action[] = [];
@@ -108,12 +122,21 @@ const ACTION_FLOWS: [Match, Action[]][] = [
 ];
 const ACTION_FRAMES: Buffer[] = [
   frame(0x86dd, ipv6({ nh: 6, tc: 0x03, csumAt: 16 }, tcp({ sport: 1000, dport: 80 }, [1, 2, 3]))),
-  frame(0x86dd, ipv6({ nh: 17, csumAt: 6 }, udpH(5, 53, [0x68, 0x69]))),
+  frame(
+    0x86dd,
+    ipv6({ nh: 17, csumAt: 6 }, udp({ sport: 5, dport: 53, noChecksum: true }, [0x68, 0x69])),
+  ),
   frame(0x0800, ipv4({ proto: 132 }, sctp(2905, 2906, crc))),
   frame(0x86dd, ipv6({ nh: 132 }, sctp(1, 2, crc))),
   frame(0x86dd, ipv6({ nh: 58 }, [128, 0, 0x12, 0x34, 0, 1, 0, 1])),
   frame(0x0800, ipv4({ proto: 1 }, [8, 0, 0xf7, 0xfe, 0, 1, 0, 0])),
-  frame(0x0800, ipv4({ proto: 17, fragField: 0x2000 }, udpH(5, 53, [1, 2, 3, 4, 5, 6, 7, 8]))),
+  frame(
+    0x0800,
+    ipv4(
+      { proto: 17, fragField: 0x2000 },
+      udp({ sport: 5, dport: 53, noChecksum: true }, [1, 2, 3, 4, 5, 6, 7, 8]),
+    ),
+  ),
 ];
 
 interface Side {
