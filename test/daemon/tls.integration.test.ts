@@ -189,6 +189,8 @@ describe.skipIf(skip)("ofswitch over TLS", () => {
     await ctl.stop();
     ctl = testcontroller(port);
     await d.waitFor(ESTABLISHED, 10_000);
+    // logged just after the line above, in a write of its own that may not have been read yet
+    await d.waitFor(/controller reachable again/, 2000);
     const back = d.logLines().filter((l) => /controller reachable again/.test(String(l.msg)));
     expect(back).toEqual([expect.objectContaining({ level: 30 })]);
     // Attempts between the two controllers meet a closed port (or one closing): the error

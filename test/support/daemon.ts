@@ -80,9 +80,13 @@ export class Proc {
     return this.logLines().filter((l) => l.msg === msg);
   }
 
-  /** Occurrences of `re` in the output so far. */
+  /**
+   * Occurrences of `re` in the complete lines of the output so far: a line still being written
+   * does not count, so a caller that waited for it can then parse it.
+   */
   count(re: RegExp): number {
-    return [...this.out.matchAll(new RegExp(re.source, "g"))].length;
+    const complete = this.out.slice(0, this.out.lastIndexOf("\n") + 1);
+    return [...complete.matchAll(new RegExp(re.source, "g"))].length;
   }
 
   /** Waits until `re` has occurred at least `times` times in the output. */
