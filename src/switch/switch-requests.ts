@@ -227,7 +227,13 @@ function portMod(sw: SwitchCore, m: MessageOf<typeof OFPT.PORT_MOD>): void {
   const down = (m.config & OFPPC.PORT_DOWN) !== 0;
   sw.datapath.setPortConfig(m.portNo, configFromOf(m.config), configFromOf(m.mask), (err) =>
     sw.limited.warn(
-      { port: port.name, portNo: m.portNo, err },
+      {
+        port: port.name,
+        portNo: m.portNo,
+        // An errno name (EPERM, ENODEV) and what the system said: a refusal, not a fault.
+        error: (err as { code?: string }).code ?? "EIO",
+        reason: (err as Error).message,
+      },
       `PORT_MOD: cannot set the interface ${down ? "down" : "up"}; PORT_DOWN left as it was`,
     ),
   );
