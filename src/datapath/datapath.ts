@@ -200,7 +200,6 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
    */
   private attach(port: Port): void {
     this.detached.splice(this.detached.indexOf(port), 1);
-    port.config = 0;
     port.config = port.info().config & PORT_CONFIG.DOWN;
     port.counters.reset();
     this.byNo[port.portNo] = port;
