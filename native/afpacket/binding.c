@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -584,6 +586,44 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* setIfUp(ifname, up): sets the interface administratively up (1) or down (0), as
+ * `ip link set IF up|down` does, with SIOCGIFFLAGS/SIOCSIFFLAGS (the caller needs
+ * CAP_NET_ADMIN); nothing is written when it already is. Throws with errno (ENODEV: no such
+ * interface, EPERM) on failure. */
+static napi_value js_set_if_up(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  char ifname[IF_NAMESIZE + 1];
+  size_t iflen = 0;
+  uint32_t up = 0;
+  if (argc < 2 ||
+      napi_get_value_string_utf8(env, a[0], ifname, sizeof ifname, &iflen) != napi_ok ||
+      iflen == 0 || iflen >= IF_NAMESIZE || to_u32(env, a[1], &up) || up > 1)
+    return type_error(env, "afpacket.setIfUp: (interface name, 0 or 1) expected");
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, ifname, "socket", errno);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, ifname, iflen);
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, ifname, "SIOCGIFFLAGS", err);
+  }
+  short want = up ? (short)(ifr.ifr_flags | IFF_UP) : (short)(ifr.ifr_flags & ~IFF_UP);
+  if (want != ifr.ifr_flags) {
+    ifr.ifr_flags = want;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, ifname, "SIOCSIFFLAGS", err);
+    }
+  }
+  close(fd);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
@@ -595,6 +635,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"copy", NULL, js_copy, NULL, NULL, NULL, napi_default, NULL},
       {"alloc", NULL, js_alloc, NULL, NULL, NULL, napi_default, NULL},
       {"vnetHdrLen", NULL, js_vnet_hdr_len, NULL, NULL, NULL, napi_default, NULL},
+      {"setIfUp", NULL, js_set_if_up, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

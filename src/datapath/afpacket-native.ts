@@ -70,6 +70,12 @@ export interface AfPacketNative {
   close(handle: AfPacketHandle): void;
   /** Bytes of virtio_net_hdr before every frame: VNET_HDR_LEN, or 0 when the kernel refused. */
   vnetHdrLen(handle: AfPacketHandle): number;
+  /**
+   * Sets interface `ifname` administratively up (1) or down (0) with SIOCSIFFLAGS; nothing
+   * changes when it already is. Throws with `errno` (ENODEV, EPERM, ...). Optional: an addon
+   * built before it lacks it (if-admin.ts then runs `ip link set`).
+   */
+  setIfUp?(ifname: string, up: number): void;
   /** Copies `length` bytes (memmove); RangeError when a range lies outside its array. */
   copy(
     dst: Uint8Array,

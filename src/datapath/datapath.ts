@@ -194,21 +194,45 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     this.macTable.flushPort(port.portNo);
   }
 
-  /** Puts a returning port back in port-number order, as a new port (config cleared). */
+  /**
+   * Puts a returning port back in port-number order, as a new port: config cleared but for
+   * DOWN when its new interface is down (as the port describes it).
+   */
   private attach(port: Port): void {
     this.detached.splice(this.detached.indexOf(port), 1);
-    port.config = 0;
+    port.config = port.info().config & PORT_CONFIG.DOWN;
     port.counters.reset();
     this.byNo[port.portNo] = port;
     const at = this.list.findIndex((p) => p.portNo > port.portNo);
     this.list.splice(at < 0 ? this.list.length : at, 0, port);
   }
 
-  /** Sets the PORT_CONFIG flags selected by `mask`; false when there is no such port. */
-  setPortConfig(portNo: number, config: number, mask: number): boolean {
+  /**
+   * Sets the PORT_CONFIG flags selected by `mask`; false when there is no such port. A change
+   * of DOWN sets the port's interface down or up too (Port.setAdminUp), as Open vSwitch does;
+   * when the system refuses, DOWN stays as it was, the other flags are set, and `onAdminError`
+   * gets the error. The flag is set before the interface changes, in this one synchronous
+   * call: no frame slips through between the request and the kernel's change.
+   */
+  setPortConfig(
+    portNo: number,
+    config: number,
+    mask: number,
+    onAdminError?: (err: unknown) => void,
+  ): boolean {
     const port = this.byNo[portNo];
     if (!port) return false;
-    port.config = (port.config & ~mask) | (config & mask);
+    const DOWN = PORT_CONFIG.DOWN;
+    const before = port.config;
+    // The flags first: a frame handled while the interface changes already meets them.
+    port.config = (before & ~mask) | (config & mask);
+    if (((before ^ port.config) & DOWN) === 0 || port.setAdminUp === undefined) return true;
+    try {
+      port.setAdminUp((config & DOWN) === 0);
+    } catch (e) {
+      port.config = (port.config & ~DOWN) | (before & DOWN);
+      onAdminError?.(e);
+    }
     return true;
   }
 

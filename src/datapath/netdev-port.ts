@@ -11,8 +11,12 @@
 //     one when an interface of that name is up again;
 //   - tells a down/up faster than a poll, which only the kernel's ENETDOWN on the socket shows,
 //     as those two transitions ("bounced"); logs once any other socket error the link state
-//     does not explain, and reopens the I/O when the error killed it.
+//     does not explain, and reopens the I/O when the error killed it;
+//   - keeps its config's DOWN equal to the interface's administrative state, as Open vSwitch's
+//     PORT_DOWN is: setAdminUp (PORT_MOD) sets the interface down or up, and a poll that finds
+//     it changed by someone else (`ip link set IF up`) sets or clears DOWN.
 import { FrameIoError, isPermissionError, type FrameIo, type FrameIoBinding } from "./frame-io.js";
+import { setInterfaceUp, type SetAdminUp } from "./if-admin.js";
 import { LinkMonitor, type LinkTransition } from "./link-monitor.js";
 import {
   PORT_CONFIG,
@@ -37,6 +41,8 @@ export interface NetdevPortOptions {
   onRecreated?: (name: string) => void;
   /** For tests: where the interface directories live. */
   sysfsRoot?: string;
+  /** For tests: how the interface is set up or down (default: if-admin.ts's setInterfaceUp). */
+  setAdminUp?: SetAdminUp;
 }
 
 const MESSAGES: Record<LinkTransition["event"], string> = {
@@ -73,6 +79,8 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
   private openError: string | undefined;
   /** The owner was told the port is down because its I/O cannot be opened. */
   private shownIoDown = false;
+  /** setAdminUp changed the interface since the last poll: that explains an ENETDOWN. */
+  private adminSet = false;
   private readonly log: PortLog;
   private readonly binding: FrameIoBinding;
 
@@ -85,6 +93,7 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
     this.link = new LinkMonitor(name, opts.sysfsRoot);
     if (!this.link.info.exists) throw new Error(`interface ${name} does not exist`);
     this.shown = this.link.info;
+    this.config = this.shown.adminUp ? 0 : PORT_CONFIG.DOWN;
     this.log = opts.log ?? noLog;
     this.binding = {
       port: this,
@@ -153,7 +162,20 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
     this.io.flush?.();
   }
 
+  /**
+   * Sets the interface administratively up or down (throws when the system refuses). What the
+   * owner is shown changes at once (config; the link state follows on the next poll, as Open
+   * vSwitch's PORT_STATUS after a PORT_MOD does); the next poll reports the link's change.
+   */
+  setAdminUp(up: boolean): void {
+    (this.opts.setAdminUp ?? setInterfaceUp)(this.name, up);
+    this.adminSet = true;
+    this.shown = { ...this.shown, adminUp: up };
+  }
+
   refresh(): PortRefresh {
+    const adminSet = this.adminSet;
+    this.adminSet = false;
     this.io.pollStats?.();
     const transitions = this.link.poll();
     const now = this.link.info;
@@ -178,10 +200,16 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
       return "gone";
     }
     for (const t of transitions) this.note(t);
+    // DOWN follows the interface, whoever set it down or up.
+    const down = now.adminUp ? 0 : PORT_CONFIG.DOWN;
+    if ((this.config & PORT_CONFIG.DOWN) !== down) this.config ^= PORT_CONFIG.DOWN;
     // The kernel raises ENETDOWN on a socket whose interface goes down: that is the admin
-    // transition (logged), or, when no poll saw the interface down, a transition of its own.
+    // transition (logged), setAdminUp's down (and up) since the last poll, or, when neither
+    // explains it, a down and up between two polls.
     const explained =
-      !now.adminUp || transitions.some((t) => t.event === "admin-down" || t.event === "admin-up");
+      !now.adminUp ||
+      adminSet ||
+      transitions.some((t) => t.event === "admin-down" || t.event === "admin-up");
     const error = this.ioError ?? this.ioNotice;
     const died = this.ioError !== undefined;
     this.ioNotice = undefined;

@@ -8,7 +8,10 @@ export type FrameHandler = (frame: Buffer, length: number, port: Port) => void;
 
 /** A port's configuration flags (Port.config), set by its owner; the Datapath enforces them. */
 export const PORT_CONFIG = {
-  /** Administratively down: frames are neither received nor sent. */
+  /**
+   * Administratively down: frames are neither received nor sent. On a port with a system
+   * interface it follows the interface's IFF_UP both ways (Port.setAdminUp, link polls).
+   */
   DOWN: 1 << 0,
   /** Received frames are dropped. */
   NO_RECEIVE: 1 << 1,
@@ -119,6 +122,12 @@ export interface Port {
     csumStart: number,
     csumOffset: number,
   ): boolean;
+  /**
+   * Sets its interface administratively up or down (PORT_MOD's PORT_DOWN, as Open vSwitch
+   * does), synchronously; throws (a FrameIoError with an errno name) when the system refuses.
+   * Optional: a port without a system interface (the tests' MemoryPort) has only the flag.
+   */
+  setAdminUp?(up: boolean): void;
   /** Re-reads link state (and MTU, speed) from the system; reopens what an event closed. */
   refresh(): PortRefresh;
   /**

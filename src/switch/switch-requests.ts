@@ -11,6 +11,7 @@ import {
   OFPC_FRAG,
   OFPFC,
   OFPP,
+  OFPPC,
   OFPPMFC,
   OFPPR,
   OFPQOFC,
@@ -220,8 +221,22 @@ function portMod(sw: SwitchCore, m: MessageOf<typeof OFPT.PORT_MOD>): void {
     );
   }
   // Every OFPPC bit PORT_MOD may change has a datapath flag; configFromOf drops the others.
+  // PORT_DOWN sets the interface itself down or up; when the system refuses, PORT_DOWN stays
+  // as it was and the rest applies, with no OFPT_ERROR (Open vSwitch's update_port_config).
   const before = port.config;
-  sw.datapath.setPortConfig(m.portNo, configFromOf(m.config), configFromOf(m.mask));
+  const down = (m.config & OFPPC.PORT_DOWN) !== 0;
+  sw.datapath.setPortConfig(m.portNo, configFromOf(m.config), configFromOf(m.mask), (err) =>
+    sw.limited.warn(
+      {
+        port: port.name,
+        portNo: m.portNo,
+        // An errno name (EPERM, ENODEV) and what the system said: a refusal, not a fault.
+        error: (err as { code?: string }).code ?? "EIO",
+        reason: (err as Error).message,
+      },
+      `PORT_MOD: cannot set the interface ${down ? "down" : "up"}; PORT_DOWN left as it was`,
+    ),
+  );
   if (port.config !== before) {
     sw.limited.info({ port: port.name, config: configToOf(port.config) }, "port config changed");
     sw.portStatus(OFPPR.MODIFY, phyPortOf(port.info()));

@@ -2,7 +2,8 @@
 // veths with default offloads, with each backend: admin down/up, carrier loss, deletion and
 // re-creation under the same name (at once, and seconds later), MTU changes both ways (jumbo
 // frames larger than a ring slot), and a socket error from the kernel (a down/up faster than a
-// link poll). After each: ping through the switch within 2 s, then an iperf3 TCP run; the
+// link poll), and PORT_MOD's PORT_DOWN, which sets the interface itself down and up as Open
+// vSwitch does. After each: ping through the switch within 2 s, then an iperf3 TCP run; the
 // OpenFlow port numbers unchanged; the PORT_STATUS messages a real `ovs-ofctl monitor` got;
 // and one info log line per transition.
 import { readFileSync } from "node:fs";
@@ -226,6 +227,113 @@ for (const backend of ["afpacket", "pcap"] as const) {
           "link down (administratively)",
           "link up (administratively)",
         ]);
+      });
+
+      const ofctl = (...args: string[]) => runSync("ovs-ofctl", ["-O", "OpenFlow10", ...args]);
+      const modPort = (what: string) => ofctl("mod-port", lab.target, "2", what);
+      /** The switch end's IFF_UP, and the carrier its peer (the host end) sees. */
+      const adminUp = () =>
+        (parseInt(readFileSync(`/sys/class/net/${s2}/flags`, "utf8"), 16) & 1) === 1;
+      const peerCarrier = () => {
+        const h2 = lab.topo.hosts[1];
+        return sh(`ip netns exec ${h2.ns} cat /sys/class/net/${h2.hostIf}/carrier`).trim();
+      };
+      /** Runs `event`; when it fails, sets the port's interface up again for the next tests. */
+      const upAfterFailure = (event: () => Promise<void>) => async () => {
+        try {
+          await event();
+        } catch (e) {
+          sh(`ip link set ${s2} up`);
+          throw e;
+        }
+      };
+
+      // Open vSwitch (netdev bridge on veths, ovs-ofctl monitor) for the same requests:
+      // mod-port down: the interface goes down (peer NO-CARRIER), MOD {PORT_DOWN, 0} for the
+      // request, then MOD {PORT_DOWN, LINK_DOWN} for the link; mod-port up: MOD {0, LINK_DOWN},
+      // then MOD {0, 0}; nothing for a mod-port that changes nothing.
+      it("mod-port down sets the interface down (the peer loses carrier), up brings it back", async () => {
+        const { statuses, logs } = await afterEvent(
+          upAfterFailure(async () => {
+            const from = monitor.statuses().length;
+            modPort("down"); // ovs-ofctl waits for its barrier: the PORT_MOD is done
+            expect(adminUp(), `${s2} IFF_UP after mod-port down`).toBe(false);
+            expect(peerCarrier(), "carrier at the peer").toBe("0");
+            await statusesFor(2, from, 2);
+            expect(ofctl("show", lab.target)).toMatch(
+              new RegExp(`2\\(${s2}\\)[^]*?config: +PORT_DOWN\\n\\s*state: +LINK_DOWN`),
+            );
+            expect(await msUntilPing(lab.topo, 1000), "ping while down").toBe(Infinity);
+            modPort("up");
+            expect(adminUp(), `${s2} IFF_UP after mod-port up`).toBe(true);
+          }),
+        );
+        expectSequence(statuses, [
+          { reason: "MOD", portNo: 2, config: "PORT_DOWN", state: "0" },
+          { reason: "MOD", portNo: 2, config: "PORT_DOWN", state: "LINK_DOWN" },
+          { reason: "MOD", portNo: 2, config: "0", state: "LINK_DOWN" },
+          { reason: "MOD", portNo: 2, config: "0", state: "0" },
+        ]);
+        expect(peerCarrier()).toBe("1");
+        expect(msgs(logs, s2)).toEqual([
+          "port config changed",
+          "link down (administratively)",
+          "port config changed",
+          "link up (administratively)",
+        ]);
+      });
+
+      it("`ip link set IF up` after a mod-port down clears PORT_DOWN and forwards again", async () => {
+        const { statuses } = await afterEvent(
+          upAfterFailure(async () => {
+            const from = monitor.statuses().length;
+            modPort("down");
+            await statusesFor(2, from, 2);
+            sh(`ip link set ${s2} up`);
+          }),
+        );
+        expectSequence(statuses, [
+          { reason: "MOD", portNo: 2, config: "PORT_DOWN", state: "0" },
+          { reason: "MOD", portNo: 2, config: "PORT_DOWN", state: "LINK_DOWN" },
+          { reason: "MOD", portNo: 2, config: "0", state: "0" },
+        ]);
+      });
+
+      it("mod-port down on an interface already down changes nothing; mod-port up sets it up", async () => {
+        const { statuses } = await afterEvent(
+          upAfterFailure(async () => {
+            const from = monitor.statuses().length;
+            sh(`ip link set ${s2} down`);
+            await statusesFor(2, from, 1);
+            modPort("down");
+            await sleep(700); // two link polls: nothing more to report
+            expect(monitor.statuses().length - from).toBe(1);
+            modPort("up");
+            expect(adminUp()).toBe(true);
+          }),
+        );
+        expectSequence(statuses, [
+          { reason: "MOD", portNo: 2, config: "PORT_DOWN", state: "LINK_DOWN" },
+          { reason: "MOD", portNo: 2, config: "0", state: "LINK_DOWN" },
+          { reason: "MOD", portNo: 2, config: "0", state: "0" },
+        ]);
+      });
+
+      it("no-flood, no-receive and no-forward leave the interface up", async () => {
+        for (const [set, clear, word] of [
+          ["noflood", "flood", "NO_FLOOD"],
+          ["no-receive", "receive", "NO_RECV"],
+          ["no-forward", "forward", "NO_FWD"],
+        ]) {
+          const from = monitor.statuses().length;
+          modPort(set);
+          expect([adminUp(), peerCarrier()]).toEqual([true, "1"]);
+          modPort(clear);
+          expectSequence(await statusesFor(2, from, 2), [
+            { reason: "MOD", config: word, state: "0" },
+            { reason: "MOD", config: "0", state: "0" },
+          ]);
+        }
       });
 
       function shownMac(portNo: number): string {

@@ -101,6 +101,37 @@ describe("Datapath", () => {
     expect(dp.setPortConfig(9, 0, 0)).toBe(false);
   });
 
+  it("PORT_DOWN sets the interface down and up (Port.setAdminUp) only when DOWN changes", () => {
+    const { dp, lookup, sw, hosts } = setup();
+    lookup.add({}, [{ kind: "all" }]);
+    const calls: boolean[] = [];
+    // The flag is already set when the interface goes down: no frame passes in between.
+    sw[1].setAdminUp = (up) => {
+      calls.push(up);
+      send(hosts[0], tcpFrame());
+    };
+    dp.setPortConfig(2, PORT_CONFIG.DOWN, PORT_CONFIG.DOWN);
+    dp.setPortConfig(2, PORT_CONFIG.DOWN, PORT_CONFIG.DOWN | PORT_CONFIG.NO_FLOOD);
+    expect(hosts[1].received).toHaveLength(0);
+    expect(hosts[2].received).toHaveLength(1);
+    dp.setPortConfig(2, PORT_CONFIG.NO_FLOOD, PORT_CONFIG.NO_FLOOD);
+    dp.setPortConfig(2, 0, PORT_CONFIG.DOWN);
+    expect(calls).toEqual([false, true]);
+    expect(sw[1].config).toBe(PORT_CONFIG.NO_FLOOD);
+  });
+
+  it("PORT_DOWN the system refuses: DOWN unchanged, the other bits set, the error handed on", () => {
+    const { dp, sw } = setup();
+    sw[1].setAdminUp = () => {
+      throw new Error("EPERM");
+    };
+    const errors: unknown[] = [];
+    const mask = PORT_CONFIG.DOWN | PORT_CONFIG.NO_FLOOD;
+    expect(dp.setPortConfig(2, mask, mask, (e) => errors.push(e))).toBe(true);
+    expect(sw[1].config).toBe(PORT_CONFIG.NO_FLOOD);
+    expect(errors.map((e) => (e as Error).message)).toEqual(["EPERM"]);
+  });
+
   it("sends to the controller with the action's maxLen, after the rewrites before it", () => {
     const { lookup, hosts, controller } = setup();
     lookup.add({}, [

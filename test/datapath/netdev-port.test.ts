@@ -157,13 +157,97 @@ describe("NetdevPort on interface events", () => {
     expect(logged()).toEqual(["link down (administratively)", "link up (administratively)"]);
   });
 
-  it("keeps the controller's config bits beside the administrative state", () => {
+  it("keeps the controller's config bits beside DOWN, which follows the administrative state", () => {
     const { port, update } = setup();
     port.config = PORT_CONFIG.NO_FLOOD;
     update({ adminUp: false });
     port.refresh();
     expect(port.info().config).toBe(PORT_CONFIG.NO_FLOOD | PORT_CONFIG.DOWN);
+    expect(port.config).toBe(PORT_CONFIG.NO_FLOOD | PORT_CONFIG.DOWN);
+    update({ adminUp: true });
+    port.refresh();
+    expect(port.info().config).toBe(PORT_CONFIG.NO_FLOOD);
     expect(port.config).toBe(PORT_CONFIG.NO_FLOOD);
+  });
+
+  describe("setAdminUp (PORT_MOD's PORT_DOWN): the interface itself, as Open vSwitch", () => {
+    /** A port whose setAdminUp writes the fake sysfs, as the ioctl changes the kernel's. */
+    function adminSetup(refuse?: string) {
+      const s = setup();
+      const calls: [string, boolean][] = [];
+      const port = new NetdevPort(3, s.name, s.io, {
+        sysfsRoot: root,
+        log: memoryLogger().log,
+        setAdminUp: (name, up) => {
+          calls.push([name, up]);
+          if (refuse !== undefined) throw new FrameIoError(refuse, "refused");
+          s.update({ adminUp: up });
+        },
+      });
+      s.port.close();
+      port.open(() => {});
+      const shown = () => ({ config: port.info().config, linkDown: port.info().linkDown });
+      return { ...s, port, calls, shown };
+    }
+
+    it("down: config at once, the link's state on the next poll; up likewise (OVS's sequence)", () => {
+      const { port, calls, shown } = adminSetup();
+      port.setAdminUp(false);
+      expect(calls).toEqual([[port.name, false]]);
+      // OVS: MODIFY {PORT_DOWN, state 0} for the PORT_MOD, then {PORT_DOWN, LINK_DOWN}.
+      port.config |= PORT_CONFIG.DOWN; // what Datapath.setPortConfig sets beside the call
+      expect(shown()).toEqual({ config: PORT_CONFIG.DOWN, linkDown: false });
+      expect(port.refresh()).toBe("changed");
+      expect(shown()).toEqual({ config: PORT_CONFIG.DOWN, linkDown: true });
+      expect(port.refresh()).toBe("unchanged");
+      // OVS: MODIFY {0, LINK_DOWN} for the PORT_MOD, then {0, 0}.
+      port.config &= ~PORT_CONFIG.DOWN;
+      port.setAdminUp(true);
+      expect(shown()).toEqual({ config: 0, linkDown: true });
+      expect(port.refresh()).toBe("changed");
+      expect(shown()).toEqual({ config: 0, linkDown: false });
+      expect(port.refresh()).toBe("unchanged");
+    });
+
+    it("an `ip link set IF up` after a PORT_MOD down clears DOWN; a down from outside sets it", () => {
+      const { port, update } = adminSetup();
+      port.config |= PORT_CONFIG.DOWN;
+      port.setAdminUp(false);
+      port.refresh();
+      update({ adminUp: true });
+      expect(port.refresh()).toBe("changed");
+      expect(port.config).toBe(0);
+      expect(port.info()).toMatchObject({ config: 0, linkDown: false });
+      update({ adminUp: false });
+      expect(port.refresh()).toBe("changed");
+      expect(port.config).toBe(PORT_CONFIG.DOWN);
+    });
+
+    it("a PORT_MOD down and up between two polls: the ENETDOWN it caused is no bounce", () => {
+      const { port, io } = adminSetup();
+      port.setAdminUp(false);
+      io.notice("ENETDOWN");
+      port.setAdminUp(true);
+      expect(port.refresh()).toBe("unchanged");
+      expect(port.info()).toMatchObject({ config: 0, linkDown: false });
+      // Only the poll after the request: a later ENETDOWN alone is a bounce again.
+      io.notice("ENETDOWN");
+      expect(port.refresh()).toBe("bounced");
+    });
+
+    it("refused (EPERM): throws, and nothing shown changes", () => {
+      const { port, shown } = adminSetup("EPERM");
+      expect(() => port.setAdminUp(false)).toThrow(FrameIoError);
+      expect(shown()).toEqual({ config: 0, linkDown: false });
+      expect(port.refresh()).toBe("unchanged");
+    });
+
+    it("a port opened on an interface that is down starts with DOWN", () => {
+      const { name, update, io } = setup({ open: false });
+      update({ adminUp: false });
+      const port = new NetdevPort(4, name, io, { sysfsRoot: root });
+      expect(port.config).toBe(PORT_CONFIG.DOWN);
+    });
   });
 
   it("carrier loss: MODIFY with LINK_DOWN, the I/O stays open", () => {

@@ -15,6 +15,8 @@ export class MemoryPort implements Port {
   config = 0;
   mtu = 1500;
   linkUp = true;
+  /** Port.setAdminUp: none by default (the flag alone); a test sets one to watch the calls. */
+  setAdminUp?: (up: boolean) => void;
   /** False: the "interface" is gone (refresh reports it once); true again: it is back. */
   present = true;
   readonly counters = new PortCounters();

@@ -15,6 +15,9 @@ import {
 } from "../../src/openflow/of10/constants.js";
 import { ACTIONS_BITMAP } from "../../src/switch/switch-features.js";
 import { eth, ipv4, udp } from "../support/frames.js";
+import { memoryLogger } from "../support/log-sink.js";
+import { FrameIoError } from "../../src/datapath/frame-io.js";
+import { PORT_CONFIG } from "../../src/datapath/port.js";
 import type { OfpMessage } from "../../src/openflow/of10/messages.js";
 import type { ControllerPeer } from "./peer.js";
 import { switchPerTest, errorOf } from "./switch-harness.js";
@@ -150,6 +153,38 @@ describe("OpenFlowSwitch: PORT_MOD and QUEUE_GET_CONFIG", () => {
     await c.request({ type: OFPT.BARRIER_REQUEST, xid: 0 });
     expect(h.hosts[2].received).toHaveLength(1);
     expect(c.drain(OFPT.PACKET_IN)).toEqual([]);
+  });
+
+  it("PORT_DOWN sets the interface down and up; a refusal keeps PORT_DOWN, warns, sends no error", async () => {
+    const { log, lines } = memoryLogger();
+    const h = await startSwitch({ log });
+    const c = await h.connect();
+    const calls: boolean[] = [];
+    let refuse = false;
+    h.ports[1].setAdminUp = (up) => {
+      if (refuse) throw new FrameIoError("EPERM", "SIOCSIFFLAGS: Operation not permitted");
+      calls.push(up);
+    };
+    const mod = { type: OFPT.PORT_MOD, portNo: 2, hwAddr: "02:00:00:00:00:02", advertise: 0 };
+    const down = { ...mod, config: OFPPC.PORT_DOWN, mask: OFPPC.PORT_DOWN } as const;
+    c.send({ ...down, xid: 1 });
+    expect((await c.expect(OFPT.PORT_STATUS)).desc.config).toBe(OFPPC.PORT_DOWN);
+    c.send({ ...mod, xid: 2, config: 0, mask: OFPPC.PORT_DOWN });
+    expect((await c.expect(OFPT.PORT_STATUS)).desc.config).toBe(0);
+    expect(calls).toEqual([false, true]);
+    refuse = true;
+    const both = OFPPC.PORT_DOWN | OFPPC.NO_FLOOD;
+    c.send({ ...mod, xid: 3, config: both, mask: both });
+    // The rest of the request applies (NO_FLOOD), PORT_DOWN does not, and no error comes back.
+    expect((await c.expect(OFPT.PORT_STATUS)).desc.config).toBe(OFPPC.NO_FLOOD);
+    c.send({ ...down, xid: 4 });
+    const echo = await c.request({ type: OFPT.ECHO_REQUEST, xid: 5, data: Buffer.alloc(0) });
+    expect(echo.type).toBe(OFPT.ECHO_REPLY);
+    expect(c.drain(OFPT.ERROR)).toEqual([]);
+    expect(c.drain(OFPT.PORT_STATUS)).toEqual([]);
+    expect(h.ports[1].config & PORT_CONFIG.DOWN).toBe(0);
+    const warned = lines.filter((l) => l.level === 40 && l.msg.startsWith("PORT_MOD: cannot"));
+    expect(warned[0]).toMatchObject({ port: "p2", portNo: 2, error: "EPERM" });
   });
 
   it("has no queues: empty config for a port, BAD_PORT otherwise", async () => {
