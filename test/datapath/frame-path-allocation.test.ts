@@ -40,7 +40,9 @@ describe.skipIf(skip)("frame path allocation", () => {
   });
 
   it("forwards received frames from one port to another without allocating per frame", async () => {
-    const out = new AfPacketPort(2, ifOut);
+    // No CoDel on either transmit queue (as in afpacket-port.test.ts): on a loaded machine it
+    // rightly drops at the head, and this test counts frames.
+    const out = new AfPacketPort(2, ifOut, { aqm: false });
     out.open(() => {});
     const into = new AfPacketPort(1, ifIn);
     into.open((frame, length) => out.send(frame, length));
@@ -55,19 +57,32 @@ describe.skipIf(skip)("frame path allocation", () => {
       gen.flush();
       await new Promise((r) => setTimeout(r, 20));
     };
+    // Forwarding has stopped (the count held for 60 ms): on a loaded machine the last round's
+    // frames can still be on their way when its 20 ms are up, and would count in the next
+    // attempt. A loaded machine may also drop some from the receive ring: those are not
+    // forwarded, and the bound below is per frame forwarded.
+    const settled = async () => {
+      for (let i = 0, last = -1; i < 100 && out.counters.txPackets !== last; i++) {
+        last = out.counters.txPackets;
+        await new Promise((r) => setTimeout(r, 60));
+      }
+    };
     try {
       for (let i = 0; i < 5; i++) await round(); // warm up
       let frames = 0;
       const grew = await youngGrowth(async () => {
+        await settled();
         const forwarded = out.counters.txPackets;
         for (let i = 0; i < 20; i++) await round();
+        await settled();
         frames = out.counters.txPackets - forwarded;
       });
       expect(grew, "a collection fell inside every attempt").toBeGreaterThanOrEqual(0);
-      expect(frames).toBe(20 * 1024);
+      expect(frames).toBeLessThanOrEqual(20 * 1024);
+      expect(frames).toBeGreaterThan(10 * 1024); // all of them on a quiet machine
       // Measured about 120 KB: the rounds' timers and promises and the transmit counters
       // folded at each hand-over, not per frame; 20 bytes a frame would be 400 KB.
-      expect(grew).toBeLessThan(400 * 1024);
+      expect(grew).toBeLessThan(20 * frames);
     } finally {
       gen.close();
       into.close();
@@ -76,7 +91,7 @@ describe.skipIf(skip)("frame path allocation", () => {
   });
 
   it("sends 100,000 frames from slot-sized views without allocating per frame", async () => {
-    const port = new AfPacketPort(1, ifA);
+    const port = new AfPacketPort(1, ifA, { aqm: false }); // it counts frames, as above
     port.open(() => {});
     const slot = Buffer.alloc(2048);
     udpFrame({ sport: 7, dport: 9 }).copy(slot);
