@@ -230,7 +230,7 @@ describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
         `ptcp:${port}:127.0.0.1`,
       ]),
     );
-    await sleep(200);
+    await tc.waitListening(port); // the switch's first attempt connects: no warning
     const d = track(
       await startDaemon([
         ...ports(),

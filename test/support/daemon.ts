@@ -2,7 +2,7 @@
 // tests: build on demand when dist/ is missing or older than the sources, wait (bounded) for
 // log lines, stop every process by PID.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 
@@ -96,6 +96,46 @@ export class Proc {
       if (!this.running) throw new Error(`process exited before ${re}:\n${this.out}`);
       if (Date.now() > deadline) throw new Error(`no ${re} within ${timeoutMs} ms:\n${this.out}`);
       await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * Waits until this process listens on TCP `port` (a LISTEN socket in /proc/net/tcp or tcp6
+   * that is one of its descriptors): a peer started just before can then connect at once.
+   */
+  async waitListening(port: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.listensOn(port)) {
+      if (!this.running)
+        throw new Error(`process exited before listening on ${port}:\n${this.out}`);
+      if (Date.now() > deadline)
+        throw new Error(`not listening on ${port} within ${timeoutMs} ms:\n${this.out}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private listensOn(port: number): boolean {
+    const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+    const inodes = new Set<string>();
+    for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      if (!existsSync(table)) continue; // IPv6 off
+      for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+        const f = line.trim().split(/\s+/); // sl local rem st ... uid timeout inode
+        if (f[1]?.endsWith(`:${hexPort}`) && f[3] === "0A") inodes.add(`socket:[${f[9]}]`);
+      }
+    }
+    if (inodes.size === 0) return false;
+    try {
+      const fds = readdirSync(`/proc/${this.pid}/fd`);
+      return fds.some((fd) => {
+        try {
+          return inodes.has(readlinkSync(`/proc/${this.pid}/fd/${fd}`));
+        } catch {
+          return false; // closed meanwhile
+        }
+      });
+    } catch {
+      return false; // exited meanwhile
     }
   }
 
