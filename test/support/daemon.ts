@@ -100,43 +100,17 @@ export class Proc {
   }
 
   /**
-   * Waits until this process listens on TCP `port` (a LISTEN socket in /proc/net/tcp or tcp6
-   * that is one of its descriptors): a peer started just before can then connect at once.
+   * Waits until this process listens on TCP `port`: a peer started just before can then
+   * connect at once. Fails at once if the process exits.
    */
-  async waitListening(port: number, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.listensOn(port)) {
-      if (!this.running)
-        throw new Error(`process exited before listening on ${port}:\n${this.out}`);
-      if (Date.now() > deadline)
-        throw new Error(`not listening on ${port} within ${timeoutMs} ms:\n${this.out}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  private listensOn(port: number): boolean {
-    const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
-    const inodes = new Set<string>();
-    for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-      if (!existsSync(table)) continue; // IPv6 off
-      for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
-        const f = line.trim().split(/\s+/); // sl local rem st ... uid timeout inode
-        if (f[1]?.endsWith(`:${hexPort}`) && f[3] === "0A") inodes.add(`socket:[${f[9]}]`);
-      }
-    }
-    if (inodes.size === 0) return false;
-    try {
-      const fds = readdirSync(`/proc/${this.pid}/fd`);
-      return fds.some((fd) => {
-        try {
-          return inodes.has(readlinkSync(`/proc/${this.pid}/fd/${fd}`));
-        } catch {
-          return false; // closed meanwhile
-        }
-      });
-    } catch {
-      return false; // exited meanwhile
-    }
+  waitListening(port: number, timeoutMs = 10_000): Promise<void> {
+    return waitListening(
+      this.pid,
+      port,
+      () => !this.running,
+      () => this.out,
+      timeoutMs,
+    );
   }
 
   /** Sends `signal` to the PID and waits (bounded) for the exit; SIGKILL if it does not go. */
@@ -159,6 +133,58 @@ export class Proc {
     }
     await this.exited;
     throw new Error(`process ${this.pid} did not exit on ${signal}:\n${this.out}`);
+  }
+}
+
+/**
+ * Whether process `pid` listens on TCP `port`: a LISTEN socket on the port in its own network
+ * namespace (/proc/PID/net/tcp and tcp6) that is one of its descriptors, so a stranger on a
+ * reused port does not count.
+ */
+function listensOn(pid: number, port: number): boolean {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const inodes = new Set<string>();
+  try {
+    for (const table of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+      if (!existsSync(table)) continue; // IPv6 off
+      for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+        const f = line.trim().split(/\s+/); // sl local rem st ... uid timeout inode
+        if (f[1]?.endsWith(`:${hexPort}`) && f[3] === "0A") inodes.add(`socket:[${f[9]}]`);
+      }
+    }
+    if (inodes.size === 0) return false;
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  } catch {
+    return false; // exited meanwhile
+  }
+}
+
+/**
+ * Waits (bounded) until process `pid` listens on TCP `port`; fails at once when `exited()`.
+ * `output()` goes into the error.
+ */
+export async function waitListening(
+  pid: number,
+  port: number,
+  exited: () => boolean,
+  output: () => string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!listensOn(pid, port)) {
+    if (exited())
+      throw new Error(`process ${pid} exited before listening on ${port}:\n${output()}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `process ${pid} not listening on ${port} within ${timeoutMs} ms:\n${output()}`,
+      );
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
