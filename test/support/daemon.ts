@@ -188,12 +188,20 @@ export async function waitListening(
   }
 }
 
-/** Starts the built daemon; resolves once it logged that it runs. `nodeArgs` go to node. */
+/**
+ * Starts the built daemon; resolves once it logged that it runs. `nodeArgs` go to node. A
+ * daemon that does not get there in time is stopped: the caller never got it to stop.
+ */
 export async function startDaemon(args: string[], nodeArgs: string[] = []): Promise<Proc> {
   const p = new Proc(
     spawn("node", [...nodeArgs, CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }),
   );
-  await p.waitFor(/ofswitch running/, 10_000);
+  try {
+    await p.waitFor(/ofswitch running/, 10_000);
+  } catch (e) {
+    await p.stop("SIGKILL").catch(() => undefined);
+    throw e;
+  }
   return p;
 }
 
