@@ -21,7 +21,7 @@ import {
   type Proc,
 } from "../support/daemon.js";
 import { Topology, labPrefix, netnsUnavailable } from "../support/netns.js";
-import { sleep } from "../support/wait.js";
+import { sleep, waitFor } from "../support/wait.js";
 
 const FILE = "test/daemon/of10-peers.integration.test.ts";
 const missingPeer = (cmd: string) =>
@@ -230,7 +230,7 @@ describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
         `ptcp:${port}:127.0.0.1`,
       ]),
     );
-    await sleep(200);
+    await tc.waitListening(port); // the switch's first attempt connects: no warning
     const d = track(
       await startDaemon([
         ...ports(),
@@ -381,15 +381,17 @@ describe.skipIf(skip)("OpenFlow 1.0 as real peers see it", () => {
     const target = `tcp:127.0.0.1:${listen}`;
     track(await startDaemon([...ports(), "-l", `ptcp:${listen}`, "--fail-mode", "secure"]));
     const frame = `ffffffffffff${topo.hosts[0].mac.replace(/:/g, "")}88b5${"ab".repeat(46)}`;
+    const want = [1, 2, 1];
     for (const inPort of ["0", "none", "9", "controller", "local"]) {
       const before = rxCounts();
+      const got = () => rxCounts().map((n, i) => n - before[i]);
       ofctl(target, "packet-out", inPort, "output:2", frame);
       ofctl(target, "packet-out", inPort, "FLOOD", frame);
-      await sleep(200);
-      expect(
-        rxCounts().map((n, i) => n - before[i]),
-        `in_port ${inPort}`,
-      ).toEqual([1, 2, 1]);
+      // The barrier ovs-ofctl waits for precedes the sends (the ports' transmit threads).
+      const what = () => `in_port ${inPort}: ${got().join(",")} frames, ${want.join(",")} wanted`;
+      await waitFor(() => got().every((n, i) => n >= want[i]), what, 5000, 50);
+      await sleep(200); // a frame too many would be there by now
+      expect(got(), `in_port ${inPort}`).toEqual(want);
     }
     const bad = spawnSync(
       "ovs-ofctl",

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveBackend } from "../../src/datapath/port-factory.js";
 import { labPrefix, Topology } from "../support/netns.js";
 import { netnsMissing, skipWithout } from "../support/prereq.js";
+import { sleep, waitFor } from "../support/wait.js";
 import {
   ensureBuilt,
   ofctl,
@@ -17,7 +18,6 @@ import {
 const skip = skipWithout(import.meta.url, netnsMissing());
 
 const ipv6Path = (ifName: string) => `/proc/sys/net/ipv6/conf/${ifName}/disable_ipv6`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(skip)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT)", () => {
   let topo: Topology;
@@ -138,7 +138,9 @@ describe.skipIf(skip)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT)", () => {
     const before1 = rxPackets(topo, 1);
     // An Ethernet frame from host 1 (ether type 0x88b5) via packet-out in_port=1, actions=table.
     ofctl(target, "packet-out", "1", "table", frameHex(topo.hosts[0].mac));
-    await sleep(200);
+    // The barrier ovs-ofctl waits for precedes the sends (the ports' transmit threads).
+    await waitFor(() => rxPackets(topo, 1) > before1, "the frame on port 2", 5000, 50);
+    await sleep(200); // a copy on port 3 would be out by now too
     expect(rxPackets(topo, 2)).toBe(before);
     expect(rxPackets(topo, 1)).toBe(before1 + 1);
     ofctl(target, "mod-port", topo.hosts[2].switchIf, "flood");
@@ -147,7 +149,8 @@ describe.skipIf(skip)("ofswitch daemon with ovs-ofctl (-l ptcp:PORT)", () => {
   it("packet-out sends a frame out of the named port", async () => {
     const before = rxPackets(topo, 2);
     ofctl(target, "packet-out", "none", "output:3", frameHex(topo.hosts[0].mac));
-    await sleep(200);
+    await waitFor(() => rxPackets(topo, 2) > before, "the frame on port 3", 5000, 50);
+    await sleep(200); // a second copy would be out by now
     expect(rxPackets(topo, 2)).toBe(before + 1);
   });
 

@@ -46,8 +46,9 @@ describe.skipIf(skip)("ofswitch over TLS", () => {
   const ping = (from: number, to: number, count = 2) =>
     topo.runIn(from, `ping -c ${count} -i 0.2 -W 1 ${topo.hosts[to].ip}`, 10_000);
 
-  function testcontroller(port: number, who: KeyPair = pki.controller): Proc {
-    return track(
+  /** ovs-testcontroller on pssl:`port`, once it listens (the switch's first attempt connects). */
+  async function testcontroller(port: number, who: KeyPair = pki.controller): Promise<Proc> {
+    const ctl = track(
       startProcess("ovs-testcontroller", [
         "-O",
         "OpenFlow10",
@@ -56,6 +57,8 @@ describe.skipIf(skip)("ofswitch over TLS", () => {
         `pssl:${port}:127.0.0.1`,
       ]),
     );
+    await ctl.waitListening(port);
+    return ctl;
   }
 
   /** ovs-ofctl over ssl: holding `who`'s certificate. */
@@ -103,8 +106,7 @@ describe.skipIf(skip)("ofswitch over TLS", () => {
 
   it("ssl: to ovs-testcontroller pssl: ping and iperf3 -t 3 through the switch", async () => {
     const port = await freePort();
-    testcontroller(port);
-    await sleep(200);
+    await testcontroller(port);
     const d = await sslSwitch(port, "--fail-mode", "secure", "--max-backoff", "1");
     await d.waitFor(ESTABLISHED, 10_000);
     expect(d.output).toMatch(/"controller":"ssl:127\.0\.0\.1:\d+"/);
@@ -171,8 +173,7 @@ describe.skipIf(skip)("ofswitch over TLS", () => {
 
   it("an ssl: controller whose certificate does not verify is refused and reported once as unreachable, until a good one answers", async () => {
     const port = await freePort();
-    let ctl = testcontroller(port, pki.foreign);
-    await sleep(200);
+    let ctl = await testcontroller(port, pki.foreign);
     const d = await sslSwitch(port, "--max-backoff", "1");
     await d.waitFor(/controller unreachable/, 10_000);
     expect(d.logged("controller unreachable")).toEqual([
@@ -187,7 +188,7 @@ describe.skipIf(skip)("ofswitch over TLS", () => {
     expect(reports()).toHaveLength(1);
     expect(d.output).not.toMatch(ESTABLISHED);
     await ctl.stop();
-    ctl = testcontroller(port);
+    ctl = await testcontroller(port);
     await d.waitFor(ESTABLISHED, 10_000);
     // logged just after the line above, in a write of its own that may not have been read yet
     await d.waitFor(/controller reachable again/, 2000);

@@ -124,6 +124,12 @@ describe.skipIf(skip)("AfPacketPort, TPACKET_V2 ring", () => {
         `dropped ${a.counters.txDropped}, the peer's ring dropped ${b.counters.rxDropped})`,
     );
     expect(got).toEqual(sent);
+    // The peer has the frames as soon as the transmit thread's sendmmsg returns; its counts
+    // reach the port when it reports going idle (an async callback), which may come after.
+    await waitFor(
+      () => a.counters.txPackets + a.counters.txDropped >= 1500,
+      () => `the sender's counts (${a.counters.txPackets} sent, ${a.counters.txDropped} dropped)`,
+    );
     expect(a.counters.txPackets).toBe(1500);
     expect(a.counters.txBytes).toBe(sent.reduce((n, f) => n + f.length, 0));
     // Handed over when the queue filled and at the end of the task; sent by sendmmsg in

@@ -52,10 +52,17 @@ describe.skipIf(skip)("frame path allocation", () => {
     const gen = new AfPacketPort(3, ifGen, { txThread: false });
     gen.open(() => {});
     const frame = udpFrame({ sport: 7, dport: 9 });
+    // A round ends when every frame generated so far is forwarded and counted (the transmit
+    // thread's counts reach out.counters when it reports going idle, an async callback), not
+    // after a fixed 20 ms: on a loaded machine a round still in the ring then met the next
+    // one (ring drops), or was counted in the next attempt.
+    const allForwarded = () => out.counters.txPackets >= gen.counters.txPackets;
+    const unforwarded = () =>
+      `${gen.counters.txPackets} frames forwarded (${out.counters.txPackets} so far)`;
     const round = async () => {
       for (let i = 0; i < 1024; i++) gen.send(frame, frame.length);
       gen.flush();
-      await new Promise((r) => setTimeout(r, 20));
+      await waitFor(allForwarded, unforwarded, 5000, 20);
     };
     // Forwarding has stopped (the count held for 60 ms): on a loaded machine the last round's
     // frames can still be on their way when its 20 ms are up, and would count in the next

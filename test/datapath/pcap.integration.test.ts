@@ -64,7 +64,7 @@ describe.skipIf(skip)("Datapath on veths (pcap)", () => {
       floodAll();
       const before = dp.egress.stats.tcpSegmented;
       const server = topo.spawnIn(1, "iperf3", ["-s", "-1"]);
-      await sleep(300);
+      await server.waitListening(5201);
       const r = await topo.runIn(
         0,
         `iperf3 -c ${topo.hosts[1].ip} -t 3 -J --connect-timeout 3000 ${reverse ? "-R" : ""}`,

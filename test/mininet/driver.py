@@ -64,12 +64,23 @@ class TestController(OVSController):
         self.terminate()
 
 
+def listening(host, port, seconds=10):
+    """Waits (at most `seconds`) until something in `host` listens on TCP `port`."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if host.cmd('ss -Hltn sport = :%d' % port).strip():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def iperf3(client, server, seconds):
     """iperf3 from client to server (Mininet's iperf() expects iperf 2); returns the JSON."""
     srv = server.popen(['iperf3', '-s', '-1', '-B', server.IP(), '-p', '5201'],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        time.sleep(0.5)
+        if not listening(server, 5201):
+            return {'error': 'iperf3 -s did not listen on %s:5201 within 10 s' % server.IP()}
         cli = client.popen(['iperf3', '-c', server.IP(), '-p', '5201', '-t', str(seconds), '-J',
                             '--connect-timeout', '5000'],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -2,7 +2,7 @@
 // tests: build on demand when dist/ is missing or older than the sources, wait (bounded) for
 // log lines, stop every process by PID.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 
@@ -99,6 +99,20 @@ export class Proc {
     }
   }
 
+  /**
+   * Waits until this process listens on TCP `port`: a peer started just before can then
+   * connect at once. Fails at once if the process exits.
+   */
+  waitListening(port: number, timeoutMs = 10_000): Promise<void> {
+    return waitListening(
+      this.pid,
+      port,
+      () => !this.running,
+      () => this.out,
+      timeoutMs,
+    );
+  }
+
   /** Sends `signal` to the PID and waits (bounded) for the exit; SIGKILL if it does not go. */
   async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 5000): Promise<number | null> {
     if (!this.running) return this.exitCode ?? null;
@@ -122,12 +136,72 @@ export class Proc {
   }
 }
 
-/** Starts the built daemon; resolves once it logged that it runs. `nodeArgs` go to node. */
+/**
+ * Whether process `pid` listens on TCP `port`: a LISTEN socket on the port in its own network
+ * namespace (/proc/PID/net/tcp and tcp6) that is one of its descriptors, so a stranger on a
+ * reused port does not count.
+ */
+function listensOn(pid: number, port: number): boolean {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const inodes = new Set<string>();
+  try {
+    for (const table of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+      if (!existsSync(table)) continue; // IPv6 off
+      for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+        const f = line.trim().split(/\s+/); // sl local rem st ... uid timeout inode
+        if (f[1]?.endsWith(`:${hexPort}`) && f[3] === "0A") inodes.add(`socket:[${f[9]}]`);
+      }
+    }
+    if (inodes.size === 0) return false;
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  } catch {
+    return false; // exited meanwhile
+  }
+}
+
+/**
+ * Waits (bounded) until process `pid` listens on TCP `port`; fails at once when `exited()`.
+ * `output()` goes into the error.
+ */
+export async function waitListening(
+  pid: number,
+  port: number,
+  exited: () => boolean,
+  output: () => string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!listensOn(pid, port)) {
+    if (exited())
+      throw new Error(`process ${pid} exited before listening on ${port}:\n${output()}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `process ${pid} not listening on ${port} within ${timeoutMs} ms:\n${output()}`,
+      );
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Starts the built daemon; resolves once it logged that it runs. `nodeArgs` go to node. A
+ * daemon that does not get there in time is stopped: the caller never got it to stop.
+ */
 export async function startDaemon(args: string[], nodeArgs: string[] = []): Promise<Proc> {
   const p = new Proc(
     spawn("node", [...nodeArgs, CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }),
   );
-  await p.waitFor(/ofswitch running/, 10_000);
+  try {
+    await p.waitFor(/ofswitch running/, 10_000);
+  } catch (e) {
+    await p.stop("SIGKILL").catch(() => undefined);
+    throw e;
+  }
   return p;
 }
 

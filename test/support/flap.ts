@@ -55,7 +55,7 @@ export async function flapUnderLoad(
   const pingBackMs = await msUntilPing(topo);
   // A server of its own: the load's may still be finishing a run that TCP's backoff stalled.
   const server = topo.spawnIn(1, "iperf3", ["-s", "-1", "-p", "5299"]);
-  await sleep(300);
+  await server.waitListening(5299);
   const final = await iperf(topo, 2, 5299);
   server.kill();
   await sleep(500);

@@ -17,7 +17,7 @@ export async function iperfBytes(
   to = 1,
 ): Promise<number> {
   const server = topo.spawnIn(to, "iperf3", ["-s", "-1"]);
-  await new Promise((r) => setTimeout(r, 300));
+  await server.waitListening(5201);
   const r = await topo.runIn(
     from,
     `iperf3 -c ${topo.hosts[to].ip} -t ${seconds} -J --connect-timeout 3000`,

@@ -5,6 +5,7 @@
 // forwarding while a host pings through it; runSync/exec are for setup and for tests whose
 // switch runs in another process or thread.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { waitListening } from "./daemon.js";
 
 export interface NetnsHost {
   /** Namespace name. */
@@ -29,6 +30,8 @@ export interface SpawnHandle {
   output(): string;
   /** Resolves with the exit code (null when killed) or undefined after timeoutMs. */
   wait(timeoutMs: number): Promise<number | null | undefined>;
+  /** Resolves once the process listens on TCP `port` (bounded; rejects if it exits first). */
+  waitListening(port: number, timeoutMs?: number): Promise<void>;
   kill(): void;
 }
 
@@ -206,6 +209,14 @@ export class Topology {
           exited,
           new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs).unref()),
         ]),
+      waitListening: (port, timeoutMs) =>
+        waitListening(
+          child.pid ?? -1,
+          port,
+          () => child.exitCode !== null || child.signalCode !== null,
+          () => out,
+          timeoutMs,
+        ),
       kill: () => {
         // `ip netns exec` execs the command, so this PID is the process itself.
         if (child.exitCode === null && child.pid !== undefined) {

@@ -50,6 +50,7 @@ export async function startSwitchLab(prefix: string, o: SwitchLabOptions = {}): 
       ofctl(target, "add-flow", "in_port=2,actions=output:1");
     }
     const iperfServer = topo.spawnIn(1, "iperf3", ["-s"]);
+    await iperfServer.waitListening(5201);
     const d = daemon;
     return {
       topo,

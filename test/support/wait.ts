@@ -2,18 +2,20 @@
 
 /**
  * Resolves once `cond()` holds; rejects with `what` after `timeoutMs` (a function is called
- * then, so the message can say what was seen).
+ * then, so the message can say what was seen). `pollMs`: the pause between two looks (longer
+ * for a condition that runs a process).
  */
 export async function waitFor(
   cond: () => boolean,
   what: string | (() => string),
   timeoutMs = 5000,
+  pollMs = 5,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline)
       throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
