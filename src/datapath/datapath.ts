@@ -194,13 +194,10 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     this.macTable.flushPort(port.portNo);
   }
 
-  /**
-   * Puts a returning port back in port-number order, as a new port: config cleared but for
-   * DOWN when its new interface is down (as the port describes it).
-   */
+  /** Puts a returning port back in port-number order, as a new port (config cleared). */
   private attach(port: Port): void {
     this.detached.splice(this.detached.indexOf(port), 1);
-    port.config = port.info().config & PORT_CONFIG.DOWN;
+    port.config = 0;
     port.counters.reset();
     this.byNo[port.portNo] = port;
     const at = this.list.findIndex((p) => p.portNo > port.portNo);
@@ -209,10 +206,11 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
 
   /**
    * Sets the PORT_CONFIG flags selected by `mask`; false when there is no such port. A change
-   * of DOWN sets the port's interface down or up too (Port.setAdminUp), as Open vSwitch does;
-   * when the system refuses, DOWN stays as it was, the other flags are set, and `onAdminError`
-   * gets the error. The flag is set before the interface changes, in this one synchronous
-   * call: no frame slips through between the request and the kernel's change.
+   * of DOWN as the port shows it (its interface may be down already) sets the port's interface
+   * down or up too (Port.setAdminUp), as Open vSwitch does; when the system refuses, DOWN stays
+   * as it was, the other flags are set, and `onAdminError` gets the error. The flag is set
+   * before the interface changes, in this one synchronous call: no frame slips through
+   * between the request and the kernel's change.
    */
   setPortConfig(
     portNo: number,
@@ -224,9 +222,11 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     if (!port) return false;
     const DOWN = PORT_CONFIG.DOWN;
     const before = port.config;
+    const shownDown = (port.info().config & DOWN) !== 0;
     // The flags first: a frame handled while the interface changes already meets them.
     port.config = (before & ~mask) | (config & mask);
-    if (((before ^ port.config) & DOWN) === 0 || port.setAdminUp === undefined) return true;
+    const down = (port.config & DOWN) !== 0;
+    if ((mask & DOWN) === 0 || down === shownDown || port.setAdminUp === undefined) return true;
     try {
       port.setAdminUp((config & DOWN) === 0);
     } catch (e) {

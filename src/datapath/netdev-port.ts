@@ -12,9 +12,12 @@
 //   - tells a down/up faster than a poll, which only the kernel's ENETDOWN on the socket shows,
 //     as those two transitions ("bounced"); logs once any other socket error the link state
 //     does not explain, and reopens the I/O when the error killed it;
-//   - keeps its config's DOWN equal to the interface's administrative state, as Open vSwitch's
-//     PORT_DOWN is: setAdminUp (PORT_MOD) sets the interface down or up, and a poll that finds
-//     it changed by someone else (`ip link set IF up`) sets or clears DOWN.
+//   - shows PORT_DOWN as the interface's administrative state, as Open vSwitch does:
+//     setAdminUp (PORT_MOD) sets the interface down or up, and a poll that finds it set up by
+//     someone else (`ip link set IF up`) clears the DOWN a PORT_MOD left in its config. Its
+//     config's DOWN (which the datapath enforces) is only ever set by PORT_MOD: a down
+//     interface passes no frames anyway, and frames flow as soon as the kernel has it up
+//     again, not at the next poll.
 import { FrameIoError, isPermissionError, type FrameIo, type FrameIoBinding } from "./frame-io.js";
 import { setInterfaceUp, type SetAdminUp } from "./if-admin.js";
 import { LinkMonitor, type LinkTransition } from "./link-monitor.js";
@@ -93,7 +96,6 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
     this.link = new LinkMonitor(name, opts.sysfsRoot);
     if (!this.link.info.exists) throw new Error(`interface ${name} does not exist`);
     this.shown = this.link.info;
-    this.config = this.shown.adminUp ? 0 : PORT_CONFIG.DOWN;
     this.log = opts.log ?? noLog;
     this.binding = {
       port: this,
@@ -200,9 +202,8 @@ export class NetdevPort<Io extends FrameIo = FrameIo> implements Port {
       return "gone";
     }
     for (const t of transitions) this.note(t);
-    // DOWN follows the interface, whoever set it down or up.
-    const down = now.adminUp ? 0 : PORT_CONFIG.DOWN;
-    if ((this.config & PORT_CONFIG.DOWN) !== down) this.config ^= PORT_CONFIG.DOWN;
+    // Set up by someone else after a PORT_MOD down: PORT_DOWN is cleared, as Open vSwitch.
+    if (now.adminUp) this.config &= ~PORT_CONFIG.DOWN;
     // The kernel raises ENETDOWN on a socket whose interface goes down: that is the admin
     // transition (logged), setAdminUp's down (and up) since the last poll, or, when neither
     // explains it, a down and up between two polls.

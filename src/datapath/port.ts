@@ -9,8 +9,10 @@ export type FrameHandler = (frame: Buffer, length: number, port: Port) => void;
 /** A port's configuration flags (Port.config), set by its owner; the Datapath enforces them. */
 export const PORT_CONFIG = {
   /**
-   * Administratively down: frames are neither received nor sent. On a port with a system
-   * interface it follows the interface's IFF_UP both ways (Port.setAdminUp, link polls).
+   * Administratively down: frames are neither received nor sent. Set by PORT_MOD, which also
+   * sets a system interface down (Port.setAdminUp); a port shows DOWN (info()) while its
+   * interface is down, whoever set it, but only PORT_MOD's is enforced here: the kernel passes
+   * nothing on a down interface, and frames flow the moment it is up again.
    */
   DOWN: 1 << 0,
   /** Received frames are dropped. */

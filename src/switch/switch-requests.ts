@@ -223,7 +223,8 @@ function portMod(sw: SwitchCore, m: MessageOf<typeof OFPT.PORT_MOD>): void {
   // Every OFPPC bit PORT_MOD may change has a datapath flag; configFromOf drops the others.
   // PORT_DOWN sets the interface itself down or up; when the system refuses, PORT_DOWN stays
   // as it was and the rest applies, with no OFPT_ERROR (Open vSwitch's update_port_config).
-  const before = port.config;
+  // Compared as the port shows it: PORT_DOWN is also the interface's own state.
+  const before = port.info().config;
   const down = (m.config & OFPPC.PORT_DOWN) !== 0;
   sw.datapath.setPortConfig(m.portNo, configFromOf(m.config), configFromOf(m.mask), (err) =>
     sw.limited.warn(
@@ -237,8 +238,9 @@ function portMod(sw: SwitchCore, m: MessageOf<typeof OFPT.PORT_MOD>): void {
       `PORT_MOD: cannot set the interface ${down ? "down" : "up"}; PORT_DOWN left as it was`,
     ),
   );
-  if (port.config !== before) {
-    sw.limited.info({ port: port.name, config: configToOf(port.config) }, "port config changed");
+  const after = port.info().config;
+  if (after !== before) {
+    sw.limited.info({ port: port.name, config: configToOf(after) }, "port config changed");
     sw.portStatus(OFPPR.MODIFY, phyPortOf(port.info()));
   }
 }
