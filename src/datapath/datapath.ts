@@ -228,7 +228,7 @@ export class Datapath<E extends FlowEntryLike = FlowEntryLike> implements Action
     const down = (port.config & DOWN) !== 0;
     if ((mask & DOWN) === 0 || down === shownDown || port.setAdminUp === undefined) return true;
     try {
-      port.setAdminUp((config & DOWN) === 0);
+      port.setAdminUp(!down);
     } catch (e) {
       port.config = (port.config & ~DOWN) | (before & DOWN);
       onAdminError?.(e);

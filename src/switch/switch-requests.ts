@@ -238,9 +238,9 @@ function portMod(sw: SwitchCore, m: MessageOf<typeof OFPT.PORT_MOD>): void {
       `PORT_MOD: cannot set the interface ${down ? "down" : "up"}; PORT_DOWN left as it was`,
     ),
   );
-  const after = port.info().config;
-  if (after !== before) {
-    sw.limited.info({ port: port.name, config: configToOf(after) }, "port config changed");
-    sw.portStatus(OFPPR.MODIFY, phyPortOf(port.info()));
+  const after = port.info();
+  if (after.config !== before) {
+    sw.limited.info({ port: port.name, config: configToOf(after.config) }, "port config changed");
+    sw.portStatus(OFPPR.MODIFY, phyPortOf(after));
   }
 }
