@@ -8,6 +8,7 @@
 // and one info log line per transition.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ofctl } from "../support/daemon.js";
 import type { LogLine } from "../support/log-sink.js";
 import { labPrefix, runSync } from "../support/netns.js";
 import { OfctlMonitor, startWatchedLab, type SeenPortStatus } from "../support/ofctl-monitor.js";
@@ -229,8 +230,7 @@ for (const backend of ["afpacket", "pcap"] as const) {
         ]);
       });
 
-      const ofctl = (...args: string[]) => runSync("ovs-ofctl", ["-O", "OpenFlow10", ...args]);
-      const modPort = (what: string) => ofctl("mod-port", lab.target, "2", what);
+      const modPort = (what: string) => ofctl(lab.target, "mod-port", "2", what);
       /** The switch end's IFF_UP, and the carrier its peer (the host end) sees. */
       const adminUp = () =>
         (parseInt(readFileSync(`/sys/class/net/${s2}/flags`, "utf8"), 16) & 1) === 1;
@@ -260,7 +260,7 @@ for (const backend of ["afpacket", "pcap"] as const) {
             expect(adminUp(), `${s2} IFF_UP after mod-port down`).toBe(false);
             expect(peerCarrier(), "carrier at the peer").toBe("0");
             await statusesFor(2, from, 2);
-            expect(ofctl("show", lab.target)).toMatch(
+            expect(ofctl(lab.target, "show")).toMatch(
               new RegExp(`2\\(${s2}\\)[^]*?config: +PORT_DOWN\\n\\s*state: +LINK_DOWN`),
             );
             expect(await msUntilPing(lab.topo, 1000), "ping while down").toBe(Infinity);

@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
+import { waitFor } from "./wait.js";
 
 // test/support/ under the repository, or dist/test/support/ when compiled for a bench.
 const COMPILED = new URL(".", import.meta.url).pathname.endsWith("/dist/test/support/");
@@ -90,13 +91,17 @@ export class Proc {
   }
 
   /** Waits until `re` has occurred at least `times` times in the output. */
-  async waitFor(re: RegExp, timeoutMs = 10_000, times = 1): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.count(re) < times) {
-      if (!this.running) throw new Error(`process exited before ${re}:\n${this.out}`);
-      if (Date.now() > deadline) throw new Error(`no ${re} within ${timeoutMs} ms:\n${this.out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  waitFor(re: RegExp, timeoutMs = 10_000, times = 1): Promise<void> {
+    return waitFor(
+      () => {
+        if (this.count(re) >= times) return true;
+        if (!this.running) throw new Error(`process exited before ${re}:\n${this.out}`);
+        return false;
+      },
+      () => `${re} within ${timeoutMs} ms:\n${this.out}`,
+      timeoutMs,
+      50,
+    );
   }
 
   /**
@@ -169,23 +174,24 @@ function listensOn(pid: number, port: number): boolean {
  * Waits (bounded) until process `pid` listens on TCP `port`; fails at once when `exited()`.
  * `output()` goes into the error.
  */
-export async function waitListening(
+export function waitListening(
   pid: number,
   port: number,
   exited: () => boolean,
   output: () => string,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!listensOn(pid, port)) {
-    if (exited())
-      throw new Error(`process ${pid} exited before listening on ${port}:\n${output()}`);
-    if (Date.now() > deadline)
-      throw new Error(
-        `process ${pid} not listening on ${port} within ${timeoutMs} ms:\n${output()}`,
-      );
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return waitFor(
+    () => {
+      if (listensOn(pid, port)) return true;
+      if (exited())
+        throw new Error(`process ${pid} exited before listening on ${port}:\n${output()}`);
+      return false;
+    },
+    () => `process ${pid} to listen on ${port} within ${timeoutMs} ms:\n${output()}`,
+    timeoutMs,
+    20,
+  );
 }
 
 /**
